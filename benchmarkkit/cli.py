@@ -1,0 +1,333 @@
+"""The ``benchmarkkit`` command line.
+
+Start-up must stay light (``benchmarkkit --help`` well under 0.3 s): this module imports only Click
+at the top; Polars, the engine, Altair and the report code are imported inside the commands.
+Every user mistake ends as one line on stderr and a non-zero exit code; a traceback is shown only
+for a bug, and only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from benchmarkkit.plugins import Registry
+
+
+@dataclass
+class Context:
+    plugin_files: tuple[Path, ...] = ()
+    plugins_dirs: tuple[Path, ...] = ()
+    disabled: tuple[str, ...] = ()
+    debug: bool = False
+    _registry: Any = field(default=None, repr=False)
+
+    def registry(self, *, quiet: bool = False) -> Registry:
+        """Plugins are loaded once per run, on first need; problems are printed, not fatal."""
+        if self._registry is None:
+            from benchmarkkit.plugins import build_registry
+
+            self._registry = build_registry(self.plugin_files, self.plugins_dirs, self.disabled)
+            if not quiet:
+                for problem in self._registry.problems:
+                    click.echo(f"error: {problem}", err=True)
+        return self._registry
+
+
+class Group(click.Group):
+    """Turns user-facing errors into one line and an exit code, whatever the command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:
+            from benchmarkkit.errors import BenchmarkkitError
+
+            debug = "--debug" in sys.argv
+            if isinstance(err, BenchmarkkitError):
+                if debug:
+                    raise
+                click.echo(f"error: {err}", err=True)
+                ctx.exit(err.exit_code)
+            if isinstance(err, BrokenPipeError):
+                ctx.exit(0)
+            if debug:
+                raise
+            click.echo(f"internal error: {type(err).__name__}: {err} "
+                       "(this is a bug; run again with --debug and report the traceback)", err=True)
+            ctx.exit(3)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="benchmarkkit")
+@click.option("--plugin", "plugin_files", multiple=True, type=click.Path(path_type=Path),
+              help="Load a one-file plugin (repeatable).")
+@click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Load every .py plugin in this folder.")
+@click.option("--disable-plugin", "disabled", multiple=True, metavar="NAME",
+              help="Do not load this plugin (repeatable).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, plugin_files: tuple[Path, ...], plugins_dirs: tuple[Path, ...],
+         disabled: tuple[str, ...], debug: bool) -> None:
+    """Benchmark a city against its peers: livability, competitiveness, sustainability.
+
+    Start with `benchmarkkit report` for the yearly comparison report on the embedded demo data.
+    """
+    ctx.obj = Context(plugin_files, plugins_dirs, disabled, debug)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared options for commands that read data
+
+
+def data_options(fn: Any) -> Any:
+    options = [
+        click.option("--mapping", type=click.Path(path_type=Path),
+                     help="TOML file mapping your columns (see README: 'Your own data')."),
+        click.option("--shape", type=click.Choice(["long", "wide", "wide_years"]),
+                     help="Table shape (guessed when omitted)."),
+        click.option("--column", "columns", multiple=True, metavar="ROLE=HEADER",
+                     help="Which header plays a role: city_id, city_name, country, year, "
+                          "indicator, value, flag (repeatable)."),
+        click.option("--constant", "constants", multiple=True, metavar="ROLE=VALUE",
+                     help="A role the file has no column for, e.g. year=2023 (repeatable)."),
+        click.option("--encoding", default="utf-8", show_default=True,
+                     help="Text encoding of CSV files, e.g. gbk or cp1252."),
+        click.option("--separator", help="CSV separator (sniffed among , ; and tab when omitted)."),
+        click.option("--sheet", help="Excel sheet name (default: the first sheet)."),
+        click.option("--cities", "cities_file", type=click.Path(path_type=Path),
+                     help="A table of city context (population, area, networks …)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"{option} '{item}' must look like NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    paths: tuple[Path, ...]
+    mapping: Path | None = None
+    shape: str | None = None
+    columns: tuple[str, ...] = ()
+    constants: tuple[str, ...] = ()
+    encoding: str = "utf-8"
+    separator: str | None = None
+    sheet: str | None = None
+    cities_file: Path | None = None
+
+
+def load_data(obj: Context, request: DataRequest):  # noqa: ANN201 - returns (Loaded, catalog, registry)
+    """The load → validate → derive stage shared by every data command; demo data when no paths."""
+    from benchmarkkit import mapping as mapping_mod
+    from benchmarkkit.catalog import catalog_from_registry
+    from benchmarkkit.load import load
+    from benchmarkkit.read import ReadOptions
+
+    registry = obj.registry()
+    catalog = catalog_from_registry(registry)
+    if not request.paths:
+        from benchmarkkit.demo import load_demo
+
+        return load_demo(registry, catalog), catalog, registry
+    cli_map = mapping_mod.Mapping(
+        shape=request.shape,
+        columns=_pairs(request.columns, "--column"),
+        constants=_pairs(request.constants, "--constant"),
+    )
+    for role in (*cli_map.columns, *cli_map.constants):
+        if role not in mapping_mod.ROLES:
+            from benchmarkkit.errors import InputError, did_you_mean
+
+            raise InputError(f"unknown role '{role}'",
+                             hint=did_you_mean(role, mapping_mod.ROLES)
+                             or f"roles: {', '.join(mapping_mod.ROLES)}")
+    file_map = mapping_mod.read_mapping(request.mapping) if request.mapping else mapping_mod.Mapping()
+    cities = None
+    if request.cities_file is not None:
+        from benchmarkkit.cities import read_cities
+
+        cities = read_cities(request.cities_file, registry)
+    loaded = load(
+        list(request.paths), registry, catalog, mapping=file_map.merged(cli_map),
+        options=ReadOptions(request.encoding, request.separator, request.sheet), cities=cities,
+    )
+    return loaded, catalog, registry
+
+
+def write_table(frame: pl.DataFrame, out: Path) -> None:
+    """Write csv/parquet/json by suffix, atomically; CSV cells are made formula-safe."""
+    from benchmarkkit.export import write_frame
+
+    write_frame(frame, out)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@click.option("--rejected", "rejected_out", type=click.Path(path_type=Path),
+              help="Write the rejected rows (source, row, column, rule, message, hint) here.")
+@click.option("--warnings", "warnings_out", type=click.Path(path_type=Path),
+              help="Write the warnings (rows kept but out of their plausible range) here.")
+@click.option("--show", default=20, show_default=True, help="How many rejected rows to print.")
+@click.option("--rules", "list_rules", is_flag=True, help="List every validation rule and exit.")
+@click.pass_obj
+def validate(obj: Context, files: tuple[Path, ...], rejected_out: Path | None,
+             warnings_out: Path | None, show: int, list_rules: bool, **data: Any) -> None:
+    """Check data files against the indicator catalog; report every rejected row.
+
+    Exit code 0 when every row was accepted, 1 when some were rejected, 2 when a file could not be
+    used at all.
+    """
+    if list_rules:
+        from benchmarkkit.validate import RULES
+
+        for name, meaning in RULES.items():
+            click.echo(f"{name:24} {meaning}")
+        return
+    if not files:
+        fail("give one or more data files to validate (CSV, Parquet, Arrow, Excel)")
+    loaded, _, _ = load_data(obj, DataRequest(files, **data))
+    v = loaded.validated
+    read, rejected = v.rows_read, v.rejected.filter(pl_row_not_null()).height
+    accepted = v.observations.height
+    click.echo(f"rows read: {read}   accepted: {accepted}   rejected: {rejected}   "
+               f"warnings: {v.warnings.height}")
+    if v.counts.height > 1:
+        for row in v.counts.iter_rows(named=True):
+            click.echo(f"  {row['source']}: read {row['read']}, accepted {row['accepted']}, "
+                       f"rejected {row['rejected']}")
+    if v.rejected.height:
+        click.echo("rejected by rule:")
+        for row in v.by_rule.iter_rows(named=True):
+            click.echo(f"  {row['rule']:24} {row['rows']}")
+        for row in v.rejected.head(show).iter_rows(named=True):
+            where = row["source"] + (f", row {row['row']}" if row["row"] is not None else "")
+            where += f", column '{row['column']}'" if row["column"] else ""
+            hint = f" ({row['hint']})" if row["hint"] else ""
+            click.echo(f"  {where}: [{row['rule']}] {row['message']}{hint}")
+        if v.rejected.height > show:
+            click.echo(f"  … and {v.rejected.height - show} more (write them all with --rejected)")
+    if rejected_out is not None:
+        write_table(v.rejected, rejected_out)
+        click.echo(f"rejected rows written to {rejected_out}")
+    if warnings_out is not None:
+        write_table(v.warnings, warnings_out)
+        click.echo(f"warnings written to {warnings_out}")
+    if loaded.unusable_files:
+        sys.exit(2)
+    if rejected:
+        sys.exit(1)
+
+
+def pl_row_not_null() -> Any:
+    import polars as pl
+
+    return pl.col("row").is_not_null()
+
+
+@main.command()
+@click.option("--focus-area", "focus_area", help="Only this ASCN focus area, e.g. safety_security.")
+@click.option("--index", "index", help="Only indicators feeding this index.")
+@click.option("--set", "set_name", help="Only this indicator set.")
+@click.option("--kind", type=click.Choice(["indicator", "raw", "context", "all"]),
+              default="indicator", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+def indicators(obj: Context, focus_area: str | None, index: str | None, set_name: str | None,
+               kind: str, fmt: str) -> None:
+    """List the indicator catalog (every registered indicator set)."""
+    import polars as pl
+
+    from benchmarkkit.catalog import catalog_from_registry
+    from benchmarkkit.columns import FOCUS_AREAS, INDICES
+    from benchmarkkit.errors import InputError, did_you_mean
+
+    catalog = catalog_from_registry(obj.registry())
+    if focus_area is not None and focus_area not in FOCUS_AREAS:
+        raise InputError(f"unknown focus area '{focus_area}'",
+                         hint=did_you_mean(focus_area, FOCUS_AREAS)
+                         or f"focus areas: {', '.join(FOCUS_AREAS)}")
+    if index is not None and index not in INDICES:
+        raise InputError(f"unknown index '{index}'", hint=did_you_mean(index, INDICES)
+                         or f"indices: {', '.join(INDICES)}")
+    sets = catalog["set"].unique().to_list()
+    if set_name is not None and set_name not in sets:
+        raise InputError(f"unknown indicator set '{set_name}'",
+                         hint=did_you_mean(set_name, sets) or f"sets: {', '.join(sorted(sets))}")
+    frame = catalog
+    if kind != "all":
+        frame = frame.filter(pl.col("kind") == kind)
+    if focus_area:
+        frame = frame.filter(pl.col("focus_area") == focus_area)
+    if index:
+        frame = frame.filter(pl.col("indices").list.contains(index))
+    if set_name:
+        frame = frame.filter(pl.col("set") == set_name)
+    frame = frame.sort("set", "focus_area", "id", nulls_last=True)
+    from benchmarkkit.export import echo_frame
+
+    echo_frame(
+        frame.select("id", "name", "unit", "direction", "focus_area",
+                     pl.col("indices").list.join(";"), "bound_type", "lower", "upper", "set",
+                     "code", "kind", "numerator", "denominator", "scale"),
+        fmt, table_columns=["id", "name", "unit", "direction", "focus_area", "indices"],
+    )
+    if fmt == "table":
+        click.echo(f"{frame.height} indicators")
+
+
+@main.command()
+@click.option("--all", "show_all", is_flag=True, help="Include the built-in plugins.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+def plugins(obj: Context, show_all: bool, fmt: str) -> None:
+    """List plugins: name, version, source, hooks and what each registered."""
+    import json
+
+    registry = obj.registry(quiet=fmt == "json")
+    infos = [p for p in registry.plugins if show_all or not p.builtin or p.error]
+    if fmt == "json":
+        click.echo(json.dumps([
+            {"name": p.name, "version": p.version, "source": p.source, "builtin": p.builtin,
+             "hooks": p.hooks, "registered": p.registered, "error": p.error}
+            for p in infos], indent=2))
+        return
+    if not infos:
+        click.echo("no third-party plugins (use --all to see the built-in ones)")
+    for p in infos:
+        status = f"  ERROR: {p.error}" if p.error else ""
+        click.echo(f"{p.name} {p.version or ''}  [{p.source}]{status}")
+        if p.hooks:
+            click.echo(f"    hooks: {', '.join(p.hooks)}")
+        for kind, names in p.registered.items():
+            click.echo(f"    {kind}: {', '.join(names)}")

@@ -1,0 +1,117 @@
+"""The canonical frames every stage reads and writes: names, dtypes and the fixed vocabularies.
+
+Every stage of the one-way flow (load → validate → score → compare → render) speaks these shapes,
+so a plugin written against this module keeps working when the stages around it change.
+
+* **observations** (the long indicator table): one row per city × year × indicator. ``source`` and
+  ``row`` are provenance: the file a value came from and its row *as the user sees it* (for CSV and
+  Excel the line number counting the header as line 1; for Parquet/Arrow the 1-based record number),
+  so any later message can point back at the exact cell.
+* **cities** (context): one row per city; attributes a peer group or an imputation group may use.
+  Extra columns are allowed and kept: ``country:DE``-style peer specs work on any column.
+* **rejected**: one row per unusable input row (or file) with the named rule that refused it.
+* **scores**: one row per city × year × scorer × node of the framework tree.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+FOCUS_AREAS: Final = (
+    "civic_social",
+    "health_wellbeing",
+    "safety_security",
+    "quality_environment",
+    "built_infrastructure",
+    "industry_innovation",
+)
+"""ASCN's six development focus areas, in the ASEAN Smart Cities Framework's order."""
+
+FOCUS_AREA_LABELS: Final = {
+    "civic_social": "Civic & social",
+    "health_wellbeing": "Health & well-being",
+    "safety_security": "Safety & security",
+    "quality_environment": "Quality environment",
+    "built_infrastructure": "Built infrastructure",
+    "industry_innovation": "Industry & innovation",
+}
+
+INDICES: Final = ("livability", "competitiveness", "sustainability")
+"""ASCN's three strategic objectives as indices: quality of life, competitive economy, environment."""
+
+FocusArea = pl.Enum(list(FOCUS_AREAS))
+
+OBSERVATIONS: Final[dict[str, pl.DataType]] = {
+    "city_id": pl.String(),
+    "city_name": pl.String(),
+    "country": pl.String(),
+    "year": pl.Int32(),
+    "indicator": pl.String(),
+    "value": pl.Float64(),
+    "flag": pl.String(),
+    "source": pl.String(),
+    "row": pl.Int64(),
+}
+"""The long indicator table. ``flag`` holds e.g. ``estimated``, ``provisional``, ``break``,
+``derived`` or ``imputed`` (comma-separated when several apply); null means an ordinary value."""
+
+OBSERVATION_KEY: Final = ("city_id", "year", "indicator")
+
+CITIES: Final[dict[str, pl.DataType]] = {
+    "city_id": pl.String(),
+    "city_name": pl.String(),
+    "country": pl.String(),
+    "region": pl.String(),
+    "population": pl.Float64(),
+    "area_km2": pl.Float64(),
+    "networks": pl.List(pl.String()),
+}
+"""City context. Only ``city_id`` is required; other columns may be null or absent, and extra
+columns (income, climate zone …) are kept for peer selection and group imputation."""
+
+REJECTED: Final[dict[str, pl.DataType]] = {
+    "source": pl.String(),
+    "row": pl.Int64(),
+    "column": pl.String(),
+    "rule": pl.String(),
+    "message": pl.String(),
+    "hint": pl.String(),
+}
+"""Rows that could not be used. ``row`` is null when the whole file was refused."""
+
+WARNINGS: Final = REJECTED
+"""Same shape as rejected rows, for rows that were *kept* but deserve a look (soft bounds)."""
+
+SCORES: Final[dict[str, pl.DataType]] = {
+    "city_id": pl.String(),
+    "year": pl.Int32(),
+    "scorer": pl.String(),
+    "node": pl.String(),
+    "level": pl.Int32(),
+    "score": pl.Float64(),
+    "rank": pl.UInt32(),
+    "n_present": pl.UInt32(),
+    "n_children": pl.UInt32(),
+    "coverage": pl.Float64(),
+}
+"""Scores of every node of every level. Level 1 is the indicator level (normalised values), the
+highest level is the index. ``coverage`` = share of the node's *indicators* the city has."""
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame of a canonical shape: concatenating with it never changes dtypes."""
+    return pl.DataFrame(schema=schema)
+
+
+def conform(frame: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame:
+    """Select and cast a frame to a canonical shape, adding absent optional columns as nulls."""
+    lf = frame.lazy()
+    names = lf.collect_schema().names()
+    return lf.select(
+        [
+            (pl.col(name) if name in names else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in schema.items()
+        ]
+    )

@@ -1,0 +1,104 @@
+"""Writing frames for people and spreadsheets: atomic files, formula-safe cells, plain tables.
+
+Exports end up opened in Excel; a city name such as ``=HYPERLINK(...)`` must stay text there, so
+text cells that start with ``= + - @`` (or a tab/CR) are prefixed with ``'`` in CSV and Excel
+output. Numeric columns are untouched: a negative number stays a number.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+import polars as pl
+
+from benchmarkkit.errors import InputError
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.starts_with(FORMULA_START[0])
+                | pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    nested = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
+    return frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in nested)
+
+
+def atomic_write(out: Path, write: Callable[[Path], None]) -> None:
+    """Write to a temporary file beside ``out`` and rename: readers see the old or the new file."""
+    folder = out.parent if str(out.parent) else Path()
+    if not folder.is_dir():
+        raise InputError("the output folder does not exist", source=str(out),
+                         hint=f"create {folder} first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        Path(tmp).replace(out)
+    except PermissionError:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError("cannot write here (permission denied)", source=str(out)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_frame(frame: pl.DataFrame, out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        atomic_write(out, lambda p: neutralise_formulas(_flat(frame)).write_csv(p))
+    elif suffix == ".parquet":
+        atomic_write(out, lambda p: frame.write_parquet(p))
+    elif suffix == ".json":
+        atomic_write(out, lambda p: frame.write_json(p))
+    elif suffix == ".xlsx":
+        atomic_write(out, lambda p: neutralise_formulas(_flat(frame)).write_excel(p))
+    else:
+        raise InputError(f"cannot write '{suffix or out.name}' files", source=str(out),
+                         hint="use .csv, .parquet, .json or .xlsx")
+    try:
+        os.chmod(out, 0o644)
+    except OSError:
+        pass
+
+
+def echo_frame(frame: pl.DataFrame, fmt: str, table_columns: Sequence[str] | None = None) -> None:
+    """Print a frame as an aligned text table, CSV or JSON (records)."""
+    if fmt == "csv":
+        click.echo(neutralise_formulas(_flat(frame)).write_csv(), nl=False)
+    elif fmt == "json":
+        import json
+
+        click.echo(json.dumps(_flat(frame).to_dicts(), ensure_ascii=False, indent=1, default=str))
+    else:
+        shown = _flat(frame.select(table_columns) if table_columns else frame)
+        click.echo(text_table(shown))
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
+    return str(value)
+
+
+def text_table(frame: pl.DataFrame, max_width: int = 48) -> str:
+    rows = [[_cell(v)[:max_width] for v in row] for row in frame.iter_rows()]
+    headers = list(frame.columns)
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,103 @@
+"""Files on disk → validated, derived observations and a cities table: the first stage of the flow.
+
+``load`` reads every file with the loader registered for its suffix, maps it to the long shape,
+validates all files together and computes derived indicators. A file that cannot be used at all is
+one rejected entry (row empty) and the other files still load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from benchmarkkit.columns import CITIES, REJECTED, conform
+from benchmarkkit.denominate import derive
+from benchmarkkit.errors import InputError
+from benchmarkkit.mapping import Mapping, to_long
+from benchmarkkit.read import ReadOptions
+from benchmarkkit.validate import YEAR_RANGE, Validated, validate
+
+if TYPE_CHECKING:
+    from benchmarkkit.plugins import Registry
+
+
+@dataclass(frozen=True)
+class Loaded:
+    validated: Validated
+    observations: pl.DataFrame
+    """Accepted observations plus derived indicators."""
+    cities: pl.DataFrame
+
+    @property
+    def unusable_files(self) -> int:
+        return self.validated.rejected.filter(pl.col("row").is_null()).height
+
+
+def loader_for(path: Path, registry: Registry):  # noqa: ANN201 - returns a Loader
+    suffix = path.suffix.lower()
+    for loader in registry.of("loader").values():
+        if suffix in loader.suffixes:
+            return loader
+    known = sorted(s for ld in registry.of("loader").values() for s in ld.suffixes)
+    raise InputError(f"no loader for '{suffix or path.name}' files", source=str(path),
+                     hint=f"supported: {', '.join(known)}")
+
+
+def read_file(
+    path: Path, registry: Registry, mapping: Mapping, options: ReadOptions
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    if not path.exists():
+        raise InputError("file not found", source=str(path), hint="check the path")
+    if path.is_dir():
+        raise InputError("is a folder, not a file", source=str(path))
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", source=str(path), hint="export the data again")
+    table = loader_for(path, registry).read(path, options)
+    if table.height == 0:
+        raise InputError("the file has a header but no rows", source=str(path),
+                         hint="export the data again")
+    return to_long(table, mapping, str(path))
+
+
+def cities_table(observations: pl.DataFrame, extra: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per city: names and countries from the data, context columns from ``extra``."""
+    seen = observations.group_by("city_id").agg(
+        pl.col("city_name").drop_nulls().mode().sort().first(),
+        pl.col("country").drop_nulls().mode().sort().first(),
+    )
+    if extra is not None:
+        seen = extra.join(seen, on="city_id", how="full", coalesce=True, suffix="_data").with_columns(
+            pl.coalesce("city_name", "city_name_data").alias("city_name"),
+            pl.coalesce("country", "country_data").alias("country"),
+        ).drop("city_name_data", "country_data")
+    base = conform(seen, CITIES).collect()
+    others = [c for c in seen.columns if c not in CITIES]
+    return pl.concat([base, seen.select(others)], how="horizontal").sort("city_id")
+
+
+def load(
+    paths: list[Path],
+    registry: Registry,
+    catalog: pl.DataFrame,
+    *,
+    mapping: Mapping | None = None,
+    options: ReadOptions | None = None,
+    years: tuple[int, int] = YEAR_RANGE,
+    cities: pl.DataFrame | None = None,
+) -> Loaded:
+    mapping = mapping or Mapping()
+    options = options or ReadOptions()
+    files, unusable = [], []
+    for path in paths:
+        try:
+            files.append(read_file(path, registry, mapping, options))
+        except InputError as err:
+            unusable.append({"source": str(path), "row": None, "column": err.column,
+                             "rule": "file_unusable", "message": err.message, "hint": err.hint})
+    bad = pl.DataFrame(unusable, schema=REJECTED) if unusable else None
+    validated = validate(files, catalog, unusable=bad, years=years)
+    observations = derive(validated.observations.lazy(), catalog).collect()
+    return Loaded(validated, observations, cities_table(observations, cities))

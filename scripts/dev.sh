@@ -1,0 +1,25 @@
+#!/bin/sh
+# One entry point for the README's two commands. It creates .venv on first use (Python 3.11+ and
+# pip are all it needs), installs benchmarkkit with its test extra in editable mode, then runs:
+#   sh scripts/dev.sh report [options]   the yearly comparison report on the embedded demo data
+#   sh scripts/dev.sh test [pytest args] the test suite (what CI runs)
+#   sh scripts/dev.sh bench [args]       the speed benchmarks (not part of the test suite)
+#   sh scripts/dev.sh <command> ...      any other benchmarkkit command
+set -eu
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)
+if [ ! -f "$stamp" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    touch "$stamp"
+fi
+cmd=${1:-report}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    test)  exec .venv/bin/python -m pytest "$@" ;;
+    bench) exec .venv/bin/python -m pytest tests/benchmarks --benchmark-only "$@" ;;
+    *)     exec .venv/bin/benchmarkkit "$cmd" "$@" ;;
+esac

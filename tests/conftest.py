@@ -1,0 +1,44 @@
+"""Shared fixtures: the real CLI, the real plugin registry, the real catalog."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from benchmarkkit.plugins import build_registry
+
+    return build_registry()
+
+
+@pytest.fixture(scope="session")
+def catalog(registry):
+    from benchmarkkit.catalog import catalog_from_registry
+
+    return catalog_from_registry(registry)
+
+
+@pytest.fixture
+def run():
+    """Invoke the real CLI in-process; returns the Click result (exit_code, stdout, stderr)."""
+    from benchmarkkit.cli import main
+
+    def invoke(*args: str, **kwargs):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+    return invoke
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
