@@ -331,3 +331,81 @@ def plugins(obj: Context, show_all: bool, fmt: str) -> None:
             click.echo(f"    hooks: {', '.join(p.hooks)}")
         for kind, names in p.registered.items():
             click.echo(f"    {kind}: {', '.join(names)}")
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["normalizer", "aggregator", "imputer", "treatment"]),
+              help="Only this kind of method.")
+@click.pass_obj
+def methods(obj: Context, kind: str | None) -> None:
+    """List every registered method with its parameters (and the plugin that registered it)."""
+    registry = obj.registry()
+    for k in ("normalizer", "aggregator", "imputer", "treatment"):
+        if kind and k != kind:
+            continue
+        click.echo(f"{k}s:")
+        for name, method in sorted(registry.of(k).items()):
+            params = ", ".join(f"{p.name}={p.default}" for p in method.params)
+            owner = registry.owner[(k, name)]
+            click.echo(f"  {name}({params})  — {method.summary}  [{owner}]")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@click.option("--framework", "framework_file", type=click.Path(path_type=Path),
+              help="A custom index: COINr iMeta .csv or native .toml.")
+@click.option("--scorer", "scorers", multiple=True,
+              help="Scorer(s) to run (default: every registered scorer, or the framework).")
+@click.option("--year", "years", multiple=True, type=int, help="Only these years (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write scores (.csv/.parquet/.json).")
+@click.option("--denominate", is_flag=True, default=None, help="Divide by the framework's denominators.")
+@click.option("--impute", help="none|mean|median|group-mean:COL|group-median:COL|latest:N|linear")
+@click.option("--treat", help="none|jrc|jrc:WINMAX")
+@click.option("--normalise", "normalise", help="minmax:LOW,HIGH|zscore:MEAN,SD|rank|prank|borda|"
+              "goalposts|dist2targ|dist2max|dist2ref:CITY|fracmax|scaled:LO,HI,F")
+@click.option("--aggregate", help="arithmetic|geometric|harmonic|genmean:P|copeland; or one per "
+              "level separated by '/', e.g. arithmetic/geometric")
+@click.option("--reference", type=click.Choice(["year", "pooled"]),
+              help="Normalise within each year or over all years together.")
+@click.option("--min-coverage", type=float, help="Share of children a parent needs (0–1).")
+@click.option("--screen", type=float, help="Drop cities with a smaller share of indicators (0–1).")
+@click.option("--level", "levels", multiple=True, type=int, help="Only these levels in the output.")
+@click.pass_obj
+def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
+          scorers: tuple[str, ...], years: tuple[int, ...], out: Path | None,
+          denominate: bool | None, impute: str | None, treat: str | None, normalise: str | None,
+          aggregate: str | None, reference: str | None, min_coverage: float | None,
+          screen: float | None, levels: tuple[int, ...], **data: Any) -> None:
+    """Score cities: every node of every level, with ranks and coverage, as one long table."""
+    import polars as pl
+
+    from benchmarkkit.run import run_scoring
+
+    for name, share in (("--min-coverage", min_coverage), ("--screen", screen)):
+        if share is not None and not 0 <= share <= 1:
+            fail(f"{name} is a share between 0 and 1, got {share}")
+    options = {"denominate": denominate, "impute": impute, "treat": treat,
+               "normalise": normalise, "reference": reference, "min_coverage": min_coverage,
+               "screen": screen,
+               "aggregate": (tuple(aggregate.split("/")) if aggregate and "/" in aggregate
+                             else aggregate)}
+    result = run_scoring(obj, DataRequest(files, **data), framework_file, scorers,
+                         list(years) or None, options)
+    scores = result.scores
+    if levels:
+        scores = scores.filter(pl.col("level").is_in(levels))
+    for row in result.warnings.group_by("scorer", "kind").len().sort("scorer", "kind").iter_rows():
+        click.echo(f"warning: {row[0]}: {row[2]} × {row[1]} (see --out for details)", err=True)
+    if out is not None:
+        write_table(scores, out)
+        click.echo(f"{scores.height} scores written to {out}")
+        return
+    top = scores.filter(pl.col("level") == pl.col("level").max().over("scorer"))
+    from benchmarkkit.export import text_table
+
+    shown = (top.filter(pl.col("score").is_not_null())
+             .sort("scorer", "year", "rank").group_by("scorer", "year", maintain_order=True)
+             .head(10))
+    click.echo(text_table(shown.select("scorer", "year", "rank", "city_id", "score", "coverage")))
+    click.echo(f"({top.height} index scores; write every level with --out FILE)")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
 
 DEMO = files("benchmarkkit") / "data" / "demo"
-DEFAULT_CITY = "PT001C"
+DEFAULT_CITY = "ES001C"
 DEFAULT_YEAR = 2023
 ATTRIBUTION = (
     "Source: Eurostat, City statistics (urb_cpop1, urb_clma, urb_ceduc, urb_ctran, urb_ctour, "
@@ -40,6 +40,8 @@ def load_demo(registry: Registry, catalog: pl.DataFrame) -> Loaded:
         pl.lit(None, dtype=pl.String).alias("_bad"),
     )
     validated = validate([(raw, {})], catalog)
-    observations = derive(validated.observations.lazy(), catalog).collect()
+    derived, dropped = derive(validated.observations.lazy(), catalog)
+    observations, dropped_frame = pl.collect_all([derived, dropped])
+    validated = validated.with_warnings(dropped_frame)
     cities = pl.read_parquet(bytes((DEMO / "cities.parquet").read_bytes()))
     return Loaded(validated, observations, cities_table(observations, cities))

@@ -99,5 +99,7 @@ def load(
                              "rule": "file_unusable", "message": err.message, "hint": err.hint})
     bad = pl.DataFrame(unusable, schema=REJECTED) if unusable else None
     validated = validate(files, catalog, unusable=bad, years=years)
-    observations = derive(validated.observations.lazy(), catalog).collect()
+    derived, dropped = derive(validated.observations.lazy(), catalog)
+    observations, dropped_frame = pl.collect_all([derived, dropped])
+    validated = validated.with_warnings(dropped_frame)
     return Loaded(validated, observations, cities_table(observations, cities))

@@ -142,10 +142,14 @@ def resolve(headers: list[str], mapping: Mapping, source: str) -> tuple[str, dic
             found[role] = header
     shape = mapping.shape
     if shape is None:
-        if "indicator" in found and "value" in found:
-            shape = "long"
-        elif "indicator" in found and any(YEAR_HEADER.match(h) for h in headers):
+        # An indicator column means long (or wide by year): never guess "wide" then, so that a
+        # misspelt value header is reported as missing instead of read as an indicator.
+        if "indicator" in found and "value" not in found and any(
+            YEAR_HEADER.match(h) for h in headers
+        ):
             shape = "wide_years"
+        elif "indicator" in found or "value" in found:
+            shape = "long"
         else:
             shape = "wide"
     required = {"long": ("city_id", "year", "indicator", "value"),

@@ -173,7 +173,7 @@ def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
 
 def read_ipc(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
-        return _typed(pl.read_ipc(path, memory_map=False), path)
+        return _typed(pl.read_ipc(path), path)
     except (pl.exceptions.ComputeError, OSError) as err:
         raise InputError(f"not a readable Arrow IPC/Feather file ({str(err).splitlines()[0]})",
                          source=str(path), hint="check that the file is complete") from None

@@ -9,7 +9,7 @@ rule of a row is the one reported, in the order of ``ROW_RULES``. Rules that nee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -36,6 +36,8 @@ RULES: dict[str, str] = {
     "duplicate": "the same city, year and indicator appears twice with the same value",
     "city_name_conflict": "one city id is used with two different names",
     "soft_bounds": "(warning, row kept) the value is outside the indicator's plausible range",
+    "derived_out_of_bounds": "(warning) a derived value (e.g. a share) is impossible, so it is "
+    "left out: the raw counts behind it disagree",
 }
 """Every rule by name, with what it means; ``benchmarkkit validate --rules`` prints this."""
 
@@ -47,6 +49,10 @@ class Validated:
     warnings: pl.DataFrame
     counts: pl.DataFrame
     """Per source: read, accepted, rejected."""
+
+    def with_warnings(self, more: pl.DataFrame) -> Validated:
+        """Add warnings found after validation (e.g. derived values out of bounds)."""
+        return replace(self, warnings=pl.concat([self.warnings, more.cast(WARNINGS)]))
 
     @property
     def rows_read(self) -> int:

@@ -103,12 +103,15 @@ get the country from its code; these five have none, so their country is set fro
 (Tirana, Skopje, Podgorica, Beograd; Ankara, Istanbul, Antalya, Diyarbakir)."""
 
 SUSPECT_POPULATION: Final = {("DE", 2024)}
-"""(country, year) whose DE1001V values are kept as observations (flagged ``break`` by Eurostat) but
-not used as the city's context population: the German 2024 values do not continue the series of the
-same codes (Berlin 3.76 M in 2023, 0.32 M in 2024). ``check_population_breaks`` prints the evidence."""
+"""(country, year) whose DE1001V values are kept as observations (Eurostat flags them ``break``)
+but not used as the city's context population: the German 2024 values do not continue the series
+of the same codes (Berlin 3.76 M in 2023, 0.32 M in 2024). ``check_population_breaks`` prints the
+evidence."""
 
 REGIONS: Final = {
-    **dict.fromkeys(["DK", "EE", "FI", "IE", "IS", "LT", "LV", "NO", "SE", "UK"], "Northern Europe"),
+    **dict.fromkeys(
+        ["DK", "EE", "FI", "IE", "IS", "LT", "LV", "NO", "SE", "UK"], "Northern Europe"
+    ),
     **dict.fromkeys(["AT", "BE", "CH", "DE", "FR", "LU", "NL"], "Western Europe"),
     **dict.fromkeys(
         ["AL", "EL", "ES", "HR", "IT", "ME", "MK", "MT", "PT", "RS", "SI"], "Southern Europe"
@@ -120,11 +123,14 @@ REGIONS: Final = {
 """UN M49 sub-region by Eurostat country code (EL = Greece, UK = United Kingdom)."""
 
 EU27: Final = frozenset(
-    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+    {
+        *("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"),
+        *("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"),
+    }
 )
 NETWORKS: Final = {
     **{c: ["EU27"] for c in EU27},
-    **dict.fromkeys(["CH", "IS", "NO"], ["EFTA"]),
+    **{c: ["EFTA"] for c in ("CH", "IS", "NO")},
     "UK": ["UK"],
     **{c: ["candidate"] for c in ("AL", "ME", "MK", "RS", "TR")},
 }
@@ -145,7 +151,9 @@ def read_lines(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         for record in reader:
             if record:  # a blank line is not a record
                 if len(record) != len(header):
-                    raise ValueError(f"{path.name}:{last + 1}: {len(record)} fields, not {len(header)}")
+                    raise ValueError(
+                        f"{path.name}:{last + 1}: {len(record)} fields, not {len(header)}"
+                    )
                 records.append((last + 1, record))
             last = reader.line_num
     return header, records
@@ -189,7 +197,7 @@ def indicator_map() -> tuple[dict[str, tuple[str, float]], dict[str, str]]:
 
 
 def apply_mapping(df: pl.DataFrame, mapping: dict[str, tuple[str, float]]) -> pl.DataFrame:
-    """Replace the source code by the indicator id and convert the unit where the catalog needs it."""
+    """Swap the source code for the indicator id; convert the unit where the catalog needs it."""
     unmapped = set(df["code"].unique()) - mapping.keys()
     if unmapped:
         raise ValueError(f"source codes without an indicator: {sorted(unmapped)}")
@@ -234,7 +242,9 @@ def load_cenv(source: Path, counts: Counter[str]) -> pl.DataFrame:
     empty = df.filter(pl.col("value").is_null()).height
     if empty:
         counts[f"{CENV}: empty value"] += empty
-    kept = df.filter(pl.col("city_code").str.contains(CITY_CODE.pattern), pl.col("value").is_not_null())
+    kept = df.filter(
+        pl.col("city_code").str.contains(CITY_CODE.pattern), pl.col("value").is_not_null()
+    )
     return kept.select(
         pl.col("city_code").alias("city_id"),
         pl.col("year").cast(pl.Int32),
@@ -260,7 +270,8 @@ def check_top2(df: pl.DataFrame) -> None:
     wanted = pl.concat(
         [
             base.filter(
-                pl.col("question_code") == q, pl.col("answer_code").is_in(top_answers.get(q, ("3", "4")))
+                pl.col("question_code") == q,
+                pl.col("answer_code").is_in(top_answers.get(q, ("3", "4"))),
             )
             for q in questions
         ]
@@ -316,7 +327,7 @@ def load_survey(source: Path, counts: Counter[str]) -> pl.DataFrame:
 
 def normalise(name: str) -> str:
     """Comparable city name: no accents, no '(greater city)', no punctuation, lower case."""
-    name = name.replace("(greater city)", "").replace("Greater ", "")
+    name = name.replace("(greater city)", "")
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z]+", " ", plain.lower()).strip()
 
@@ -332,11 +343,7 @@ def match_survey_cities(source: Path, labels: dict[str, str]) -> pl.DataFrame:
         "survey_city_code", "city_name", "urban_audit_code_by_name"
     ).iter_rows():
         label = labels.get(auto) if auto else None
-        ok = label is not None and (
-            normalise(name) == normalise(label)
-            or set(normalise(name).split()) & set(normalise(label).split())
-            and normalise(name).split()[0] == normalise(label).split()[0]
-        )
+        ok = label is not None and normalise(name) == normalise(label)
         if code in SURVEY_MATCH_FIXES:
             fixed = SURVEY_MATCH_FIXES[code]
             print(
@@ -393,7 +400,9 @@ def build_cities(
 ) -> pl.DataFrame:
     """One row per city of any source, with context (population, climate) from the observations."""
     ids = (
-        pl.concat([panel.select("city_id"), cenv.select("city_id"), survey_cities.select("city_id")])
+        pl.concat(
+            [panel.select("city_id"), cenv.select("city_id"), survey_cities.select("city_id")]
+        )
         .unique()
         .sort("city_id")
     )
@@ -404,20 +413,24 @@ def build_cities(
     pop = (
         panel.filter(pl.col("code") == "DE1001V")
         .filter(
-            ~pl.struct(pl.col("city_id").str.slice(0, 2), "year").is_in(
-                [{"city_id": c, "year": y} for c, y in SUSPECT_POPULATION]
-            )
+            *[
+                ~((pl.col("city_id").str.slice(0, 2) == country) & (pl.col("year") == year))
+                for country, year in SUSPECT_POPULATION
+            ]
         )
-        .sort("year")
         .group_by("city_id")
-        .agg(pl.col("value").last().alias("population"), pl.col("year").last().alias("population_year"))
+        .agg(
+            pl.col("value").sort_by("year").last().alias("population"),
+            pl.col("year").max().alias("population_year"),
+        )
     )
     climate = (
         cenv.filter(pl.col("code").is_in(["EN1002V", "EN1003V", "EN1004V"]))
-        .sort("year")
         .group_by("city_id", "code")
-        .agg(pl.col("value").last())
-        .pivot(on="code", index="city_id", values="value", on_columns=["EN1002V", "EN1003V", "EN1004V"])
+        .agg(pl.col("value").sort_by("year").last())
+        .pivot(
+            on="code", index="city_id", values="value", on_columns=["EN1002V", "EN1003V", "EN1004V"]
+        )
         .rename(
             {
                 "EN1003V": "temp_warmest_month",
@@ -513,7 +526,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: source folder (default ../shared/data/eurostat-urban-audit) and output folder."""
+    """Command line: source folder (default ../shared/data/eurostat-urban-audit), output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

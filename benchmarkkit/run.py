@@ -1,0 +1,78 @@
+"""Glue for the commands that score: data → frameworks → scores, shared by score/compare/report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from benchmarkkit.errors import BenchmarkkitError, InputError, PluginError, did_you_mean
+
+if TYPE_CHECKING:
+    from benchmarkkit.cli import Context, DataRequest
+    from benchmarkkit.load import Loaded
+    from benchmarkkit.score import ScoreResult
+
+
+@dataclass(frozen=True)
+class Scored:
+    loaded: Loaded
+    scores: pl.DataFrame
+    warnings: pl.DataFrame
+    results: dict[str, ScoreResult]
+    catalog: pl.DataFrame
+
+
+def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
+                scorers: tuple[str, ...], years: list[int] | None,
+                options: dict[str, Any]) -> Scored:
+    from benchmarkkit.cli import load_data
+    from benchmarkkit.framework import complete_from_catalog, read_framework
+    from benchmarkkit.score import score
+
+    registry = obj.registry()
+    frameworks = []
+    if framework_file is not None:
+        framework = read_framework(framework_file)
+        if framework_file.suffix.lower() == ".csv":
+            from benchmarkkit.coinr import load_coinr
+
+            loaded, catalog = load_coinr(framework_file, request, registry)
+        else:
+            loaded, catalog, _ = load_data(obj, request)
+        frameworks.append((complete_from_catalog(framework, catalog), framework.pipeline))
+    else:
+        loaded, catalog, _ = load_data(obj, request)
+    available = registry.of("scorer")
+    chosen = list(scorers) or ([] if frameworks else sorted(available))
+    if not chosen and not frameworks:
+        raise BenchmarkkitError("no scorer is registered", hint="check `benchmarkkit plugins --all`")
+    for name in chosen:
+        if name not in available:
+            raise InputError(f"unknown scorer '{name}'", hint=did_you_mean(name, available)
+                             or f"scorers: {', '.join(sorted(available))}")
+        scorer = available[name]
+        try:
+            frameworks.append((scorer.build(catalog, loaded.observations), scorer.pipeline))
+        except BenchmarkkitError:
+            raise
+        except Exception as err:
+            raise PluginError(registry.owner[("scorer", name)],
+                              f"scorer '{name}' failed to build its framework "
+                              f"({type(err).__name__}: {err})") from None
+    if years:
+        known = set(loaded.observations["year"].unique())
+        for y in years:
+            if y not in known:
+                raise InputError(f"no data for year {y}",
+                                 hint=f"years in the data: {min(known)}–{max(known)}" if known
+                                 else "the data are empty")
+    results = {}
+    for framework, pipeline in frameworks:
+        results[framework.name] = score(framework, loaded.observations, loaded.cities,
+                                        pipeline.with_options(**options), registry, years=years)
+    scores = pl.concat([r.scores for r in results.values()])
+    warnings = pl.concat([r.warnings for r in results.values()])
+    return Scored(loaded, scores, warnings, results, catalog)
