@@ -69,10 +69,14 @@ def cities_table(observations: pl.DataFrame, extra: pl.DataFrame | None = None) 
         pl.col("country").drop_nulls().mode().sort().first(),
     )
     if extra is not None:
-        seen = extra.join(seen, on="city_id", how="full", coalesce=True, suffix="_data").with_columns(
-            pl.coalesce("city_name", "city_name_data").alias("city_name"),
-            pl.coalesce("country", "country_data").alias("country"),
-        ).drop("city_name_data", "country_data")
+        seen = seen.rename({"city_name": "_name_data", "country": "_country_data"})
+        joined = extra.join(seen, on="city_id", how="full", coalesce=True)
+        seen = joined.with_columns(
+            pl.coalesce(*[c for c in ("city_name", "_name_data") if c in joined.columns])
+            .alias("city_name"),
+            pl.coalesce(*[c for c in ("country", "_country_data") if c in joined.columns])
+            .alias("country"),
+        ).drop("_name_data", "_country_data")
     base = conform(seen, CITIES).collect()
     others = [c for c in seen.columns if c not in CITIES]
     return pl.concat([base, seen.select(others)], how="horizontal").sort("city_id")

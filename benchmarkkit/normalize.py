@@ -41,8 +41,8 @@ constant column give ``NaN`` (0/0), ``zscore`` of a single value gives null (R's
 ``rank`` gives all 1, ``borda`` all 0, ``prank`` all 0 (``NaN`` for a single value). The engine
 should warn about ``NaN`` results: aggregation treats them as missing.
 
-Boolean parameters (``cap_max``, ``trunc2posts``) are declared as ``int`` (0/1) so every CLI
-parser can read them; ``true``/``false``/``yes``/``no`` strings are accepted too.
+Boolean parameters (``cap_max``, ``trunc2posts``) are declared with ``kind=bool``; the methods
+also accept 0/1 and ``true``/``false``/``yes``/``no`` strings, whoever parsed them.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def goalposts(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
 
     Reads ``goalpost_lower``/``goalpost_upper`` (already direction-adjusted by the engine, see the
     module docstring) and ``goalpost_scale`` (null → the ``scale`` parameter). With
-    ``trunc2posts`` (default 1, as COINr) values beyond the posts are clipped to 0 and 1 before
+    ``trunc2posts`` (default true, as COINr) values beyond the posts are clipped to 0 and 1 before
     scaling.
     """
     lo, hi = pl.col("goalpost_lower"), pl.col("goalpost_upper")
@@ -210,8 +210,8 @@ def goalposts(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
 def dist2targ(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     """``n_dist2targ`` (direction already applied): ``(x - min) / (target - min)``.
 
-    Reads the ``target`` column (``direction * target`` from the engine). ``cap_max`` (default 0,
-    as COINr) caps values beyond the target at 1.
+    Reads the ``target`` column (``direction * target`` from the engine). ``cap_max`` (default
+    false, as COINr) caps values beyond the target at 1.
     """
     x = clean(x)
     lo = x.min()
@@ -251,7 +251,7 @@ def fracmax(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     return x / x.max()
 
 
-_CAP = Param("cap_max", int, 0, "1: values beyond the reference/target score 1 (COINr cap_max)")
+_CAP = Param("cap_max", bool, False, "values beyond the reference/target score 1 (COINr cap_max)")
 
 NORMALIZERS: tuple[Normalizer, ...] = (
     Normalizer(
@@ -289,7 +289,7 @@ NORMALIZERS: tuple[Normalizer, ...] = (
         "goalposts",
         goalposts,
         (
-            Param("trunc2posts", int, 1, "1: clip values beyond the goalposts to 0 and 1"),
+            Param("trunc2posts", bool, True, "clip values beyond the goalposts to 0 and 1"),
             Param("scale", float, 100.0, "scale used where goalpost_scale is missing"),
         ),
         columns=("goalpost_lower", "goalpost_upper", "goalpost_scale"),

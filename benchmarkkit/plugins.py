@@ -201,7 +201,7 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
     infos = {p.name: p for p in registry.plugins}
     for hook_name, kind in REGISTER_HOOKS.items():
         caller = getattr(pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order: built-ins first
             plugin = impl.plugin_name
             info = infos[plugin]
 

@@ -214,7 +214,10 @@ def _impute(cells: pl.DataFrame, call: MethodCall | None,
         if group not in cities.columns:
             raise MethodError(f"imputation group column '{group}' is not in the cities table",
                               hint=f"columns: {', '.join(cities.columns)}")
-        frame = frame.join(cities.select("city_id", pl.col(group).cast(pl.String).alias("_group")),
+        if group in frame.columns:
+            raise MethodError(f"imputation group column '{group}' clashes with a column of the "
+                              "engine", hint="rename the column in the cities table")
+        frame = frame.join(cities.select("city_id", pl.col(group).cast(pl.String)),
                            on="city_id", how="left")
     if method.panel:
         # fill along time: every city-indicator needs a row for every year of the data
@@ -226,12 +229,12 @@ def _impute(cells: pl.DataFrame, call: MethodCall | None,
         frame = frame.join(filled.select(*KEYS, "indicator", "_filled"),
                            on=[*KEYS, "indicator"], how="left")
     else:
-        part = ["indicator", "year", *(["_group"] if group else [])]
+        part = ["indicator", "year", *([group] if group else [])]
         frame = frame.with_columns(method.fn(pl.col("value"), params).over(part).alias("_filled"))
     frame = frame.with_columns(
         (pl.col("value").is_null() & pl.col("_filled").is_not_null()).alias("_imputed"),
         pl.coalesce("value", "_filled").alias("value"),
-    ).drop("_filled", "_group", strict=False)
+    ).drop("_filled", *([group] if group else []))
     imputed = frame.filter(pl.col("_imputed")).select(*KEYS, "indicator", "value")
     return frame, imputed
 

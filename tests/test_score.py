@@ -1,0 +1,177 @@
+"""The engine end to end on frameworks small enough to score by hand.
+
+Framework: index ← {A (weight 1) ← {x (higher better), y (lower better)}, B (weight 3) ← {z}}.
+Data for 2023 (cities c1, c2, c3):
+
+    city  x    y    z
+    c1    10   5    1
+    c2    20   15   3
+    c3    30   —    2
+
+min-max to [0, 100] per year, direction applied first (y is multiplied by −1):
+    x: c1 0, c2 50, c3 100          y: c1 100, c2 0, c3 —        z: c1 0, c2 100, c3 50
+A = mean of present children:  c1 (0+100)/2 = 50, c2 (50+0)/2 = 25, c3 100/1 = 100
+B = z:                          c1 0,  c2 100, c3 50
+index = (1·A + 3·B) / 4:        c1 12.5, c2 81.25, c3 62.5  → ranks c2 1, c3 2, c1 3
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from benchmarkkit.errors import MethodError
+from benchmarkkit.framework import read_toml_framework
+from benchmarkkit.score import effective_weights, score
+from benchmarkkit.scorer import Pipeline
+from tests.conftest import write
+
+FRAMEWORK = """
+name = "toy"
+[[node]]
+id = "index"
+[[node]]
+id = "A"
+parent = "index"
+weight = 1
+[[node]]
+id = "B"
+parent = "index"
+weight = 3
+[[indicator]]
+id = "x"
+parent = "A"
+direction = 1
+[[indicator]]
+id = "y"
+parent = "A"
+direction = -1
+[[indicator]]
+id = "z"
+parent = "B"
+direction = 1
+"""
+
+
+def obs(rows: list[tuple[str, int, str, float | None]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"city_id": pl.String, "year": pl.Int32,
+                                      "indicator": pl.String, "value": pl.Float64}, orient="row")
+
+
+DATA = obs([("c1", 2023, "x", 10), ("c1", 2023, "y", 5), ("c1", 2023, "z", 1),
+            ("c2", 2023, "x", 20), ("c2", 2023, "y", 15), ("c2", 2023, "z", 3),
+            ("c3", 2023, "x", 30), ("c3", 2023, "z", 2)])
+CITIES = pl.DataFrame({"city_id": ["c1", "c2", "c3"], "region": ["N", "N", "S"]})
+
+
+@pytest.fixture(scope="module")
+def framework(tmp_path_factory):
+    path = write(tmp_path_factory.mktemp("fw") / "toy.toml", FRAMEWORK)
+    return read_toml_framework(path)
+
+
+def node_scores(result, node: str, year: int = 2023) -> dict[str, float | None]:
+    frame = result.scores.filter((pl.col("node") == node) & (pl.col("year") == year))
+    return dict(zip(frame["city_id"], frame["score"], strict=True))
+
+
+def test_hand_worked_index(framework, registry):
+    result = score(framework, DATA, CITIES, Pipeline(), registry)
+    assert node_scores(result, "y") == {"c1": 100.0, "c2": 0.0, "c3": None}
+    assert node_scores(result, "A") == {"c1": 50.0, "c2": 25.0, "c3": 100.0}
+    assert node_scores(result, "index") == pytest.approx({"c1": 12.5, "c2": 81.25, "c3": 62.5})
+    ranks = result.scores.filter(pl.col("node") == "index").sort("city_id")["rank"].to_list()
+    assert ranks == [3, 1, 2]
+    a = result.scores.filter((pl.col("node") == "A") & (pl.col("city_id") == "c3")).row(0, named=True)
+    assert (a["n_present"], a["n_children"], a["coverage"]) == (1, 2, 0.5)
+
+
+def test_min_coverage_makes_a_thin_parent_missing(framework, registry):
+    result = score(framework, DATA, CITIES, Pipeline(min_coverage=0.75), registry)
+    # c3 has 1 of A's 2 children: 0.5 < 0.75 → A missing; then the index has 1 of its 2
+    # children (B only): 0.5 < 0.75 → missing as well. c1 and c2 are complete and unchanged.
+    assert node_scores(result, "A")["c3"] is None
+    assert node_scores(result, "index") == pytest.approx({"c1": 12.5, "c2": 81.25, "c3": None})
+    # at exactly the threshold a parent is kept (COINr: missing when strictly below)
+    result = score(framework, DATA, CITIES, Pipeline(min_coverage=0.5), registry)
+    assert node_scores(result, "A")["c3"] == 100.0
+
+
+def test_effective_weights(framework):
+    w = effective_weights(framework.nodes)
+    got = dict(zip(w["node"], w["effective_weight"], strict=True))
+    assert got == pytest.approx({"index": 1.0, "A": 0.25, "B": 0.75, "x": 0.125, "y": 0.125,
+                                 "z": 0.75})
+
+
+def test_ties_share_the_minimum_rank(framework, registry):
+    data = obs([(c, 2023, i, 1.0 if c != "c3" else 2.0) for c in ("c1", "c2", "c3")
+                for i in ("x", "z")])
+    result = score(framework, data, CITIES, Pipeline(), registry)
+    ranks = dict(zip(*result.scores.filter(pl.col("node") == "index")
+                     .select("city_id", "rank").to_dict().values(), strict=True))
+    assert ranks == {"c3": 1, "c1": 2, "c2": 2}
+
+
+def test_constant_column_is_warned_and_dropped(framework, registry):
+    data = DATA.with_columns(pl.when(pl.col("indicator") == "z").then(7.0)
+                             .otherwise(pl.col("value")).alias("value"))
+    result = score(framework, data, CITIES, Pipeline(), registry)
+    kinds = set(result.warnings["kind"])
+    assert "constant_column" in kinds
+    assert node_scores(result, "z") == {"c1": None, "c2": None, "c3": None}
+    assert "empty_group" in kinds  # B has no usable child, for anyone
+    # index rests on A alone: c1 50, c2 25, c3 100
+    assert node_scores(result, "index") == pytest.approx({"c1": 50.0, "c2": 25.0, "c3": 100.0})
+
+
+def test_one_city_alone(framework, registry):
+    data = DATA.filter(pl.col("city_id") == "c1")
+    result = score(framework, data, CITIES, Pipeline(), registry)
+    # min-max of a single value is 0/0: NaN → missing everywhere, reported, no crash
+    assert node_scores(result, "index") == {"c1": None}
+    assert "constant_column" not in set(result.warnings["kind"])  # one value is not "constant"
+
+
+def test_all_missing_indicator_in_a_year(framework, registry):
+    result = score(framework, DATA.filter(pl.col("indicator") != "x"), CITIES, Pipeline(), registry)
+    assert node_scores(result, "x") == {"c1": None, "c2": None, "c3": None}
+    assert node_scores(result, "A") == {"c1": 100.0, "c2": 0.0, "c3": None}
+
+
+def test_geometric_mean_refuses_zeros(framework, registry):
+    with pytest.raises(MethodError, match="geometric mean needs positive values"):
+        score(framework, DATA, CITIES, Pipeline(aggregate="geometric"), registry)
+    # on [1, 100] it works: x → 1, 50.5, 100; y → 100, 1; A(c1) = sqrt(1·100) = 10
+    result = score(framework, DATA, CITIES,
+                   Pipeline(normalise="minmax:1,100", aggregate="geometric"), registry)
+    assert node_scores(result, "A")["c1"] == pytest.approx(10.0)
+
+
+def test_pooled_reference_moves_only_with_own_data(framework, registry):
+    """A city whose data stand still keeps its score when another city changes (pooled)."""
+    y2024 = DATA.with_columns(pl.lit(2024, pl.Int32).alias("year")).with_columns(
+        pl.when((pl.col("city_id") == "c2") & (pl.col("indicator") == "x")).then(25.0)
+        .otherwise(pl.col("value")).alias("value"))
+    both = pl.concat([DATA, y2024])
+    pooled = score(framework, both, CITIES, Pipeline(reference="pooled"), registry)
+    c1 = pooled.scores.filter((pl.col("node") == "index") & (pl.col("city_id") == "c1"))
+    assert c1["score"][0] == pytest.approx(c1["score"][1])
+    per_year = score(framework, both, CITIES, Pipeline(reference="year"), registry)
+    assert node_scores(per_year, "index", 2024)["c2"] != node_scores(per_year, "index", 2023)["c2"]
+
+
+def test_group_mean_imputation_is_flagged(framework, registry):
+    result = score(framework, DATA, CITIES, Pipeline(impute="group-mean:region"), registry)
+    # c3 is alone in region S with y missing: nothing to impute from → stays missing
+    assert result.imputed.height == 0
+    cities = CITIES.with_columns(pl.lit("all").alias("region"))
+    result = score(framework, DATA, cities, Pipeline(impute="group-mean:region"), registry)
+    assert result.imputed.rows() == [("c3", 2023, "y", 10.0)]  # mean of 5 and 15
+
+
+def test_bad_method_names_and_parameters(framework, registry):
+    with pytest.raises(MethodError, match="did you mean 'minmax'"):
+        score(framework, DATA, CITIES, Pipeline(normalise="minmx"), registry)
+    with pytest.raises(MethodError, match="must be float"):
+        score(framework, DATA, CITIES, Pipeline(normalise="minmax:a,b"), registry)
