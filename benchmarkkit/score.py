@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from benchmarkkit.aggregate import check_positive
 from benchmarkkit.columns import SCORES
 from benchmarkkit.errors import MethodError
 from benchmarkkit.methodspec import MethodCall, parse_spec
@@ -291,8 +292,8 @@ def _aggregate_level(children: pl.DataFrame, nodes: pl.DataFrame, level: int, ca
     frame = children.rename({"node": "_child"}).join(edges, on="_child", how="inner").join(
         parents, on="parent", how="semi")
     present = frame.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
-    if call.method.requires_positive:
-        _check_positive(present, call)
+    check_positive(present.select(*KEYS, "parent", pl.col("_child").alias("child"),
+                                  pl.col("score").alias("x")), call.name, call.params)
     if call.method.frame_fn is not None:
         agg = call.method.frame_fn(
             present.lazy().select(*KEYS, "parent", pl.col("_child").alias("child"),
@@ -320,19 +321,6 @@ def _aggregate_level(children: pl.DataFrame, nodes: pl.DataFrame, level: int, ca
         pl.lit("no city has any data under this node this year").alias("message")))
     return out.select(*KEYS, pl.col("parent").alias("node"), pl.lit(level).alias("level"),
                       "score")
-
-
-def _check_positive(present: pl.DataFrame, call: MethodCall) -> None:
-    strict = call.name == "geometric"
-    bad = present.filter(pl.col("score") <= 0 if strict else pl.col("score") == 0)
-    if bad.height:
-        row = bad.row(0, named=True)
-        need = "positive values" if strict else "non-zero values"
-        raise MethodError(
-            f"{call.name} mean needs {need}, but '{row['_child']}' is {row['score']:.6g} for "
-            f"city {row['city_id']} in {row['year']} ({bad.height} such values)",
-            hint="normalise to a positive range first, e.g. --normalise minmax:1,100",
-        )
 
 
 def _coverage(scores: pl.DataFrame, level1: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:

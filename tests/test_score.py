@@ -140,7 +140,7 @@ def test_all_missing_indicator_in_a_year(framework, registry):
 
 
 def test_geometric_mean_refuses_zeros(framework, registry):
-    with pytest.raises(MethodError, match="geometric mean needs positive values"):
+    with pytest.raises(MethodError, match="geometric aggregation needs"):
         score(framework, DATA, CITIES, Pipeline(aggregate="geometric"), registry)
     # on [1, 100] it works: x → 1, 50.5, 100; y → 100, 1; A(c1) = sqrt(1·100) = 10
     result = score(framework, DATA, CITIES,

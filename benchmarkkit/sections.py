@@ -1,0 +1,75 @@
+"""What a report-section plugin registers, and the context every section renders from.
+
+A section is a function of a frozen context → an HTML fragment. Sections never compute scores:
+the context already holds the comparison, the chart specs and the audit trail, so a plugin adds a
+page to the report without touching the engine. Everything from data goes through ``esc``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+def esc(value: object) -> str:
+    """Escape text from data (city and indicator names) — a city named <script> stays text."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    texts: Mapping[str, str]
+    decimal: str = "."
+    thousands: str = ","
+
+    def t(self, key: str, **values: Any) -> str:
+        """The fixed text for ``key``, with ``{name}`` placeholders filled (values escaped)."""
+        text = self.texts.get(key, key)
+        return text.format(**{k: esc(v) for k, v in values.items()}) if values else text
+
+    def num(self, value: float | None, digits: int = 1, signed: bool = False) -> str:
+        """A number in this language's format: 1,234.5 (en) or 1.234,5 (vi)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+        return text.replace(",", "\x00").replace(".", self.decimal).replace("\x00", self.thousands)
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    city_id: str
+    city_name: str
+    year: int
+    previous_year: int | None
+    peers: tuple[str, ...]
+    peer_spec: str
+    lang: Language
+    comparison: Any
+    """benchmarkkit.compare.Comparison: summary, indicators, strengths, weaknesses, levers."""
+    charts: Mapping[str, dict[str, Any]]
+    """Chart name → Vega-Lite spec (dict), embedded by ``chart()``."""
+    audit: Mapping[str, Any]
+    rejected: Any
+    warnings: Any
+    titles: Mapping[str, str] = field(default_factory=dict)
+    """Scorer name → display title."""
+
+    def chart(self, name: str, caption: str = "") -> str:
+        """A chart container; the renderer embeds the spec and draws it with vega-embed."""
+        if name not in self.charts:
+            return ""
+        cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+        return (f'<figure class="chart-box"><div class="chart" data-chart="{esc(name)}"></div>'
+                f"{cap}</figure>")
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    name: str
+    order: int
+    render: Callable[[ReportContext], str]
+    kind: Literal["report_section"] = field(default="report_section", init=False)
