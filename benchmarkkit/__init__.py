@@ -21,6 +21,7 @@ _LAZY = {
     "IndicatorSet": "benchmarkkit.catalog",
     "Loader": "benchmarkkit.read",
     "ReportSection": "benchmarkkit.sections",
+    "ReportContext": "benchmarkkit.sections",
     "BenchmarkkitError": "benchmarkkit.errors",
     "InputError": "benchmarkkit.errors",
     "PluginError": "benchmarkkit.errors",

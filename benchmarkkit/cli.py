@@ -409,3 +409,88 @@ def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
              .head(10))
     click.echo(text_table(shown.select("scorer", "year", "rank", "city_id", "score", "coverage")))
     click.echo(f"({top.height} index scores; write every level with --out FILE)")
+
+
+def peer_option(fn: Any) -> Any:
+    return click.option(
+        "--peers", "peer_spec", default="size:3", show_default=True,
+        help="Peer group: ids:A,B | country:ES | region:NAME | network:EU27 | size:F (population "
+             "within a factor F) | similar:K | all; combine with '+' (intersection).")(fn)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
+@click.option("--year", type=int, help="Year (default: the city's latest scored year).")
+@peer_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the summary (.csv/.parquet/"
+              ".json).")
+@click.option("--no-levers", is_flag=True, help="Skip the levers (they re-score the data).")
+@click.pass_obj
+def compare(obj: Context, files: tuple[Path, ...], city: str | None, year: int | None,
+            peer_spec: str, fmt: str, out: Path | None, no_levers: bool, **data: Any) -> None:
+    """Compare a city with its peers: scores, ranks, gaps, change, strengths, weaknesses, levers."""
+    import polars as pl
+
+    from benchmarkkit.export import echo_frame
+    from benchmarkkit.report import comparison_for
+    from benchmarkkit.run import run_scoring
+
+    request = DataRequest(files, **data)
+    if files and city is None:
+        fail("give the city to compare with --city ID")
+    scored = run_scoring(obj, request, None, (), None, {})
+    comparison, target = comparison_for(obj, scored, city, year, peer_spec, levers=not no_levers)
+    summary = comparison.summary
+    if out is not None:
+        write_table(summary, out)
+        click.echo(f"comparison written to {out}")
+        return
+    if fmt != "table":
+        echo_frame(summary, fmt)
+        return
+    click.echo(f"{target.city_name} ({target.city_id}), {target.year}: {len(comparison.peers) - 1}"
+               f" peers ({peer_spec}); previous year {target.previous_year or '–'}")
+    echo_frame(summary.sort("scorer", "level", "node", descending=[False, True, False]), "table",
+               table_columns=["scorer", "node", "score", "rank", "n_peers", "peer_median",
+                              "peer_best", "gap_to_median", "change", "rank_change"])
+    for title, frame in (("strengths", comparison.strengths),
+                         ("weaknesses", comparison.weaknesses)):
+        click.echo(f"\n{title}:")
+        echo_frame(frame, "table", table_columns=[c for c in ("scorer", "name", "rank", "value",
+                                                              "peer_median") if c in frame.columns])
+    if comparison.levers.height:
+        click.echo("\nlevers (index gain if the city reached the peer median, re-scored):")
+        echo_frame(comparison.levers.filter(pl.col("gain") > 0), "table",
+                   table_columns=["scorer", "name", "value", "target", "gain"])
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
+@click.option("--year", type=int, help="Year (default: the city's latest scored year).")
+@peer_option
+@click.option("--lang", default="en", show_default=True, help="Report language: en or vi.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("report.html"),
+              show_default=True, help="The HTML file to write.")
+@click.pass_obj
+def report(obj: Context, files: tuple[Path, ...], city: str | None, year: int | None,
+           peer_spec: str, lang: str, out: Path, **data: Any) -> None:
+    """Write the yearly comparison report: one HTML file that opens without a network."""
+    from benchmarkkit.export import atomic_write
+    from benchmarkkit.report import build_report
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        fail(f"--out must be an .html file, got '{out}'")
+    html, target = build_report(obj, DataRequest(files, **data), city, year, peer_spec, lang)
+    atomic_write(out, lambda p: p.write_text(html, encoding="utf-8"))
+    click.echo(f"report for {target.city_name} ({target.city_id}), {target.year} written to {out}"
+               f" ({len(html) // 1024} KiB)")
+    if not files:
+        from benchmarkkit.demo import ATTRIBUTION
+
+        click.echo(ATTRIBUTION)

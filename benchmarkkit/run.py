@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from benchmarkkit.cli import Context, DataRequest
     from benchmarkkit.load import Loaded
     from benchmarkkit.score import ScoreResult
+    from benchmarkkit.scorer import Framework, Pipeline
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Scored:
     warnings: pl.DataFrame
     results: dict[str, ScoreResult]
     catalog: pl.DataFrame
+    frameworks: dict[str, Framework]
+    pipelines: dict[str, Pipeline]
 
 
 def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
@@ -69,10 +72,20 @@ def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
                 raise InputError(f"no data for year {y}",
                                  hint=f"years in the data: {min(known)}–{max(known)}" if known
                                  else "the data are empty")
-    results = {}
+    results, used, pipelines = {}, {}, {}
     for framework, pipeline in frameworks:
-        results[framework.name] = score(framework, loaded.observations, loaded.cities,
-                                        pipeline.with_options(**options), registry, years=years)
+        chosen_pipeline = pipeline.with_options(**options)
+        try:
+            results[framework.name] = score(framework, loaded.observations, loaded.cities,
+                                            chosen_pipeline, registry, years=years)
+        except BenchmarkkitError:
+            raise
+        except Exception as err:
+            owner = registry.owner.get(("scorer", framework.name), framework.name)
+            raise PluginError(owner, f"scoring '{framework.name}' failed ({type(err).__name__}: "
+                              f"{err})", hint="check the scorer's framework and methods") from None
+        used[framework.name] = framework
+        pipelines[framework.name] = chosen_pipeline
     scores = pl.concat([r.scores for r in results.values()])
     warnings = pl.concat([r.warnings for r in results.values()])
-    return Scored(loaded, scores, warnings, results, catalog)
+    return Scored(loaded, scores, warnings, results, catalog, used, pipelines)

@@ -57,6 +57,8 @@ class ReportContext:
     warnings: Any
     titles: Mapping[str, str] = field(default_factory=dict)
     """Scorer name → display title."""
+    comparable: Mapping[str, bool] = field(default_factory=dict)
+    """Scorer name → whether last year's score rests on the same indicators as this year's."""
 
     def chart(self, name: str, caption: str = "") -> str:
         """A chart container; the renderer embeds the spec and draws it with vega-embed."""

@@ -1,0 +1,76 @@
+"""One self-contained HTML file: CSS inline, chart specs embedded, the Vega bundle inlined once.
+
+The report must open on a mayor's laptop with no network: nothing is loaded from a URL. The
+Vega/Vega-Lite/vega-embed JavaScript comes from vl-convert (shipped as a Python wheel), once per
+file however many charts there are; each chart's spec is embedded as JSON and drawn on load.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from benchmarkkit.sections import ReportContext, esc
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from benchmarkkit.sections import ReportSection
+
+VL_VERSION = "6.4"
+
+
+def vega_bundle() -> str:
+    import vl_convert
+
+    bundle = vl_convert.javascript_bundle(vl_version=VL_VERSION)
+    return bundle.replace("</script", "<\\/script")
+
+
+def _json_for_script(value: Any) -> str:
+    """JSON safe inside <script>: no '</' can close the tag, whatever the data say."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+DRAW = """
+document.querySelectorAll('div.chart[data-chart]').forEach(function (el) {
+  var spec = BK_SPECS[el.getAttribute('data-chart')];
+  vegaEmbed(el, spec, {actions: false, renderer: 'svg'}).catch(function (err) {
+    el.textContent = 'chart could not be drawn: ' + err;
+    console.error(err);
+  });
+});
+"""
+
+
+def render_html(context: ReportContext, sections: Iterable[ReportSection]) -> str:
+    css = (files("benchmarkkit_reports") / "style.css").read_text(encoding="utf-8")
+    body = []
+    for section in sorted(sections, key=lambda s: (s.order, s.name)):
+        fragment = section.render(context)
+        if fragment:
+            body.append(f'<section id="{esc(section.name)}">{fragment}</section>')
+    lang = context.lang
+    title = lang.t("report_title", city=context.city_name, year=context.year)
+    specs = _json_for_script(dict(context.charts))
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f'<html lang="{esc(lang.code)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}</title>",
+        f"<style>{css}</style>",
+        f"<script>{vega_bundle()}</script>",
+        "</head>",
+        "<body>",
+        "<main>",
+        *body,
+        "</main>",
+        f"<script>var BK_SPECS = {specs};{DRAW}</script>",
+        "</body>",
+        "</html>",
+        "",
+    ])
