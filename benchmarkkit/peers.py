@@ -260,12 +260,16 @@ def _nearest(part: str, city: dict[str, Any], cities: pl.DataFrame,
 def similarity_attributes(cities: pl.DataFrame, city: dict[str, Any]) -> list[str]:
     """log population plus every other numeric context column the city has a value for
     (climate, income …), leaving out area and bookkeeping columns (``*_year``, ``*_id``)."""
+    def has(name: str) -> bool:
+        value = city.get(name)
+        return value is not None and not (isinstance(value, float) and math.isnan(value))
+
     out = []
-    if "population" in cities.columns and (city.get("population") or 0) > 0:
+    if "population" in cities.columns and has("population") and city["population"] > 0:
         out.append("population")
     for name, dtype in cities.schema.items():
         if (dtype.is_numeric() and name not in NOT_SIMILARITY
-                and not name.endswith(("_year", "_id", "_code")) and city.get(name) is not None):
+                and not name.endswith(("_year", "_id", "_code")) and has(name)):
             out.append(name)
     return out
 

@@ -13,7 +13,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)
 if [ ! -f "$stamp" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    echo "setting up .venv (first run only) ..." >&2
+    if ! .venv/bin/python -m pip install --disable-pip-version-check -e '.[test]' \
+            > .venv/install.log 2>&1; then
+        cat .venv/install.log >&2
+        echo "error: installing benchmarkkit failed (log above, also in .venv/install.log)" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
 cmd=${1:-report}
