@@ -44,6 +44,23 @@ class Context:
 class Group(click.Group):
     """Turns user-facing errors into one line and an exit code, whatever the command."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's usage errors (bad option value, unknown option) become one line too."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as err:
+            click.echo(err.ctx.get_help() if err.ctx else str(err))
+            sys.exit(0)
+        except click.UsageError as err:
+            command = err.ctx.command_path if err.ctx else "benchmarkkit"
+            click.echo(f"error: {err.format_message()} (see '{command} --help')", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -72,7 +89,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="benchmarkkit", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="benchmarkkit")
 @click.option("--plugin", "plugin_files", multiple=True, type=click.Path(path_type=Path),
               help="Load a one-file plugin (repeatable).")
@@ -154,6 +171,14 @@ def load_data(obj: Context, request: DataRequest):  # noqa: ANN201 - returns (Lo
         from benchmarkkit.demo import load_demo
 
         return load_demo(registry, catalog), catalog, registry
+    separator = request.separator
+    if separator is not None:
+        separator = {"tab": "\t", "\\t": "\t"}.get(separator, separator)
+        if len(separator) != 1:
+            from benchmarkkit.errors import InputError
+
+            raise InputError(f"--separator must be one character, got '{request.separator}'",
+                             hint="e.g. --separator ';' or --separator tab")
     cli_map = mapping_mod.Mapping(
         shape=request.shape,
         columns=_pairs(request.columns, "--column"),
@@ -174,9 +199,27 @@ def load_data(obj: Context, request: DataRequest):  # noqa: ANN201 - returns (Lo
         cities = read_cities(request.cities_file, registry)
     loaded = load(
         list(request.paths), registry, catalog, mapping=file_map.merged(cli_map),
-        options=ReadOptions(request.encoding, request.separator, request.sheet), cities=cities,
+        options=ReadOptions(request.encoding, separator, request.sheet), cities=cities,
     )
     return loaded, catalog, registry
+
+
+def require_usable(loaded: Any) -> None:
+    """Commands that score refuse a file they cannot read: a result missing a whole file would
+    look complete but is not. Rejected rows are announced, not fatal (validate lists them)."""
+    import polars as pl
+
+    from benchmarkkit.errors import InputError
+
+    rejected = loaded.validated.rejected
+    unusable = rejected.filter(pl.col("row").is_null())
+    if unusable.height:
+        row = unusable.row(0, named=True)
+        raise InputError(row["message"], source=row["source"], column=row["column"],
+                         hint=row["hint"])
+    if rejected.height:
+        click.echo(f"warning: {rejected.height} input rows were rejected and are not used "
+                   "(see `benchmarkkit validate FILE --rejected OUT.csv`)", err=True)
 
 
 def write_table(frame: pl.DataFrame, out: Path) -> None:
@@ -196,7 +239,8 @@ def write_table(frame: pl.DataFrame, out: Path) -> None:
               help="Write the rejected rows (source, row, column, rule, message, hint) here.")
 @click.option("--warnings", "warnings_out", type=click.Path(path_type=Path),
               help="Write the warnings (rows kept but out of their plausible range) here.")
-@click.option("--show", default=20, show_default=True, help="How many rejected rows to print.")
+@click.option("--show", default=20, show_default=True, type=click.IntRange(min=0),
+              help="How many rejected rows to print.")
 @click.option("--rules", "list_rules", is_flag=True, help="List every validation rule and exit.")
 @click.pass_obj
 def validate(obj: Context, files: tuple[Path, ...], rejected_out: Path | None,

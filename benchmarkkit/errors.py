@@ -37,6 +37,7 @@ class InputError(BenchmarkkitError):
         hint: str | None = None,
     ) -> None:
         self.source, self.row, self.column = source, row, column
+        self.detail = message  # without the location: for tables that hold it in columns
         where = ", ".join(
             part
             for part in (

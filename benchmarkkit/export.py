@@ -41,14 +41,22 @@ def atomic_write(out: Path, write: Callable[[Path], None]) -> None:
     if not folder.is_dir():
         raise InputError("the output folder does not exist", source=str(out),
                          hint=f"create {folder} first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    if out.is_dir():
+        raise InputError("the output is a folder, not a file", source=str(out),
+                         hint="give a file name, e.g. out/rejected.csv")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise InputError(f"cannot write in this folder ({err.strerror})", source=str(out),
+                         hint="choose a folder you can write to") from None
     os.close(fd)
     try:
         write(Path(tmp))
         Path(tmp).replace(out)
-    except PermissionError:
+    except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError("cannot write here (permission denied)", source=str(out)) from None
+        raise InputError(f"cannot write the file ({err.strerror or err})", source=str(out),
+                         hint="check the path and its permissions") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -100,7 +100,7 @@ def load(
             files.append(read_file(path, registry, mapping, options))
         except InputError as err:
             unusable.append({"source": str(path), "row": None, "column": err.column,
-                             "rule": "file_unusable", "message": err.message, "hint": err.hint})
+                             "rule": "file_unusable", "message": err.detail, "hint": err.hint})
     bad = pl.DataFrame(unusable, schema=REJECTED) if unusable else None
     validated = validate(files, catalog, unusable=bad, years=years)
     derived, dropped = derive(validated.observations.lazy(), catalog)

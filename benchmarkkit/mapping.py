@@ -73,8 +73,14 @@ def read_mapping(path: Path) -> Mapping:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("mapping file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("mapping is a folder, not a TOML file", source=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"mapping file is not valid TOML ({err})", source=str(path)) from None
+    for section in ("columns", "constants", "indicators", "scale"):
+        if section in data and not isinstance(data[section], dict):
+            raise InputError(f"[{section}] must be a table of key = value lines",
+                             source=str(path), hint=f'e.g. [{section}] then  key = "value"')
     unknown = set(data) - {"shape", "columns", "constants", "indicators", "scale"}
     if unknown:
         key = sorted(unknown)[0]
@@ -94,7 +100,7 @@ def read_mapping(path: Path) -> Mapping:
         indicators[header] = _indicator_spec(header, spec, path)
     scale = {}
     for ind, factor in data.get("scale", {}).items():
-        if not isinstance(factor, int | float):
+        if isinstance(factor, bool) or not isinstance(factor, int | float):
             raise InputError(f"[scale] {ind} must be a number", source=str(path))
         scale[ind] = float(factor)
     return Mapping(
@@ -207,11 +213,15 @@ def to_long(
         if not value_cols:
             raise InputError("a wide table needs at least one indicator column", source=source,
                              hint="or map the table as long with --shape long")
-        framed = table.select(*base, *[pl.col(c).cast(pl.String) for c in value_cols])
+        # value columns get a private prefix so a header such as "row" or "year" cannot collide
+        # with the long table's own columns; the prefix is stripped after the unpivot
+        tagged = [f"\x00{c}" for c in value_cols]
+        framed = table.select(*base, *[pl.col(c).cast(pl.String).alias(t)
+                                       for c, t in zip(value_cols, tagged, strict=True)])
         long = framed.unpivot(
-            on=value_cols, index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
+            on=tagged, index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
             variable_name="column", value_name="value",
-        )
+        ).with_columns(pl.col("column").str.strip_prefix("\x00"))
         ids = {h: mapping.indicators.get(h, (h.strip(), 1.0)) for h in value_cols}
         long = long.with_columns(
             pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,17 @@ def _sniff_separator(header: str) -> str:
     return max(counts, key=lambda s: counts[s]) if any(counts.values()) else ","
 
 
+RESERVED = ("_row", "_bad")
+"""Bookkeeping columns every reader adds; a user's column of the same name is refused, not lost."""
+
+
 def _check_header(header: Sequence[str], path: Path) -> list[str]:
     names = [h.strip() for h in header]
+    for reserved in RESERVED:
+        if reserved in names:
+            raise InputError(f"column name '{reserved}' is reserved by benchmarkkit",
+                             source=str(path), row=1, column=reserved,
+                             hint="rename that column in the file")
     if not any(names):
         raise InputError("the header row is empty", source=str(path), row=1,
                          hint="the first row must name the columns")
@@ -95,6 +105,7 @@ def read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
     """CSV/TSV as text columns; BOM stripped; separator sniffed unless given."""
     if path.stat().st_size > SMALL_CSV_BYTES:
         return _read_csv_fast(path, options)
+    csv.field_size_limit(sys.maxsize)  # a huge cell is a validation matter, not a crash
     text = _decode(path, options.encoding)
     if not text.strip():
         raise InputError("the file is empty", source=str(path), hint="export the data again")
@@ -155,9 +166,29 @@ def read_csv_small_fallback(path: Path, options: ReadOptions) -> pl.DataFrame:
     )
 
 
+def _readable(dtype: pl.DataType) -> bool:
+    return (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Null, pl.Categorical)
+            or isinstance(dtype, pl.Enum | pl.Categorical))
+
+
+def _as_text(series: pl.Series) -> pl.Series:
+    try:
+        return series.cast(pl.String)
+    except (pl.exceptions.PolarsError, pl.exceptions.InvalidOperationError):
+        return pl.Series(series.name, [None if v is None else repr(v) for v in series.to_list()],
+                         dtype=pl.String)
+
+
 def _typed(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     if frame.width == 0:
         raise InputError("the file has no columns", source=str(path), hint="export the data again")
+    _check_header(frame.columns, path)
+    # Odd types (dates, decimals, lists, bytes, structs) become text, so each cell is judged by
+    # the row rules and reported with its row, instead of the whole file failing.
+    odd = [name for name, dtype in frame.schema.items() if not _readable(dtype)]
+    frame = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+    if odd:
+        frame = frame.with_columns(_as_text(frame[name]) for name in odd)
     return frame.with_row_index("_row", offset=1).with_columns(
         pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
     )
@@ -186,23 +217,31 @@ def read_excel(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as err:  # fastexcel raises its own exception types
-        raise InputError(f"not a readable Excel file ({err})", source=str(path),
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"not a readable Excel file ({first})", source=str(path),
                          hint="save it again as .xlsx") from None
     names = reader.sheet_names
     if options.sheet is not None and options.sheet not in names:
         raise InputError(f"no sheet named '{options.sheet}'", source=str(path),
                          hint=f"sheets are: {', '.join(names)}")
-    sheet = reader.load_sheet(options.sheet or names[0], header_row=None,
-                              dtypes="string")
-    frame = sheet.to_polars()
-    if frame.height == 0:
+    try:
+        sheet = reader.load_sheet(options.sheet or names[0], header_row=None, dtypes="string",
+                                  skip_rows=0)
+        frame = sheet.to_polars()
+    except Exception as err:  # fastexcel raises its own exception types
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"the sheet cannot be read ({first})", source=str(path),
+                         hint="save it again as .xlsx") from None
+    used = frame.select(pl.any_horizontal(pl.all().is_not_null()).arg_true())
+    if frame.height == 0 or used.height == 0:
         raise InputError("the sheet is empty", source=str(path), hint="choose the sheet with --sheet")
-    header = _check_header([str(v) if v is not None else "" for v in frame.row(0)], path)
-    body = frame.slice(1)
+    top = int(used.item(0, 0))  # rows above the header are blank: keep sheet row numbers exact
+    header = _check_header([str(v) if v is not None else "" for v in frame.row(top)], path)
+    body = frame.slice(top + 1)
     body.columns = header
     body = body.with_columns(pl.all().cast(pl.String).str.strip_chars())
     body = body.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all()).name.keep())
-    return body.with_row_index("_row", offset=2).with_columns(
+    return body.with_row_index("_row", offset=top + 2).with_columns(
         pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
     ).filter(~pl.all_horizontal(pl.exclude("_row", "_bad").is_null()))
 

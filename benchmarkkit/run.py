@@ -48,6 +48,10 @@ def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
         frameworks.append((complete_from_catalog(framework, catalog), framework.pipeline))
     else:
         loaded, catalog, _ = load_data(obj, request)
+    if request.paths:
+        from benchmarkkit.cli import require_usable
+
+        require_usable(loaded)
     available = registry.of("scorer")
     chosen = list(scorers) or ([] if frameworks else sorted(available))
     if not chosen and not frameworks:
