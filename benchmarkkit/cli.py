@@ -415,12 +415,15 @@ def methods(obj: Context, kind: str | None) -> None:
 @click.option("--min-coverage", type=float, help="Share of children a parent needs (0–1).")
 @click.option("--screen", type=float, help="Drop cities with a smaller share of indicators (0–1).")
 @click.option("--level", "levels", multiple=True, type=int, help="Only these levels in the output.")
+@click.option("--weights", "weights_out", type=click.Path(path_type=Path),
+              help="Write each node's effective weight in its index here (csv/parquet/json).")
 @click.pass_obj
 def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
           scorers: tuple[str, ...], years: tuple[int, ...], out: Path | None,
           denominate: bool | None, impute: str | None, treat: str | None, normalise: str | None,
           aggregate: str | None, reference: str | None, min_coverage: float | None,
-          screen: float | None, levels: tuple[int, ...], **data: Any) -> None:
+          screen: float | None, levels: tuple[int, ...], weights_out: Path | None,
+          **data: Any) -> None:
     """Score cities: every node of every level, with ranks and coverage, as one long table."""
     import polars as pl
 
@@ -439,6 +442,11 @@ def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
     scores = result.scores
     if levels:
         scores = scores.filter(pl.col("level").is_in(levels))
+    if weights_out is not None:
+        weights = pl.concat([r.weights.with_columns(pl.lit(name).alias("scorer"))
+                             for name, r in result.results.items()])
+        write_table(weights.select("scorer", "node", "level", "effective_weight"), weights_out)
+        click.echo(f"effective weights written to {weights_out}")
     for row in result.warnings.group_by("scorer", "kind").len().sort("scorer", "kind").iter_rows():
         click.echo(f"warning: {row[0]}: {row[2]} × {row[1]} (see --out for details)", err=True)
     if out is not None:
@@ -519,18 +527,30 @@ def compare(obj: Context, files: tuple[Path, ...], city: str | None, year: int |
 @click.option("--year", type=int, help="Year (default: the city's latest scored year).")
 @peer_option
 @click.option("--lang", default="en", show_default=True, help="Report language: en or vi.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("report.html"),
-              show_default=True, help="The HTML file to write.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="The HTML file to write (default report.html; with --all, a folder).")
+@click.option("--all", "batch", is_flag=True,
+              help="One report per city of the peer group, written into the --out folder.")
 @click.pass_obj
 def report(obj: Context, files: tuple[Path, ...], city: str | None, year: int | None,
-           peer_spec: str, lang: str, out: Path, **data: Any) -> None:
+           peer_spec: str, lang: str, out: Path | None, batch: bool, **data: Any) -> None:
     """Write the yearly comparison report: one HTML file that opens without a network."""
     from benchmarkkit.export import atomic_write
-    from benchmarkkit.report import build_report
+    from benchmarkkit.report import build_report, build_reports
 
+    request = DataRequest(files, **data)
+    if batch:
+        folder = out or Path("reports-out")
+        if folder.suffix.lower() in (".html", ".htm"):
+            fail(f"with --all, --out is a folder, got '{folder}'")
+        folder.mkdir(parents=True, exist_ok=True)
+        written = build_reports(obj, request, city, year, peer_spec, lang, folder)
+        click.echo(f"{len(written)} reports written to {folder}")
+        return
+    out = out or Path("report.html")
     if out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out must be an .html file, got '{out}'")
-    html, target = build_report(obj, DataRequest(files, **data), city, year, peer_spec, lang)
+    html, target = build_report(obj, request, city, year, peer_spec, lang)
     atomic_write(out, lambda p: p.write_text(html, encoding="utf-8"))
     click.echo(f"report for {target.city_name} ({target.city_id}), {target.year} written to {out}"
                f" ({len(html) // 1024} KiB)")
@@ -538,3 +558,29 @@ def report(obj: Context, files: tuple[Path, ...], city: str | None, year: int | 
         from benchmarkkit.demo import ATTRIBUTION
 
         click.echo(ATTRIBUTION)
+
+
+CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(CHART_KINDS))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
+@click.option("--year", type=int, help="Year (default: the city's latest scored year).")
+@peer_option
+@click.option("--index", "index", default="livability", show_default=True,
+              help="For the ranking chart: which index.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="FILE.html (self-contained), .png, .svg or .json (the Vega-Lite spec).")
+@click.pass_obj
+def chart(obj: Context, kind: str, files: tuple[Path, ...], city: str | None, year: int | None,
+          peer_spec: str, index: str, out: Path, **data: Any) -> None:
+    """Draw one chart of the comparison: ranking, heatmap, strip, trend, slope or coverage."""
+    from benchmarkkit.report import write_chart
+
+    if out.suffix.lower() not in (".html", ".png", ".svg", ".json"):
+        fail(f"--out must end in .html, .png, .svg or .json, got '{out}'")
+    write_chart(obj, DataRequest(files, **data), kind, city, year, peer_spec, index, out)
+    click.echo(f"{kind} chart written to {out}")

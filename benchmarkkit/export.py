@@ -52,6 +52,9 @@ def atomic_write(out: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)  # mkstemp makes 0600; an output is an ordinary file
         Path(tmp).replace(out)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
@@ -75,10 +78,6 @@ def write_frame(frame: pl.DataFrame, out: Path) -> None:
     else:
         raise InputError(f"cannot write '{suffix or out.name}' files", source=str(out),
                          hint="use .csv, .parquet, .json or .xlsx")
-    try:
-        os.chmod(out, 0o644)
-    except OSError:
-        pass
 
 
 def echo_frame(frame: pl.DataFrame, fmt: str, table_columns: Sequence[str] | None = None) -> None:

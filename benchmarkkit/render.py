@@ -74,3 +74,14 @@ def render_html(context: ReportContext, sections: Iterable[ReportSection]) -> st
         "</html>",
         "",
     ])
+
+
+def standalone_chart_html(spec: dict[str, Any]) -> str:
+    """One chart as a self-contained page (same offline rules as the report)."""
+    return "\n".join([
+        "<!DOCTYPE html>", "<html>", "<head>", '<meta charset="utf-8">',
+        f"<script>{vega_bundle()}</script>", "</head>", "<body>",
+        '<div class="chart" data-chart="chart"></div>',
+        f"<script>var BK_SPECS = {_json_for_script({'chart': spec})};{DRAW}</script>",
+        "</body>", "</html>", "",
+    ])

@@ -133,19 +133,20 @@ def chart_specs(scored: Scored, comparison: Any, target: Target) -> dict[str, di
     this_year = mine.filter(pl.col("year") == target.year)
     for scorer in sorted(scored.frameworks):
         frame = this_year.filter(top_level & (pl.col("scorer") == scorer)).with_columns(
-            pl.col("score").rank("min", descending=True).alias("rank"))
+            pl.col("score").rank("min", descending=True).alias("rank")).sort("city_id")
         title = scored.frameworks[scorer].title or scorer
         specs[f"ranking:{scorer}"] = charts.ranking_bars(
             frame.select("city_id", "city_name", "score", "rank"), target.city_id, title)
     areas = this_year.filter(pl.col("level") == 2).filter(
         pl.col("node").is_in(list(FOCUS_AREA_LABELS)))
     heat = (areas.group_by("city_id", "city_name", "node").agg(pl.col("score").mean())
-            .with_columns(pl.col("node").replace_strict(FOCUS_AREA_LABELS).alias("focus_area")))
+            .with_columns(pl.col("node").replace_strict(FOCUS_AREA_LABELS).alias("focus_area"))
+            .sort("city_id", "node"))
     specs["heatmap"] = charts.focus_area_heatmap(
         heat.select("city_id", "city_name", "focus_area", "score"), target.city_id)
     level1 = this_year.filter(pl.col("level") == 1).join(
         scored.catalog.select(pl.col("id").alias("node"), pl.col("name").alias("indicator_name")),
-        on="node", how="left").unique(["city_id", "node"])
+        on="node", how="left").unique(["city_id", "node"]).sort("node", "city_id")
     specs["strip"] = charts.indicator_strip(
         level1.select(pl.coalesce("indicator_name", "node").alias("indicator_name"), "city_id",
                       "city_name", "score"), target.city_id)
@@ -158,7 +159,7 @@ def chart_specs(scored: Scored, comparison: Any, target: Target) -> dict[str, di
     city_years = city_series.filter(pl.col("score").is_not_null())["year"].unique()
     trend = (pl.concat([city_series, median])
              .filter(pl.col("score").is_not_null() & pl.col("year").is_in(city_years.implode()))
-             .sort("year"))
+             .sort("index", "series", "year"))
     specs["trend"] = charts.trend_lines(trend, target.city_id, city_name=target.city_name)
     years = [y for y in (target.previous_year, target.year) if y is not None]
     specs["slope"] = charts.slope_chart(
@@ -191,7 +192,7 @@ def comparable_years(scores: pl.DataFrame, target: Target) -> dict[str, bool]:
 
 
 def build_report(obj: Context, request: DataRequest, city: str | None, year: int | None,
-                 peer_spec: str, lang: str) -> tuple[str, Target]:
+                 peer_spec: str, lang: str, scored: Scored | None = None) -> tuple[str, Target]:
     from benchmarkkit.render import render_html
     from benchmarkkit.run import run_scoring
     from benchmarkkit.sections import ReportContext
@@ -201,7 +202,7 @@ def build_report(obj: Context, request: DataRequest, city: str | None, year: int
     if request.paths and city is None:
         raise InputError("give the city to report on with --city ID",
                          hint="the demo data default to Madrid (ES001C)")
-    scored = run_scoring(obj, request, None, (), None, {})
+    scored = scored or run_scoring(obj, request, None, (), None, {})
     comparison, target = comparison_for(obj, scored, city, year, peer_spec)
     context = ReportContext(
         city_id=target.city_id, city_name=target.city_name, year=target.year,
@@ -214,3 +215,85 @@ def build_report(obj: Context, request: DataRequest, city: str | None, year: int
     sections = obj.registry().of("report_section").values()
     context = replace(context, comparable=comparable_years(scored.scores, target))
     return render_html(context, sections), target
+
+
+def safe_filename(text: str) -> str:
+    """A file name from a city id that cannot leave the output folder or hit a reserved name."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "city"
+    if name.upper().split(".")[0] in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                                      *(f"LPT{i}" for i in range(10))}:
+        name = f"city_{name}"
+    return name[:100]
+
+
+def build_reports(obj: Context, request: DataRequest, city: str | None, year: int | None,
+                  peer_spec: str, lang: str, folder: Path) -> list[Path]:
+    """One report per city of the peer group, scoring the data once."""
+    import click
+
+    from benchmarkkit.export import atomic_write
+    from benchmarkkit.peers import find_peers
+    from benchmarkkit.run import run_scoring
+
+    scored = run_scoring(obj, request, None, (), None, {})
+    if city is None:
+        from benchmarkkit.demo import DEFAULT_CITY
+
+        city = DEFAULT_CITY
+    city_id, _ = resolve_city(scored.loaded.cities, city)
+    year, _ = resolve_year(scored.scores, city_id, year)
+    group = find_peers(obj.registry(), city_id, year, peer_spec, scored.loaded.cities,
+                       scored.loaded.observations)
+    written, skipped = [], []
+    with click.progressbar(group, label="reports", file=None) as bar:
+        for member in bar:
+            try:
+                html, target = build_report(obj, request, member, year, peer_spec, lang, scored)
+            except InputError as err:
+                skipped.append(f"{member}: {err}")
+                continue
+            path = folder / f"{safe_filename(target.city_id)}-{target.year}.html"
+            atomic_write(path, lambda p, text=html: p.write_text(text, encoding="utf-8"))
+            written.append(path)
+    for line in skipped:
+        click.echo(f"skipped {line}", err=True)
+    return written
+
+
+def write_chart(obj: Context, request: DataRequest, kind: str, city: str | None,
+                year: int | None, peer_spec: str, index: str, out: Path) -> None:
+    import json
+
+    from benchmarkkit.export import atomic_write
+    from benchmarkkit.run import run_scoring
+
+    scored = run_scoring(obj, request, None, (), None, {})
+    comparison, target = comparison_for(obj, scored, city, year, peer_spec, levers=False)
+    specs = chart_specs(scored, comparison, target)
+    name = f"ranking:{index}" if kind == "ranking" else kind
+    if name not in specs:
+        known = sorted(k.split(":", 1)[1] for k in specs if k.startswith("ranking:"))
+        raise InputError(f"no index '{index}'", hint=did_you_mean(index, known)
+                         or f"indices: {', '.join(known)}")
+    spec = specs[name]
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        atomic_write(out, lambda p: p.write_text(json.dumps(spec, indent=1), encoding="utf-8"))
+    elif suffix == ".html":
+        from benchmarkkit.render import standalone_chart_html
+
+        atomic_write(out, lambda p: p.write_text(standalone_chart_html(spec), encoding="utf-8"))
+    else:
+        import vl_convert
+
+        from benchmarkkit.render import VL_VERSION
+
+        version = "v" + VL_VERSION.replace(".", "_")
+        if suffix == ".png":
+            data = vl_convert.vegalite_to_png(spec, vl_version=version, scale=2)
+            atomic_write(out, lambda p: p.write_bytes(data))
+        else:
+            svg = vl_convert.vegalite_to_svg(spec, vl_version=version)
+            atomic_write(out, lambda p: p.write_text(svg, encoding="utf-8"))

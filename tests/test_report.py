@@ -102,3 +102,45 @@ def test_report_bad_arguments(run, args, fragment):
     assert result.exit_code != 0
     assert fragment in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("suffix", [".json", ".svg", ".png", ".html"])
+def test_chart_command_writes_every_format(tmp_path, run, suffix):
+    out = tmp_path / f"ranking{suffix}"
+    result = run("chart", "ranking", "--index", "sustainability", "--out", out)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    if suffix == ".json":
+        import json
+
+        spec = json.loads(data)
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+    elif suffix == ".png":
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    elif suffix == ".svg":
+        assert b"<svg" in data
+    else:
+        assert b"<script src" not in data and b"BK_SPECS" in data
+
+
+def test_batch_reports_one_file_per_city_with_safe_names(tmp_path, run):
+    result = run("report", "--all", "--peers", "ids:ES001C,ES002C", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ES001C-2023.html",
+                                                                    "ES002C-2023.html"]
+
+
+def test_safe_filename_cannot_escape():
+    from benchmarkkit.report import safe_filename
+
+    assert safe_filename("../../etc/passwd") == "etc_passwd"
+    assert safe_filename("/abs/path") == "abs_path"
+    assert safe_filename("CON") == "city_CON"
+    assert safe_filename("..") == "city"
+
+
+def test_report_is_deterministic(tmp_path, run):
+    a, b = tmp_path / "a.html", tmp_path / "b.html"
+    assert run("report", "--out", a).exit_code == 0
+    assert run("report", "--out", b).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
