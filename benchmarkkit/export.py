@@ -47,7 +47,8 @@ def atomic_write(out: Path, write: Callable[[Path], None]) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
     except OSError as err:
-        raise InputError(f"cannot write in this folder ({err.strerror})", source=str(out),
+        raise InputError(f"cannot write in this folder ({(err.strerror or str(err)).lower()})",
+                         source=str(out),
                          hint="choose a folder you can write to") from None
     os.close(fd)
     try:

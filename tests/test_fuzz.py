@@ -598,30 +598,23 @@ def test_several_files_count_per_source(base, tables_, junk):
 # known bugs, pinned: each of these must start passing when the bug is fixed
 
 
-@pytest.mark.xfail(reason="BUG: a wide header named 'row' collides with the engine's row column "
-                          "(mapping.to_long: DuplicateError → internal error)", strict=True)
 def test_bug_wide_header_named_row(base):
     validate_bytes(base, "row.csv", b"city_id,year,row\nA,2023,1\n")
 
 
-@pytest.mark.xfail(reason="BUG: --column city_id=code with a file that also has a 'city_id' header"
-                          ": the leftover 'city_id' column collides in to_long (DuplicateError)",
-                   strict=True)
 def test_bug_remapped_role_name_left_as_wide_column(base):
     validate_bytes(base, "remap.csv", b"code,city_id,year,life_expectancy\nA,x,2023,70\n",
                    "--column", "city_id=code")
 
 
-@pytest.mark.xfail(reason="BUG: a CSV column named '_row' or '_bad' is overwritten by read_csv's "
-                          "bookkeeping columns and silently lost", strict=True)
-def test_bug_csv_column_named_underscore_row_is_lost(base):
+def test_csv_column_named_underscore_row_is_refused_not_lost(base):
+    """A user column named like the reader's bookkeeping columns is refused with a clear message
+    (it used to be overwritten silently)."""
     result, got = validate_bytes(base, "u.csv", b"city_id,year,_row\nA,2023,70\n")
-    assert "_row" in result.output  # the user's column is at least mentioned (here: it vanishes)
-    assert got["unusable"] == 0
+    assert "column name '_row' is reserved" in result.output
+    assert got["unusable"] == 1
 
 
-@pytest.mark.xfail(reason="BUG: a Parquet column named '_row' makes read._typed raise "
-                          "DuplicateError (internal error)", strict=True)
 def test_bug_parquet_column_named_underscore_row(base):
     with tempfile.TemporaryDirectory(dir=base) as folder:
         path, out = Path(folder) / "r.parquet", Path(folder) / "rejected.csv"
@@ -632,9 +625,6 @@ def test_bug_parquet_column_named_underscore_row(base):
 LONG_ROW = {"city_id": ["A"], "year": [2023], "indicator": ["life_expectancy"], "value": [70.0]}
 
 
-@pytest.mark.xfail(reason="BUG: typed columns that cannot be cast to String (list, invalid-UTF-8 "
-                          "binary, duration) crash to_long/check_rows with InvalidOperationError "
-                          "or ComputeError (internal error)", strict=True)
 @pytest.mark.parametrize("table", [
     pa.table({"city_id": ["A"], "year": [2023], "life_expectancy": pa.array([[1.0, 2.0]])}),
     pa.table({"city_id": ["A"], "year": [2023],
@@ -672,16 +662,11 @@ def test_bug_bad_year_message_empty_when_year_is_empty(base):
     assert got["records"][0]["message"]
 
 
-@pytest.mark.xfail(reason="BUG: a CSV cell over 131072 characters raises csv.Error "
-                          "'field larger than field limit' in read.read_csv (internal error)",
-                   strict=True)
 def test_bug_huge_csv_field(base):
     data = b"city_id,year,indicator,value\nA,2023,life_expectancy," + b"1" * 200_000 + b"\n"
     validate_bytes(base, "huge.csv", data)
 
 
-@pytest.mark.xfail(reason="BUG: read_excel numbers rows from the sheet's first *used* row, so a "
-                          "table that starts below row 1 is reported at the wrong row", strict=True)
 def test_bug_excel_row_numbers_when_sheet_does_not_start_at_a1(base):
     import xlsxwriter
 
