@@ -70,7 +70,7 @@ def _parse_value() -> pl.Expr:
 
 def _parse_year(dtype: pl.DataType) -> pl.Expr:
     if dtype.is_integer():
-        return pl.col("year").cast(pl.Int64)
+        return pl.col("year").cast(pl.Int64, strict=False)  # a UInt64 beyond Int64 → bad_year
     as_float = pl.col("year").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
     whole = as_float.is_finite() & (as_float == as_float.round(0)) & (as_float.abs() < 1e6)
     return pl.when(whole).then(as_float).cast(pl.Int64)
@@ -119,7 +119,8 @@ def check_rows(
         ("missing_indicator", pl.col("indicator").is_null() | (pl.col("indicator") == ""),
          head["indicator"], pl.lit("no indicator id"), pl.lit("every value needs an indicator")),
         ("bad_year", pl.col("_year").is_null(), head["year"],
-         pl.format("year '{}' is not a whole number", pl.col("year").cast(pl.String)),
+         pl.when(pl.col("year").is_null()).then(pl.lit("the year is empty"))
+         .otherwise(pl.format("year '{}' is not a whole number", pl.col("year").cast(pl.String))),
          pl.lit("write the year as four digits, e.g. 2023")),
         ("year_out_of_range", ~pl.col("_year").is_between(*years), head["year"],
          pl.format("year {} is outside {}–{}", pl.col("_year"), pl.lit(years[0]), pl.lit(years[1])),

@@ -643,8 +643,6 @@ def test_bug_uncastable_dtype_in_parquet(base, table):
         check(cli("validate", path, "--rejected", out), out)
 
 
-@pytest.mark.xfail(reason="BUG: a UInt64 year above 2**63 fails the strict Int64 cast in "
-                          "validate._parse_year (internal error)", strict=True)
 def test_bug_uint64_year_overflow(base):
     with tempfile.TemporaryDirectory(dir=base) as folder:
         path, out = Path(folder) / "u.parquet", Path(folder) / "rejected.csv"
@@ -653,8 +651,6 @@ def test_bug_uint64_year_overflow(base):
         check(cli("validate", path, "--rejected", out), out)
 
 
-@pytest.mark.xfail(reason="BUG: bad_year on an empty year cell has an empty message: "
-                          "pl.format(...) in validate.check_rows turns null into null", strict=True)
 def test_bug_bad_year_message_empty_when_year_is_empty(base):
     _, got = validate_bytes(base, "y.csv",
                             b"city_id,year,indicator,value\nA,,life_expectancy,70\n")
