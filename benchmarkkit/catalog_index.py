@@ -12,7 +12,7 @@ import polars as pl
 
 from benchmarkkit.columns import FOCUS_AREA_LABELS, FOCUS_AREAS
 from benchmarkkit.framework import NODE_SCHEMA
-from benchmarkkit.scorer import Framework, Pipeline
+from benchmarkkit.scorer import Framework, Pipeline, Scorer
 
 
 def catalog_framework(
@@ -69,3 +69,14 @@ BUILTIN_PIPELINE = Pipeline(
 * arithmetic mean, equal weights — transparent and compensatory, the OECD/JRC default;
 * an index is withheld when the city has under half of the indicators available that year.
 """
+
+
+def catalog_scorer(name: str, title: str, description: str,
+                   pipeline: Pipeline = BUILTIN_PIPELINE) -> Scorer:
+    """A scorer over every catalog indicator tagged ``name``: what the built-in indices are, and
+    what a plugin registers for an index defined by catalog tags alone."""
+
+    def build(catalog: pl.DataFrame, observations: pl.DataFrame) -> Framework:
+        return catalog_framework(name, title, catalog, observations, pipeline=pipeline)
+
+    return Scorer(name, build, title, description, pipeline)

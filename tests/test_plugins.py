@@ -42,9 +42,9 @@ BROKEN = {
                 "    pass\n",
     "wrongargs": "from benchmarkkit import hookimpl\n@hookimpl\n"
                  "def register_scorers(register, city):\n    pass\n",
-    "clash": "from benchmarkkit import hookimpl\nfrom benchmarkkit_plugins.livability import build\n"
-             "from benchmarkkit.scorer import Scorer\n@hookimpl\ndef register_scorers(register):\n"
-             "    register(Scorer('livability', build))\n",
+    "clash": "from benchmarkkit import hookimpl\nfrom benchmarkkit.catalog_index import catalog_scorer\n"
+             "@hookimpl\ndef register_scorers(register):\n"
+             "    register(catalog_scorer('livability', 'Mine', ''))\n",
     "raises": "from benchmarkkit import hookimpl\n@hookimpl\ndef register_normalizers(register):\n"
               "    raise RuntimeError('boom')\n",
 }
