@@ -28,6 +28,23 @@ class Scored:
     pipelines: dict[str, Pipeline]
 
 
+def _check_framework(framework: object, plugin: str, name: str) -> None:
+    """A plugin's framework must have the shape the engine reads; say what is wrong, not crash."""
+    from benchmarkkit.scorer import Framework
+
+    if not isinstance(framework, Framework):
+        raise PluginError(plugin, f"scorer '{name}' returned {type(framework).__name__}, "
+                          "not a benchmarkkit.scorer.Framework")
+    missing = [c for c in ("node", "level", "parent", "weight", "direction")
+               if c not in framework.nodes.columns]
+    if missing:
+        raise PluginError(plugin, f"scorer '{name}' returned a framework without the column "
+                          f"'{missing[0]}'", hint="build nodes with schema=framework.NODE_SCHEMA")
+    if framework.nodes.filter(pl.col("level") == 1).height == 0:
+        raise PluginError(plugin, f"scorer '{name}' has no indicator in this data",
+                          hint="check the indicator ids its framework uses")
+
+
 def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
                 scorers: tuple[str, ...], years: list[int] | None,
                 options: dict[str, Any]) -> Scored:
@@ -62,7 +79,9 @@ def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
                              or f"scorers: {', '.join(sorted(available))}")
         scorer = available[name]
         try:
-            frameworks.append((scorer.build(catalog, loaded.observations), scorer.pipeline))
+            built = scorer.build(catalog, loaded.observations)
+            _check_framework(built, registry.owner[("scorer", name)], name)
+            frameworks.append((built, scorer.pipeline))
         except BenchmarkkitError:
             raise
         except Exception as err:
@@ -88,6 +107,13 @@ def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
             owner = registry.owner.get(("scorer", framework.name), framework.name)
             raise PluginError(owner, f"scoring '{framework.name}' failed ({type(err).__name__}: "
                               f"{err})", hint="check the scorer's framework and methods") from None
+        top = results[framework.name].scores.filter(pl.col("level") == pl.col("level").max())
+        if top.height and top["score"].null_count() == top.height:
+            import click
+
+            owner = registry.owner.get(("scorer", framework.name), framework.name)
+            click.echo(f"warning: plugin '{owner}': scorer '{framework.name}' gave no score to "
+                       "any city (every index value is missing)", err=True)
         used[framework.name] = framework
         pipelines[framework.name] = chosen_pipeline
     scores = pl.concat([r.scores for r in results.values()])

@@ -175,3 +175,16 @@ def test_hook_register_report_sections(registry):
 def test_hook_select_peers(registry):
     caller = registry.manager.hook.select_peers
     assert caller.spec is not None and caller.spec.opts.get("firstresult") is True
+
+
+def test_scorer_returning_the_wrong_shape_is_named(tmp_path, run):
+    plugin = write(tmp_path / "shape.py", (
+        "import polars as pl\nfrom benchmarkkit import hookimpl\n"
+        "from benchmarkkit.scorer import Framework, Scorer\n"
+        "def build(catalog, observations):\n"
+        "    return Framework('shape', pl.DataFrame({'node': ['a'], 'parent': [None]}))\n"
+        "@hookimpl\ndef register_scorers(register):\n    register(Scorer('shape', build))\n"))
+    result = run("--plugin", plugin, "score", "--scorer", "shape")
+    assert result.exit_code == 2
+    assert "plugin 'shape': scorer 'shape' returned a framework without the column 'level'" in (
+        result.stderr)
