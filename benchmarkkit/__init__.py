@@ -1,4 +1,4 @@
-"""benchmarkkit: benchmark a city against its peers on livability, competitiveness and sustainability.
+"""benchmarkkit: benchmark a city against its peers (livability, competitiveness, sustainability).
 
 The public API for plugin authors lives here: ``hookimpl`` plus the objects plugins register.
 Importing this package must stay cheap (the CLI's ``--help`` path imports it), so heavy modules

@@ -42,7 +42,8 @@ CATALOG: dict[str, pl.DataType] = {
     "set": pl.String(),
 }
 """``direction`` is +1 (higher is better), -1 (lower is better) or null (raw counts and context,
-which are never scored). ``bound_type`` 'hard' rejects values outside [lower, upper]; 'soft' warns."""
+which are never scored). ``bound_type`` 'hard' rejects values outside [lower, upper];
+'soft' warns."""
 
 
 @dataclass(frozen=True)
@@ -72,27 +73,40 @@ def read_indicator_set(indicator_set: IndicatorSet) -> pl.DataFrame:
     names = raw.columns
     for required in ("id", "unit", "higher_is_better", "focus_area"):
         if required not in names:
-            raise PluginError(indicator_set.name, f"catalog file lacks the column '{required}'",
-                              hint="see indicators/README.md for the columns")
+            raise PluginError(
+                indicator_set.name,
+                f"catalog file lacks the column '{required}'",
+                hint="see indicators/README.md for the columns",
+            )
     kind = _text("kind", names).fill_null("indicator")
     hib = _text("higher_is_better", names).str.to_lowercase()
     frame = raw.with_row_index("_line", offset=2).select(
         pl.col("_line"),
         _text("id", names).alias("id"),
         _text("code", names).alias("code"),
-        pl.coalesce(_text("short_name", names), _text("name", names), _text("id", names)).alias("name"),
+        pl.coalesce(_text("short_name", names), _text("name", names), _text("id", names)).alias(
+            "name"
+        ),
         _text("official_name", names).alias("official_name"),
         _text("unit", names).alias("unit"),
         kind.alias("kind"),
-        pl.when(kind != "indicator").then(None)
-        .when(hib == "true").then(1).when(hib == "false").then(-1)
-        .otherwise(None).cast(pl.Int8).alias("direction"),
+        pl.when(kind != "indicator")
+        .then(None)
+        .when(hib == "true")
+        .then(1)
+        .when(hib == "false")
+        .then(-1)
+        .otherwise(None)
+        .cast(pl.Int8)
+        .alias("direction"),
         hib.alias("_hib"),
         _text("min_plausible", names).cast(pl.Float64, strict=False).alias("lower"),
         _text("max_plausible", names).cast(pl.Float64, strict=False).alias("upper"),
         _text("bound_type", names).fill_null("soft").alias("bound_type"),
         _text("focus_area", names).alias("focus_area"),
-        _text("indices", names).str.split(";").list.eval(pl.element().str.strip_chars())
+        _text("indices", names)
+        .str.split(";")
+        .list.eval(pl.element().str.strip_chars())
         .alias("indices"),
         _text("numerator", names).alias("numerator"),
         _text("denominator", names).alias("denominator"),
@@ -113,14 +127,26 @@ def _check_rows(frame: pl.DataFrame, set_name: str) -> None:
         (pl.col("id").is_null(), "id", "every row needs an id"),
         (pl.col("id").is_duplicated(), "id", "ids must be unique"),
         (~pl.col("kind").is_in(KINDS), "kind", f"kind must be one of {', '.join(KINDS)}"),
-        ((pl.col("kind") == "indicator") & pl.col("direction").is_null(), "higher_is_better",
-         "a scored indicator needs higher_is_better true or false"),
-        ((pl.col("kind") == "indicator") & ~pl.col("focus_area").is_in(FOCUS_AREAS),
-         "focus_area", f"focus_area must be one of {', '.join(FOCUS_AREAS)}"),
-        (pl.col("indices").list.eval(~pl.element().is_in(INDICES)).list.any().fill_null(False),
-         "indices", f"indices are ';'-separated among {', '.join(INDICES)}"),
-        (pl.col("numerator").is_null() != pl.col("denominator").is_null(), "denominator",
-         "a derived indicator needs both numerator and denominator"),
+        (
+            (pl.col("kind") == "indicator") & pl.col("direction").is_null(),
+            "higher_is_better",
+            "a scored indicator needs higher_is_better true or false",
+        ),
+        (
+            (pl.col("kind") == "indicator") & ~pl.col("focus_area").is_in(FOCUS_AREAS),
+            "focus_area",
+            f"focus_area must be one of {', '.join(FOCUS_AREAS)}",
+        ),
+        (
+            pl.col("indices").list.eval(~pl.element().is_in(INDICES)).list.any().fill_null(False),
+            "indices",
+            f"indices are ';'-separated among {', '.join(INDICES)}",
+        ),
+        (
+            pl.col("numerator").is_null() != pl.col("denominator").is_null(),
+            "denominator",
+            "a derived indicator needs both numerator and denominator",
+        ),
         (~pl.col("bound_type").is_in(["hard", "soft"]), "bound_type", "bound_type is hard or soft"),
     ]
     for condition, column, hint in checks:
@@ -144,15 +170,21 @@ def build_catalog(sets: dict[str, IndicatorSet]) -> pl.DataFrame:
     if dup.height:
         first = dup["id"][0]
         owners = dup.filter(pl.col("id") == first)["set"].to_list()
-        raise PluginError(owners[-1], f"indicator id '{first}' is also defined by set '{owners[0]}'",
-                          hint="indicator ids must be unique across indicator sets")
+        raise PluginError(
+            owners[-1],
+            f"indicator id '{first}' is also defined by set '{owners[0]}'",
+            hint="indicator ids must be unique across indicator sets",
+        )
     derived = catalog.filter(pl.col("numerator").is_not_null())
     known = set(catalog["id"])
     for row in derived.iter_rows(named=True):
         for part in ("numerator", "denominator"):
             if row[part] not in known:
-                raise PluginError(row["set"], f"'{row['id']}' is derived from unknown {part} "
-                                  f"'{row[part]}'", hint="add that raw indicator to a catalog")
+                raise PluginError(
+                    row["set"],
+                    f"'{row['id']}' is derived from unknown {part} '{row[part]}'",
+                    hint="add that raw indicator to a catalog",
+                )
     return catalog.select(list(CATALOG)).cast(CATALOG)  # type: ignore[arg-type]
 
 

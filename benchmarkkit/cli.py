@@ -79,8 +79,11 @@ class Group(click.Group):
                 ctx.exit(0)
             if debug:
                 raise
-            click.echo(f"internal error: {type(err).__name__}: {err} "
-                       "(this is a bug; run again with --debug and report the traceback)", err=True)
+            click.echo(
+                f"internal error: {type(err).__name__}: {err} "
+                "(this is a bug; run again with --debug and report the traceback)",
+                err=True,
+            )
             ctx.exit(3)
 
 
@@ -89,18 +92,40 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(name="benchmarkkit", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="benchmarkkit", cls=Group, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="benchmarkkit")
-@click.option("--plugin", "plugin_files", multiple=True, type=click.Path(path_type=Path),
-              help="Load a one-file plugin (repeatable).")
-@click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
-              help="Load every .py plugin in this folder.")
-@click.option("--disable-plugin", "disabled", multiple=True, metavar="NAME",
-              help="Do not load this plugin (repeatable).")
+@click.option(
+    "--plugin",
+    "plugin_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Load a one-file plugin (repeatable).",
+)
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Load every .py plugin in this folder.",
+)
+@click.option(
+    "--disable-plugin",
+    "disabled",
+    multiple=True,
+    metavar="NAME",
+    help="Do not load this plugin (repeatable).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.pass_context
-def main(ctx: click.Context, plugin_files: tuple[Path, ...], plugins_dirs: tuple[Path, ...],
-         disabled: tuple[str, ...], debug: bool) -> None:
+def main(
+    ctx: click.Context,
+    plugin_files: tuple[Path, ...],
+    plugins_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    debug: bool,
+) -> None:
     """Benchmark a city against its peers: livability, competitiveness, sustainability.
 
     Start with `benchmarkkit report` for the yearly comparison report on the embedded demo data.
@@ -114,21 +139,45 @@ def main(ctx: click.Context, plugin_files: tuple[Path, ...], plugins_dirs: tuple
 
 def data_options(fn: Any) -> Any:
     options = [
-        click.option("--mapping", type=click.Path(path_type=Path),
-                     help="TOML file mapping your columns (see README: 'Your own data')."),
-        click.option("--shape", type=click.Choice(["long", "wide", "wide_years"]),
-                     help="Table shape (guessed when omitted)."),
-        click.option("--column", "columns", multiple=True, metavar="ROLE=HEADER",
-                     help="Which header plays a role: city_id, city_name, country, year, "
-                          "indicator, value, flag (repeatable)."),
-        click.option("--constant", "constants", multiple=True, metavar="ROLE=VALUE",
-                     help="A role the file has no column for, e.g. year=2023 (repeatable)."),
-        click.option("--encoding", default="utf-8", show_default=True,
-                     help="Text encoding of CSV files, e.g. gbk or cp1252."),
+        click.option(
+            "--mapping",
+            type=click.Path(path_type=Path),
+            help="TOML file mapping your columns (see README: 'Your own data').",
+        ),
+        click.option(
+            "--shape",
+            type=click.Choice(["long", "wide", "wide_years"]),
+            help="Table shape (guessed when omitted).",
+        ),
+        click.option(
+            "--column",
+            "columns",
+            multiple=True,
+            metavar="ROLE=HEADER",
+            help="Which header plays a role: city_id, city_name, country, year, "
+            "indicator, value, flag (repeatable).",
+        ),
+        click.option(
+            "--constant",
+            "constants",
+            multiple=True,
+            metavar="ROLE=VALUE",
+            help="A role the file has no column for, e.g. year=2023 (repeatable).",
+        ),
+        click.option(
+            "--encoding",
+            default="utf-8",
+            show_default=True,
+            help="Text encoding of CSV files, e.g. gbk or cp1252.",
+        ),
         click.option("--separator", help="CSV separator (sniffed among , ; and tab when omitted)."),
         click.option("--sheet", help="Excel sheet name (default: the first sheet)."),
-        click.option("--cities", "cities_file", type=click.Path(path_type=Path),
-                     help="A table of city context (population, area, networks …)."),
+        click.option(
+            "--cities",
+            "cities_file",
+            type=click.Path(path_type=Path),
+            help="A table of city context (population, area, networks …).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -158,7 +207,7 @@ class DataRequest:
     cities_file: Path | None = None
 
 
-def load_data(obj: Context, request: DataRequest):  # noqa: ANN201 - returns (Loaded, catalog, registry)
+def load_data(obj: Context, request: DataRequest):
     """The load → validate → derive stage shared by every data command; demo data when no paths."""
     from benchmarkkit import mapping as mapping_mod
     from benchmarkkit.catalog import catalog_from_registry
@@ -177,8 +226,10 @@ def load_data(obj: Context, request: DataRequest):  # noqa: ANN201 - returns (Lo
         if len(separator) != 1:
             from benchmarkkit.errors import InputError
 
-            raise InputError(f"--separator must be one character, got '{request.separator}'",
-                             hint="e.g. --separator ';' or --separator tab")
+            raise InputError(
+                f"--separator must be one character, got '{request.separator}'",
+                hint="e.g. --separator ';' or --separator tab",
+            )
     cli_map = mapping_mod.Mapping(
         shape=request.shape,
         columns=_pairs(request.columns, "--column"),
@@ -188,18 +239,26 @@ def load_data(obj: Context, request: DataRequest):  # noqa: ANN201 - returns (Lo
         if role not in mapping_mod.ROLES:
             from benchmarkkit.errors import InputError, did_you_mean
 
-            raise InputError(f"unknown role '{role}'",
-                             hint=did_you_mean(role, mapping_mod.ROLES)
-                             or f"roles: {', '.join(mapping_mod.ROLES)}")
-    file_map = mapping_mod.read_mapping(request.mapping) if request.mapping else mapping_mod.Mapping()
+            raise InputError(
+                f"unknown role '{role}'",
+                hint=did_you_mean(role, mapping_mod.ROLES)
+                or f"roles: {', '.join(mapping_mod.ROLES)}",
+            )
+    file_map = (
+        mapping_mod.read_mapping(request.mapping) if request.mapping else mapping_mod.Mapping()
+    )
     cities = None
     if request.cities_file is not None:
         from benchmarkkit.cities import read_cities
 
         cities = read_cities(request.cities_file, registry)
     loaded = load(
-        list(request.paths), registry, catalog, mapping=file_map.merged(cli_map),
-        options=ReadOptions(request.encoding, separator, request.sheet), cities=cities,
+        list(request.paths),
+        registry,
+        catalog,
+        mapping=file_map.merged(cli_map),
+        options=ReadOptions(request.encoding, separator, request.sheet),
+        cities=cities,
     )
     return loaded, catalog, registry
 
@@ -215,11 +274,15 @@ def require_usable(loaded: Any) -> None:
     unusable = rejected.filter(pl.col("row").is_null())
     if unusable.height:
         row = unusable.row(0, named=True)
-        raise InputError(row["message"], source=row["source"], column=row["column"],
-                         hint=row["hint"])
+        raise InputError(
+            row["message"], source=row["source"], column=row["column"], hint=row["hint"]
+        )
     if rejected.height:
-        click.echo(f"warning: {rejected.height} input rows were rejected and are not used "
-                   "(see `benchmarkkit validate FILE --rejected OUT.csv`)", err=True)
+        click.echo(
+            f"warning: {rejected.height} input rows were rejected and are not used "
+            "(see `benchmarkkit validate FILE --rejected OUT.csv`)",
+            err=True,
+        )
 
 
 def write_table(frame: pl.DataFrame, out: Path) -> None:
@@ -235,16 +298,36 @@ def write_table(frame: pl.DataFrame, out: Path) -> None:
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @data_options
-@click.option("--rejected", "rejected_out", type=click.Path(path_type=Path),
-              help="Write the rejected rows (source, row, column, rule, message, hint) here.")
-@click.option("--warnings", "warnings_out", type=click.Path(path_type=Path),
-              help="Write the warnings (rows kept but out of their plausible range) here.")
-@click.option("--show", default=20, show_default=True, type=click.IntRange(min=0),
-              help="How many rejected rows to print.")
+@click.option(
+    "--rejected",
+    "rejected_out",
+    type=click.Path(path_type=Path),
+    help="Write the rejected rows (source, row, column, rule, message, hint) here.",
+)
+@click.option(
+    "--warnings",
+    "warnings_out",
+    type=click.Path(path_type=Path),
+    help="Write the warnings (rows kept but out of their plausible range) here.",
+)
+@click.option(
+    "--show",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many rejected rows to print.",
+)
 @click.option("--rules", "list_rules", is_flag=True, help="List every validation rule and exit.")
 @click.pass_obj
-def validate(obj: Context, files: tuple[Path, ...], rejected_out: Path | None,
-             warnings_out: Path | None, show: int, list_rules: bool, **data: Any) -> None:
+def validate(
+    obj: Context,
+    files: tuple[Path, ...],
+    rejected_out: Path | None,
+    warnings_out: Path | None,
+    show: int,
+    list_rules: bool,
+    **data: Any,
+) -> None:
     """Check data files against the indicator catalog; report every rejected row.
 
     Exit code 0 when every row was accepted, 1 when some were rejected, 2 when a file could not be
@@ -262,12 +345,16 @@ def validate(obj: Context, files: tuple[Path, ...], rejected_out: Path | None,
     v = loaded.validated
     read, rejected = v.rows_read, v.rejected.filter(pl_row_not_null()).height
     accepted = v.observations.height
-    click.echo(f"rows read: {read}   accepted: {accepted}   rejected: {rejected}   "
-               f"warnings: {v.warnings.height}")
+    click.echo(
+        f"rows read: {read}   accepted: {accepted}   rejected: {rejected}   "
+        f"warnings: {v.warnings.height}"
+    )
     if v.counts.height > 1:
         for row in v.counts.iter_rows(named=True):
-            click.echo(f"  {row['source']}: read {row['read']}, accepted {row['accepted']}, "
-                       f"rejected {row['rejected']}")
+            click.echo(
+                f"  {row['source']}: read {row['read']}, accepted {row['accepted']}, "
+                f"rejected {row['rejected']}"
+            )
     if v.rejected.height:
         click.echo("rejected by rule:")
         for row in v.by_rule.iter_rows(named=True):
@@ -301,13 +388,28 @@ def pl_row_not_null() -> Any:
 @click.option("--focus-area", "focus_area", help="Only this ASCN focus area, e.g. safety_security.")
 @click.option("--index", "index", help="Only indicators feeding this index.")
 @click.option("--set", "set_name", help="Only this indicator set.")
-@click.option("--kind", type=click.Choice(["indicator", "raw", "context", "all"]),
-              default="indicator", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["indicator", "raw", "context", "all"]),
+    default="indicator",
+    show_default=True,
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_obj
-def indicators(obj: Context, focus_area: str | None, index: str | None, set_name: str | None,
-               kind: str, fmt: str) -> None:
+def indicators(
+    obj: Context,
+    focus_area: str | None,
+    index: str | None,
+    set_name: str | None,
+    kind: str,
+    fmt: str,
+) -> None:
     """List the indicator catalog (every registered indicator set)."""
     import polars as pl
 
@@ -317,16 +419,21 @@ def indicators(obj: Context, focus_area: str | None, index: str | None, set_name
 
     catalog = catalog_from_registry(obj.registry())
     if focus_area is not None and focus_area not in FOCUS_AREAS:
-        raise InputError(f"unknown focus area '{focus_area}'",
-                         hint=did_you_mean(focus_area, FOCUS_AREAS)
-                         or f"focus areas: {', '.join(FOCUS_AREAS)}")
+        raise InputError(
+            f"unknown focus area '{focus_area}'",
+            hint=did_you_mean(focus_area, FOCUS_AREAS) or f"focus areas: {', '.join(FOCUS_AREAS)}",
+        )
     if index is not None and index not in INDICES:
-        raise InputError(f"unknown index '{index}'", hint=did_you_mean(index, INDICES)
-                         or f"indices: {', '.join(INDICES)}")
+        raise InputError(
+            f"unknown index '{index}'",
+            hint=did_you_mean(index, INDICES) or f"indices: {', '.join(INDICES)}",
+        )
     sets = catalog["set"].unique().to_list()
     if set_name is not None and set_name not in sets:
-        raise InputError(f"unknown indicator set '{set_name}'",
-                         hint=did_you_mean(set_name, sets) or f"sets: {', '.join(sorted(sets))}")
+        raise InputError(
+            f"unknown indicator set '{set_name}'",
+            hint=did_you_mean(set_name, sets) or f"sets: {', '.join(sorted(sets))}",
+        )
     frame = catalog
     if kind != "all":
         frame = frame.filter(pl.col("kind") == kind)
@@ -340,10 +447,25 @@ def indicators(obj: Context, focus_area: str | None, index: str | None, set_name
     from benchmarkkit.export import echo_frame
 
     echo_frame(
-        frame.select("id", "name", "unit", "direction", "focus_area",
-                     pl.col("indices").list.join(";"), "bound_type", "lower", "upper", "set",
-                     "code", "kind", "numerator", "denominator", "scale"),
-        fmt, table_columns=["id", "name", "unit", "direction", "focus_area", "indices"],
+        frame.select(
+            "id",
+            "name",
+            "unit",
+            "direction",
+            "focus_area",
+            pl.col("indices").list.join(";"),
+            "bound_type",
+            "lower",
+            "upper",
+            "set",
+            "code",
+            "kind",
+            "numerator",
+            "denominator",
+            "scale",
+        ),
+        fmt,
+        table_columns=["id", "name", "unit", "direction", "focus_area", "indices"],
     )
     if fmt == "table":
         click.echo(f"{frame.height} indicators")
@@ -351,8 +473,9 @@ def indicators(obj: Context, focus_area: str | None, index: str | None, set_name
 
 @main.command()
 @click.option("--all", "show_all", is_flag=True, help="Include the built-in plugins.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @click.pass_obj
 def plugins(obj: Context, show_all: bool, fmt: str) -> None:
     """List plugins: name, version, source, hooks and what each registered."""
@@ -361,10 +484,23 @@ def plugins(obj: Context, show_all: bool, fmt: str) -> None:
     registry = obj.registry(quiet=fmt == "json")
     infos = [p for p in registry.plugins if show_all or not p.builtin or p.error]
     if fmt == "json":
-        click.echo(json.dumps([
-            {"name": p.name, "version": p.version, "source": p.source, "builtin": p.builtin,
-             "hooks": p.hooks, "registered": p.registered, "error": p.error}
-            for p in infos], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "version": p.version,
+                        "source": p.source,
+                        "builtin": p.builtin,
+                        "hooks": p.hooks,
+                        "registered": p.registered,
+                        "error": p.error,
+                    }
+                    for p in infos
+                ],
+                indent=2,
+            )
+        )
         return
     if not infos:
         click.echo("no third-party plugins (use --all to see the built-in ones)")
@@ -378,8 +514,11 @@ def plugins(obj: Context, show_all: bool, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["normalizer", "aggregator", "imputer", "treatment"]),
-              help="Only this kind of method.")
+@click.option(
+    "--kind",
+    type=click.Choice(["normalizer", "aggregator", "imputer", "treatment"]),
+    help="Only this kind of method.",
+)
 @click.pass_obj
 def methods(obj: Context, kind: str | None) -> None:
     """List every registered method with its parameters (and the plugin that registered it)."""
@@ -397,33 +536,70 @@ def methods(obj: Context, kind: str | None) -> None:
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @data_options
-@click.option("--framework", "framework_file", type=click.Path(path_type=Path),
-              help="A custom index: COINr iMeta .csv or native .toml.")
-@click.option("--scorer", "scorers", multiple=True,
-              help="Scorer(s) to run (default: every registered scorer, or the framework).")
+@click.option(
+    "--framework",
+    "framework_file",
+    type=click.Path(path_type=Path),
+    help="A custom index: COINr iMeta .csv or native .toml.",
+)
+@click.option(
+    "--scorer",
+    "scorers",
+    multiple=True,
+    help="Scorer(s) to run (default: every registered scorer, or the framework).",
+)
 @click.option("--year", "years", multiple=True, type=int, help="Only these years (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write scores (.csv/.parquet/.json).")
-@click.option("--denominate", is_flag=True, default=None, help="Divide by the framework's denominators.")
+@click.option(
+    "--denominate", is_flag=True, default=None, help="Divide by the framework's denominators."
+)
 @click.option("--impute", help="none|mean|median|group-mean:COL|group-median:COL|latest:N|linear")
 @click.option("--treat", help="none|jrc|jrc:WINMAX")
-@click.option("--normalise", "normalise", help="minmax:LOW,HIGH|zscore:MEAN,SD|rank|prank|borda|"
-              "goalposts|dist2targ|dist2max|dist2ref:CITY|fracmax|scaled:LO,HI,F")
-@click.option("--aggregate", help="arithmetic|geometric|harmonic|genmean:P|copeland; or one per "
-              "level separated by '/', e.g. arithmetic/geometric")
-@click.option("--reference", type=click.Choice(["year", "pooled"]),
-              help="Normalise within each year or over all years together.")
+@click.option(
+    "--normalise",
+    "normalise",
+    help="minmax:LOW,HIGH|zscore:MEAN,SD|rank|prank|borda|"
+    "goalposts|dist2targ|dist2max|dist2ref:CITY|fracmax|scaled:LO,HI,F",
+)
+@click.option(
+    "--aggregate",
+    help="arithmetic|geometric|harmonic|genmean:P|copeland; or one per "
+    "level separated by '/', e.g. arithmetic/geometric",
+)
+@click.option(
+    "--reference",
+    type=click.Choice(["year", "pooled"]),
+    help="Normalise within each year or over all years together.",
+)
 @click.option("--min-coverage", type=float, help="Share of children a parent needs (0–1).")
 @click.option("--screen", type=float, help="Drop cities with a smaller share of indicators (0–1).")
 @click.option("--level", "levels", multiple=True, type=int, help="Only these levels in the output.")
-@click.option("--weights", "weights_out", type=click.Path(path_type=Path),
-              help="Write each node's effective weight in its index here (csv/parquet/json).")
+@click.option(
+    "--weights",
+    "weights_out",
+    type=click.Path(path_type=Path),
+    help="Write each node's effective weight in its index here (csv/parquet/json).",
+)
 @click.pass_obj
-def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
-          scorers: tuple[str, ...], years: tuple[int, ...], out: Path | None,
-          denominate: bool | None, impute: str | None, treat: str | None, normalise: str | None,
-          aggregate: str | None, reference: str | None, min_coverage: float | None,
-          screen: float | None, levels: tuple[int, ...], weights_out: Path | None,
-          **data: Any) -> None:
+def score(
+    obj: Context,
+    files: tuple[Path, ...],
+    framework_file: Path | None,
+    scorers: tuple[str, ...],
+    years: tuple[int, ...],
+    out: Path | None,
+    denominate: bool | None,
+    impute: str | None,
+    treat: str | None,
+    normalise: str | None,
+    aggregate: str | None,
+    reference: str | None,
+    min_coverage: float | None,
+    screen: float | None,
+    levels: tuple[int, ...],
+    weights_out: Path | None,
+    **data: Any,
+) -> None:
     """Score cities: every node of every level, with ranks and coverage, as one long table."""
     import polars as pl
 
@@ -432,19 +608,29 @@ def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
     for name, share in (("--min-coverage", min_coverage), ("--screen", screen)):
         if share is not None and not 0 <= share <= 1:
             fail(f"{name} is a share between 0 and 1, got {share}")
-    options = {"denominate": denominate, "impute": impute, "treat": treat,
-               "normalise": normalise, "reference": reference, "min_coverage": min_coverage,
-               "screen": screen,
-               "aggregate": (tuple(aggregate.split("/")) if aggregate and "/" in aggregate
-                             else aggregate)}
-    result = run_scoring(obj, DataRequest(files, **data), framework_file, scorers,
-                         list(years) or None, options)
+    options = {
+        "denominate": denominate,
+        "impute": impute,
+        "treat": treat,
+        "normalise": normalise,
+        "reference": reference,
+        "min_coverage": min_coverage,
+        "screen": screen,
+        "aggregate": (tuple(aggregate.split("/")) if aggregate and "/" in aggregate else aggregate),
+    }
+    result = run_scoring(
+        obj, DataRequest(files, **data), framework_file, scorers, list(years) or None, options
+    )
     scores = result.scores
     if levels:
         scores = scores.filter(pl.col("level").is_in(levels))
     if weights_out is not None:
-        weights = pl.concat([r.weights.with_columns(pl.lit(name).alias("scorer"))
-                             for name, r in result.results.items()])
+        weights = pl.concat(
+            [
+                r.weights.with_columns(pl.lit(name).alias("scorer"))
+                for name, r in result.results.items()
+            ]
+        )
         write_table(weights.select("scorer", "node", "level", "effective_weight"), weights_out)
         click.echo(f"effective weights written to {weights_out}")
     for row in result.warnings.group_by("scorer", "kind").len().sort("scorer", "kind").iter_rows():
@@ -456,18 +642,25 @@ def score(obj: Context, files: tuple[Path, ...], framework_file: Path | None,
     top = scores.filter(pl.col("level") == pl.col("level").max().over("scorer"))
     from benchmarkkit.export import text_table
 
-    shown = (top.filter(pl.col("score").is_not_null())
-             .sort("scorer", "year", "rank").group_by("scorer", "year", maintain_order=True)
-             .head(10))
+    shown = (
+        top.filter(pl.col("score").is_not_null())
+        .sort("scorer", "year", "rank")
+        .group_by("scorer", "year", maintain_order=True)
+        .head(10)
+    )
     click.echo(text_table(shown.select("scorer", "year", "rank", "city_id", "score", "coverage")))
     click.echo(f"({top.height} index scores; write every level with --out FILE)")
 
 
 def peer_option(fn: Any) -> Any:
     return click.option(
-        "--peers", "peer_spec", default="size:3", show_default=True,
+        "--peers",
+        "peer_spec",
+        default="size:3",
+        show_default=True,
         help="Peer group: ids:A,B | country:ES | region:NAME | network:EU27 | size:F (population "
-             "within a factor F) | similar:K | all; combine with '+' (intersection).")(fn)
+        "within a factor F) | similar:K | all; combine with '+' (intersection).",
+    )(fn)
 
 
 @main.command()
@@ -476,14 +669,29 @@ def peer_option(fn: Any) -> Any:
 @click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
 @click.option("--year", type=int, help="Year (default: the city's latest scored year).")
 @peer_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Write the summary (.csv/.parquet/"
-              ".json).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Write the summary (.csv/.parquet/.json)."
+)
 @click.option("--no-levers", is_flag=True, help="Skip the levers (they re-score the data).")
 @click.pass_obj
-def compare(obj: Context, files: tuple[Path, ...], city: str | None, year: int | None,
-            peer_spec: str, fmt: str, out: Path | None, no_levers: bool, **data: Any) -> None:
+def compare(
+    obj: Context,
+    files: tuple[Path, ...],
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    fmt: str,
+    out: Path | None,
+    no_levers: bool,
+    **data: Any,
+) -> None:
     """Compare a city with its peers: scores, ranks, gaps, change, strengths, weaknesses, levers."""
     import polars as pl
 
@@ -504,20 +712,45 @@ def compare(obj: Context, files: tuple[Path, ...], city: str | None, year: int |
     if fmt != "table":
         echo_frame(summary, fmt)
         return
-    click.echo(f"{target.city_name} ({target.city_id}), {target.year}: {len(comparison.peers) - 1}"
-               f" peers ({peer_spec}); previous year {target.previous_year or '–'}")
-    echo_frame(summary.sort("scorer", "level", "node", descending=[False, True, False]), "table",
-               table_columns=["scorer", "node", "score", "rank", "n_peers", "peer_median",
-                              "peer_best", "gap_to_median", "change", "rank_change"])
-    for title, frame in (("strengths", comparison.strengths),
-                         ("weaknesses", comparison.weaknesses)):
+    click.echo(
+        f"{target.city_name} ({target.city_id}), {target.year}: {len(comparison.peers) - 1}"
+        f" peers ({peer_spec}); previous year {target.previous_year or '–'}"
+    )
+    echo_frame(
+        summary.sort("scorer", "level", "node", descending=[False, True, False]),
+        "table",
+        table_columns=[
+            "scorer",
+            "node",
+            "score",
+            "rank",
+            "n_peers",
+            "peer_median",
+            "peer_best",
+            "gap_to_median",
+            "change",
+            "rank_change",
+        ],
+    )
+    for title, frame in (
+        ("strengths", comparison.strengths),
+        ("weaknesses", comparison.weaknesses),
+    ):
         click.echo(f"\n{title}:")
-        echo_frame(frame, "table", table_columns=[c for c in ("scorer", "name", "rank", "value",
-                                                              "peer_median") if c in frame.columns])
+        echo_frame(
+            frame,
+            "table",
+            table_columns=[
+                c for c in ("scorer", "name", "rank", "value", "peer_median") if c in frame.columns
+            ],
+        )
     if comparison.levers.height:
         click.echo("\nlevers (index gain if the city reached the peer median, re-scored):")
-        echo_frame(comparison.levers.filter(pl.col("gain") > 0), "table",
-                   table_columns=["scorer", "name", "value", "target", "gain"])
+        echo_frame(
+            comparison.levers.filter(pl.col("gain") > 0),
+            "table",
+            table_columns=["scorer", "name", "value", "target", "gain"],
+        )
 
 
 @main.command()
@@ -527,13 +760,30 @@ def compare(obj: Context, files: tuple[Path, ...], city: str | None, year: int |
 @click.option("--year", type=int, help="Year (default: the city's latest scored year).")
 @peer_option
 @click.option("--lang", default="en", show_default=True, help="Report language: en or vi.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="The HTML file to write (default report.html; with --all, a folder).")
-@click.option("--all", "batch", is_flag=True,
-              help="One report per city of the peer group, written into the --out folder.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The HTML file to write (default report.html; with --all, a folder).",
+)
+@click.option(
+    "--all",
+    "batch",
+    is_flag=True,
+    help="One report per city of the peer group, written into the --out folder.",
+)
 @click.pass_obj
-def report(obj: Context, files: tuple[Path, ...], city: str | None, year: int | None,
-           peer_spec: str, lang: str, out: Path | None, batch: bool, **data: Any) -> None:
+def report(
+    obj: Context,
+    files: tuple[Path, ...],
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    lang: str,
+    out: Path | None,
+    batch: bool,
+    **data: Any,
+) -> None:
     """Write the yearly comparison report: one HTML file that opens without a network."""
     from benchmarkkit.export import atomic_write
     from benchmarkkit.report import build_report, build_reports
@@ -552,8 +802,10 @@ def report(obj: Context, files: tuple[Path, ...], city: str | None, year: int | 
         fail(f"--out must be an .html file, got '{out}'")
     html, target = build_report(obj, request, city, year, peer_spec, lang)
     atomic_write(out, lambda p: p.write_text(html, encoding="utf-8"))
-    click.echo(f"report for {target.city_name} ({target.city_id}), {target.year} written to {out}"
-               f" ({len(html) // 1024} KiB)")
+    click.echo(
+        f"report for {target.city_name} ({target.city_id}), {target.year} written to {out}"
+        f" ({len(html) // 1024} KiB)"
+    )
     if not files:
         from benchmarkkit.demo import ATTRIBUTION
 
@@ -570,13 +822,31 @@ CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
 @click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
 @click.option("--year", type=int, help="Year (default: the city's latest scored year).")
 @peer_option
-@click.option("--index", "index", default="livability", show_default=True,
-              help="For the ranking chart: which index.")
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="FILE.html (self-contained), .png, .svg or .json (the Vega-Lite spec).")
+@click.option(
+    "--index",
+    "index",
+    default="livability",
+    show_default=True,
+    help="For the ranking chart: which index.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="FILE.html (self-contained), .png, .svg or .json (the Vega-Lite spec).",
+)
 @click.pass_obj
-def chart(obj: Context, kind: str, files: tuple[Path, ...], city: str | None, year: int | None,
-          peer_spec: str, index: str, out: Path, **data: Any) -> None:
+def chart(
+    obj: Context,
+    kind: str,
+    files: tuple[Path, ...],
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    index: str,
+    out: Path,
+    **data: Any,
+) -> None:
     """Draw one chart of the comparison: ranking, heatmap, strip, trend, slope or coverage."""
     from benchmarkkit.report import write_chart
 

@@ -28,29 +28,43 @@ if TYPE_CHECKING:
 def coinr_catalog(meta: pl.DataFrame, name: str) -> pl.DataFrame:
     """iMeta's indicators and denominators as catalog rows: no bounds (COINr has none)."""
     rows = meta.filter(pl.col("Type").is_in(["Indicator", "Denominator"]))
-    return rows.select(
-        pl.col("iCode").alias("id"),
-        pl.lit(None, pl.String).alias("code"),
-        pl.coalesce(pl.col("iName") if "iName" in rows.columns else pl.lit(None, pl.String),
-                    pl.col("iCode")).alias("name"),
-        pl.lit(None, pl.String).alias("official_name"),
-        (pl.col("Unit") if "Unit" in rows.columns else pl.lit(None, pl.String)).alias("unit"),
-        pl.when(pl.col("Type") == "Indicator").then(pl.lit("indicator"))
-        .otherwise(pl.lit("raw")).alias("kind"),
-        pl.when(pl.col("Type") == "Indicator")
-        .then(pl.col("Direction").cast(pl.Float64, strict=False).fill_null(1.0))
-        .cast(pl.Int8).alias("direction"),
-    ).with_columns(pl.lit("coinr:" + name).alias("set"), pl.lit("soft").alias("bound_type"),
-                   pl.lit([], dtype=pl.List(pl.String)).alias("indices")
-                   ).pipe(lambda f: pl.concat([pl.DataFrame(schema=CATALOG), f],
-                                               how="diagonal_relaxed")).select(list(CATALOG))
+    return (
+        rows.select(
+            pl.col("iCode").alias("id"),
+            pl.lit(None, pl.String).alias("code"),
+            pl.coalesce(
+                pl.col("iName") if "iName" in rows.columns else pl.lit(None, pl.String),
+                pl.col("iCode"),
+            ).alias("name"),
+            pl.lit(None, pl.String).alias("official_name"),
+            (pl.col("Unit") if "Unit" in rows.columns else pl.lit(None, pl.String)).alias("unit"),
+            pl.when(pl.col("Type") == "Indicator")
+            .then(pl.lit("indicator"))
+            .otherwise(pl.lit("raw"))
+            .alias("kind"),
+            pl.when(pl.col("Type") == "Indicator")
+            .then(pl.col("Direction").cast(pl.Float64, strict=False).fill_null(1.0))
+            .cast(pl.Int8)
+            .alias("direction"),
+        )
+        .with_columns(
+            pl.lit("coinr:" + name).alias("set"),
+            pl.lit("soft").alias("bound_type"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("indices"),
+        )
+        .pipe(lambda f: pl.concat([pl.DataFrame(schema=CATALOG), f], how="diagonal_relaxed"))
+        .select(list(CATALOG))
+    )
 
 
-def load_coinr(meta_path: Path, request: DataRequest,
-               registry: Registry) -> tuple[Loaded, pl.DataFrame]:
+def load_coinr(
+    meta_path: Path, request: DataRequest, registry: Registry
+) -> tuple[Loaded, pl.DataFrame]:
     if len(request.paths) != 1:
-        raise InputError("a COINr framework (iMeta) takes exactly one iData file",
-                         hint="benchmarkkit score iData.csv --framework iMeta.csv")
+        raise InputError(
+            "a COINr framework (iMeta) takes exactly one iData file",
+            hint="benchmarkkit score iData.csv --framework iMeta.csv",
+        )
     meta = pl.read_csv(meta_path, infer_schema=False)
     catalog = coinr_catalog(meta, meta_path.stem)
     codes = catalog["id"].to_list()
@@ -65,8 +79,9 @@ def load_coinr(meta_path: Path, request: DataRequest,
     table = loader_for(path, registry).read(path, options)
     for col in ("uCode", *codes):
         if col not in table.columns:
-            raise InputError(f"iData lacks the column '{col}' that iMeta declares", source=str(path),
-                             column=col)
+            raise InputError(
+                f"iData lacks the column '{col}' that iMeta declares", source=str(path), column=col
+            )
     constants = {} if "Time" in table.columns else {"year": "0"}
     columns = {"city_id": "uCode", **({"year": "Time"} if "Time" in table.columns else {})}
     if "uName" in table.columns:
@@ -74,10 +89,12 @@ def load_coinr(meta_path: Path, request: DataRequest,
     from benchmarkkit.mapping import to_long
 
     keep = [*columns.values(), *codes, "_row", "_bad"]
-    long, headers = to_long(table.select(keep), Mapping(shape="wide", columns=columns,
-                                                        constants=constants), str(path))
+    long, headers = to_long(
+        table.select(keep), Mapping(shape="wide", columns=columns, constants=constants), str(path)
+    )
     validated = validate([(long, headers)], catalog, years=(0, 9999))
     cities = table.select(pl.col("uCode").alias("city_id"), *[pl.col(g) for g in groups]).unique(
-        "city_id", keep="first")
+        "city_id", keep="first"
+    )
     obs = validated.observations
     return Loaded(validated, obs, cities_table(obs, cities)), catalog

@@ -39,7 +39,7 @@ FOCUS_AREA_LABELS: Final = {
 }
 
 INDICES: Final = ("livability", "competitiveness", "sustainability")
-"""ASCN's three strategic objectives as indices: quality of life, competitive economy, environment."""
+"""ASCN's three strategic objectives as indices: quality of life, economy, environment."""
 
 FocusArea = pl.Enum(list(FOCUS_AREAS))
 

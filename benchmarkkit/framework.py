@@ -56,13 +56,19 @@ def _check_tree(nodes: pl.DataFrame, source: str) -> pl.DataFrame:
         raise InputError(f"node '{dup['node'][0]}' is defined twice", source=source)
     for row in nodes.filter(pl.col("parent").is_not_null()).iter_rows(named=True):
         if row["parent"] not in known:
-            raise InputError(f"'{row['node']}' has unknown parent '{row['parent']}'", source=source,
-                             hint=did_you_mean(row["parent"], known))
+            raise InputError(
+                f"'{row['node']}' has unknown parent '{row['parent']}'",
+                source=source,
+                hint=did_you_mean(row["parent"], known),
+            )
     roots = nodes.filter(pl.col("parent").is_null())["node"].to_list()
     if len(roots) != 1:
-        raise InputError(f"a framework needs exactly one top node (index), found {len(roots)}: "
-                         f"{', '.join(roots[:5])}", source=source,
-                         hint="give every other node a parent")
+        raise InputError(
+            f"a framework needs exactly one top node (index), found {len(roots)}: "
+            f"{', '.join(roots[:5])}",
+            source=source,
+            hint="give every other node a parent",
+        )
     parent = dict(zip(nodes["node"], nodes["parent"], strict=True))
     depth: dict[str, int] = {}
     for node in parent:
@@ -89,13 +95,21 @@ def read_imeta(path: Path) -> Framework:
     required = ("Level", "iCode", "Parent", "Type")
     for col in required:
         if col not in meta.columns:
-            raise InputError(f"iMeta lacks the column '{col}'", source=source, column=col,
-                             hint=did_you_mean(col, meta.columns))
+            raise InputError(
+                f"iMeta lacks the column '{col}'",
+                source=source,
+                column=col,
+                hint=did_you_mean(col, meta.columns),
+            )
     meta = meta.with_row_index("_line", offset=2)
     bad_type = meta.filter(~pl.col("Type").is_in(COINR_TYPES))
     if bad_type.height:
-        raise InputError(f"Type '{bad_type['Type'][0]}' is not one of {', '.join(COINR_TYPES)}",
-                         source=source, row=int(bad_type["_line"][0]), column="Type")
+        raise InputError(
+            f"Type '{bad_type['Type'][0]}' is not one of {', '.join(COINR_TYPES)}",
+            source=source,
+            row=int(bad_type["_line"][0]),
+            column="Type",
+        )
 
     def num(col: str) -> pl.Expr:
         if col not in meta.columns:
@@ -115,13 +129,17 @@ def read_imeta(path: Path) -> Framework:
         num("Level").cast(pl.Int32).alias("level"),
         text("Parent").alias("parent"),
         num("Weight").fill_null(1.0).alias("weight"),
-        pl.when(pl.col("Type") == "Indicator").then(num("Direction").fill_null(1.0))
-        .cast(pl.Int8).alias("direction"),
+        pl.when(pl.col("Type") == "Indicator")
+        .then(num("Direction").fill_null(1.0))
+        .cast(pl.Int8)
+        .alias("direction"),
         num("Target").alias("target"),
         num("goalpost_lower").alias("goalpost_lower"),
         num("goalpost_upper").alias("goalpost_upper"),
         num("goalpost_scale").alias("goalpost_scale"),
-        text("goalpost_trunc2posts").str.to_uppercase().is_in(["TRUE", "T", "1"])
+        text("goalpost_trunc2posts")
+        .str.to_uppercase()
+        .is_in(["TRUE", "T", "1"])
         .alias("goalpost_trunc2posts"),
         text("Denominator").alias("denominator"),
         text("Unit").alias("unit"),
@@ -129,8 +147,11 @@ def read_imeta(path: Path) -> Framework:
     )
     bad_dir = nodes.filter(pl.col("direction").is_not_null() & ~pl.col("direction").is_in([1, -1]))
     if bad_dir.height:
-        raise InputError(f"Direction of '{bad_dir['node'][0]}' must be 1 or -1", source=source,
-                         column="Direction")
+        raise InputError(
+            f"Direction of '{bad_dir['node'][0]}' must be 1 or -1",
+            source=source,
+            column="Direction",
+        )
     groups = tuple(meta.filter(pl.col("Type") == "Group")["iCode"].to_list())
     nodes = _check_tree(nodes.cast(NODE_SCHEMA), source)  # type: ignore[arg-type]
     name = path.stem
@@ -143,12 +164,22 @@ def denominators_of(meta_path: Path) -> list[str]:
 
 
 def _toml_pipeline(methods: dict[str, Any], source: str) -> Pipeline:
-    allowed = {"impute", "treat", "normalise", "aggregate", "min_coverage", "screen", "reference",
-               "denominate", "min_index_coverage"}
+    allowed = {
+        "impute",
+        "treat",
+        "normalise",
+        "aggregate",
+        "min_coverage",
+        "screen",
+        "reference",
+        "denominate",
+        "min_index_coverage",
+    }
     for key in methods:
         if key not in allowed:
-            raise InputError(f"[methods] has unknown key '{key}'", source=source,
-                             hint=did_you_mean(key, allowed))
+            raise InputError(
+                f"[methods] has unknown key '{key}'", source=source, hint=did_you_mean(key, allowed)
+            )
     if isinstance(methods.get("aggregate"), list):
         methods = {**methods, "aggregate": tuple(methods["aggregate"])}
     return Pipeline(**methods)
@@ -164,29 +195,47 @@ def read_toml_framework(path: Path) -> Framework:
     for entry in data.get("node", []):
         if "id" not in entry:
             raise InputError("every [[node]] needs an id", source=source)
-        rows.append({"node": entry["id"], "name": entry.get("name", entry["id"]),
-                     "level": None, "parent": entry.get("parent"),
-                     "weight": float(entry.get("weight", 1.0))})
+        rows.append(
+            {
+                "node": entry["id"],
+                "name": entry.get("name", entry["id"]),
+                "level": None,
+                "parent": entry.get("parent"),
+                "weight": float(entry.get("weight", 1.0)),
+            }
+        )
     for entry in data.get("indicator", []):
         if "id" not in entry or "parent" not in entry:
             raise InputError("every [[indicator]] needs an id and a parent", source=source)
         goal = entry.get("goalposts") or [None, None]
-        rows.append({
-            "node": entry["id"], "name": entry.get("name", entry["id"]), "level": 1,
-            "parent": entry["parent"], "weight": float(entry.get("weight", 1.0)),
-            "direction": entry.get("direction"), "target": entry.get("target"),
-            "goalpost_lower": goal[0], "goalpost_upper": goal[1],
-            "goalpost_scale": entry.get("goalpost_scale"),
-            "goalpost_trunc2posts": entry.get("trunc2posts"),
-            "denominator": entry.get("denominator"), "unit": entry.get("unit"),
-        })
+        rows.append(
+            {
+                "node": entry["id"],
+                "name": entry.get("name", entry["id"]),
+                "level": 1,
+                "parent": entry["parent"],
+                "weight": float(entry.get("weight", 1.0)),
+                "direction": entry.get("direction"),
+                "target": entry.get("target"),
+                "goalpost_lower": goal[0],
+                "goalpost_upper": goal[1],
+                "goalpost_scale": entry.get("goalpost_scale"),
+                "goalpost_trunc2posts": entry.get("trunc2posts"),
+                "denominator": entry.get("denominator"),
+                "unit": entry.get("unit"),
+            }
+        )
     nodes = pl.DataFrame(rows, schema=NODE_SCHEMA)
     nodes = _levels_from_depth(nodes, source)
     pipeline = _toml_pipeline(dict(data.get("methods", {})), source)
     name = str(data.get("name", path.stem))
-    return Framework(name=name, nodes=_check_tree(nodes, source),
-                     title=str(data.get("title", name)), pipeline=pipeline,
-                     groups=tuple(data.get("groups", ())))
+    return Framework(
+        name=name,
+        nodes=_check_tree(nodes, source),
+        title=str(data.get("title", name)),
+        pipeline=pipeline,
+        groups=tuple(data.get("groups", ())),
+    )
 
 
 def _levels_from_depth(nodes: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -205,17 +254,28 @@ def _levels_from_depth(nodes: pl.DataFrame, source: str) -> pl.DataFrame:
                 level[p] = lv + 1
                 changed = True
     return nodes.with_columns(
-        pl.col("node").replace_strict(level, default=None, return_dtype=pl.Int32).alias("level"))
+        pl.col("node").replace_strict(level, default=None, return_dtype=pl.Int32).alias("level")
+    )
 
 
 def complete_from_catalog(framework: Framework, catalog: pl.DataFrame) -> Framework:
-    """Fill an indicator's direction, unit and focus area from the catalog where the file is silent."""
-    cat = catalog.select(pl.col("id").alias("node"), pl.col("direction").alias("_dir"),
-                         pl.col("unit").alias("_unit"), pl.col("focus_area").alias("_fa"))
-    nodes = framework.nodes.join(cat, on="node", how="left").with_columns(
-        pl.when(pl.col("level") == 1).then(pl.coalesce("direction", "_dir", pl.lit(1)))
-        .cast(pl.Int8).alias("direction"),
-        pl.coalesce("unit", "_unit").alias("unit"),
-        pl.coalesce("focus_area", "_fa").alias("focus_area"),
-    ).drop("_dir", "_unit", "_fa")
+    """Fill direction, unit and focus area from the catalog where the framework file is silent."""
+    cat = catalog.select(
+        pl.col("id").alias("node"),
+        pl.col("direction").alias("_dir"),
+        pl.col("unit").alias("_unit"),
+        pl.col("focus_area").alias("_fa"),
+    )
+    nodes = (
+        framework.nodes.join(cat, on="node", how="left")
+        .with_columns(
+            pl.when(pl.col("level") == 1)
+            .then(pl.coalesce("direction", "_dir", pl.lit(1)))
+            .cast(pl.Int8)
+            .alias("direction"),
+            pl.coalesce("unit", "_unit").alias("unit"),
+            pl.coalesce("focus_area", "_fa").alias("focus_area"),
+        )
+        .drop("_dir", "_unit", "_fa")
+    )
     return Framework(framework.name, nodes, framework.title, framework.pipeline, framework.groups)

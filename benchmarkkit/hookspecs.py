@@ -31,8 +31,9 @@ def register_scorers(register: Register) -> None:
     """Register composite indices: ``register(benchmarkkit.Scorer(...))``.
 
     A ``Scorer`` names the index, its framework (the tree indicators → groups → index, with weights
-    and directions) and its default methods. The engine runs every registered scorer through the same
-    pipeline (denominate → impute → treat → normalise → aggregate → rank); a scorer only *describes*.
+    and directions) and its default methods. The engine runs every registered scorer through the
+    same pipeline (denominate → impute → treat → normalise → aggregate → rank); a scorer only
+    *describes*.
     Scorer names must be unique across plugins: a clash is an error naming both plugins.
     """
 

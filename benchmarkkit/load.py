@@ -36,7 +36,7 @@ class Loaded:
         return self.validated.rejected.filter(pl.col("row").is_null()).height
 
 
-def loader_for(path: Path, registry: Registry):  # noqa: ANN201 - returns a Loader
+def loader_for(path: Path, registry: Registry):
     suffix = path.suffix.lower()
     for loader in registry.of("loader").values():
         if suffix in loader.suffixes:

@@ -29,24 +29,30 @@ def parse_spec(spec: str, kind: str, methods: dict[str, Any]) -> MethodCall:
     key = name.strip().lower().replace("-", "_")
     if key not in methods:
         known = sorted(methods)
-        raise MethodError(f"unknown {kind} '{name}'",
-                          hint=did_you_mean(key, known) or f"known: {', '.join(known)}")
+        raise MethodError(
+            f"unknown {kind} '{name}'",
+            hint=did_you_mean(key, known) or f"known: {', '.join(known)}",
+        )
     method = methods[key]
     declared = {p.name: p for p in method.params}
     order = list(declared)
     params = {p.name: p.default for p in method.params}
     args = [a.strip() for a in rest.split(",")] if rest.strip() else []
     if len(args) > len(order) and not any("=" in a for a in args):
-        raise MethodError(f"{kind} '{key}' takes at most {len(order)} parameter(s), got {len(args)}",
-                          hint=_usage(key, method))
+        raise MethodError(
+            f"{kind} '{key}' takes at most {len(order)} parameter(s), got {len(args)}",
+            hint=_usage(key, method),
+        )
     for i, arg in enumerate(args):
         pname, eq, value = arg.partition("=")
         if not eq:
             pname, value = order[i], arg
         pname = pname.strip()
         if pname not in declared:
-            raise MethodError(f"{kind} '{key}' has no parameter '{pname}'",
-                              hint=did_you_mean(pname, order) or _usage(key, method))
+            raise MethodError(
+                f"{kind} '{key}' has no parameter '{pname}'",
+                hint=did_you_mean(pname, order) or _usage(key, method),
+            )
         params[pname] = _cast(value.strip(), declared[pname], key, kind)
     return MethodCall(method, params, spec)
 
@@ -59,7 +65,9 @@ def _cast(value: str, param: Any, method: str, kind: str) -> Any:
     except ValueError:
         raise MethodError(
             f"{kind} '{method}': parameter '{param.name}' must be {param.kind.__name__}, "
-            f"got '{value}'", hint=param.doc or None) from None
+            f"got '{value}'",
+            hint=param.doc or None,
+        ) from None
 
 
 def _usage(name: str, method: Any) -> str:

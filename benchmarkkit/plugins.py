@@ -113,8 +113,11 @@ def _candidates(
     files = list(plugin_files)
     for directory in plugins_dirs:
         if not directory.is_dir():
-            raise PluginError(str(directory), "--plugins-dir is not a directory",
-                              hint="give a folder holding plugin .py files")
+            raise PluginError(
+                str(directory),
+                "--plugins-dir is not a directory",
+                hint="give a folder holding plugin .py files",
+            )
         files.extend(sorted(p for p in directory.glob("*.py") if not p.name.startswith("_")))
     for path in files:
         yield path.stem, f"file {path}", (lambda p=path: _file_module(p)), None, False
@@ -147,7 +150,9 @@ def build_registry(
     for path in plugin_files:
         if not path.is_file():
             registry.problems.append(
-                PluginError(path.stem, f"file {path} does not exist", hint="check the --plugin path")
+                PluginError(
+                    path.stem, f"file {path} does not exist", hint="check the --plugin path"
+                )
             )
     for name, source, load, version, builtin in _candidates(
         [p for p in plugin_files if p.is_file()], plugins_dirs
@@ -159,30 +164,41 @@ def build_registry(
             continue
         if pm.has_plugin(name):
             info.error = "a plugin of the same name is already loaded"
-            registry.problems.append(PluginError(name, info.error, hint="rename the file or module"))
+            registry.problems.append(
+                PluginError(name, info.error, hint="rename the file or module")
+            )
             continue
         try:
             module = load()
         except Exception as err:
             info.error = f"cannot be imported ({_describe(err)})"
             registry.problems.append(
-                PluginError(name, info.error,
-                            hint=f"fix the module, or skip it with --disable-plugin {name}")
+                PluginError(
+                    name,
+                    info.error,
+                    hint=f"fix the module, or skip it with --disable-plugin {name}",
+                )
             )
             continue
         for attr in _unknown_hooks(module):
             guess = did_you_mean(attr, HOOK_NAMES)
             registry.problems.append(
-                PluginError(name, f"'{attr}' is not a benchmarkkit hook and will never be called",
-                            hint=guess or f"hooks are: {', '.join(HOOK_NAMES)}")
+                PluginError(
+                    name,
+                    f"'{attr}' is not a benchmarkkit hook and will never be called",
+                    hint=guess or f"hooks are: {', '.join(HOOK_NAMES)}",
+                )
             )
         try:
             pm.register(module, name=name)
         except pluggy.PluginValidationError as err:
             info.error = f"invalid hook implementation ({_describe(err)})"
             registry.problems.append(
-                PluginError(name, info.error,
-                            hint="a hook may take only the arguments its spec lists; see hookspecs.py")
+                PluginError(
+                    name,
+                    info.error,
+                    hint="a hook may take only the arguments its spec lists; see hookspecs.py",
+                )
             )
             continue
         info.hooks = sorted(c.name for c in pm.get_hookcallers(module) or [])
@@ -190,8 +206,11 @@ def build_registry(
     disabled_unknown = disabled_set - {p.name for p in registry.plugins}
     for name in sorted(disabled_unknown):
         registry.problems.append(
-            PluginError(name, "--disable-plugin names no installed plugin",
-                        hint=did_you_mean(name, [p.name for p in registry.plugins]))
+            PluginError(
+                name,
+                "--disable-plugin names no installed plugin",
+                hint=did_you_mean(name, [p.name for p in registry.plugins]),
+            )
         )
     return registry
 
@@ -214,8 +233,11 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
                 registry.problems.append(err)
             except Exception as err:
                 registry.problems.append(
-                    PluginError(plugin, f"{hook_name} failed ({_describe(err)})",
-                                hint=f"fix the plugin, or skip it with --disable-plugin {plugin}")
+                    PluginError(
+                        plugin,
+                        f"{hook_name} failed ({_describe(err)})",
+                        hint=f"fix the plugin, or skip it with --disable-plugin {plugin}",
+                    )
                 )
             info.registered.setdefault(kind, [])
     for info in registry.plugins:
@@ -225,16 +247,23 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
 def _store(registry: Registry, plugin: str, kind: str, obj: Any) -> None:
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not name:
-        raise PluginError(plugin, f"registered a {kind} without a name ({obj!r})",
-                          hint="give the object a non-empty 'name'")
+        raise PluginError(
+            plugin,
+            f"registered a {kind} without a name ({obj!r})",
+            hint="give the object a non-empty 'name'",
+        )
     expected = getattr(obj, "kind", kind)
     if expected != kind:
-        raise PluginError(plugin, f"registered a {expected} '{name}' through the {kind} hook",
-                          hint=f"register it from register_{expected}s")
+        raise PluginError(
+            plugin,
+            f"registered a {expected} '{name}' through the {kind} hook",
+            hint=f"register it from register_{expected}s",
+        )
     if name in registry.items[kind]:
         other = registry.owner[(kind, name)]
         raise PluginError(
-            plugin, f"{kind} name '{name}' is already registered by plugin '{other}'",
+            plugin,
+            f"{kind} name '{name}' is already registered by plugin '{other}'",
             hint=f"choose another name, or --disable-plugin {other}",
         )
     registry.items[kind][name] = obj

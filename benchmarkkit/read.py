@@ -58,14 +58,16 @@ def _decode(path: Path, encoding: str) -> str:
         return raw.decode(codec)
     except LookupError:
         raise InputError(
-            f"unknown encoding '{encoding}'", source=str(path), hint="try utf-8, gbk, cp1252 or latin-1"
+            f"unknown encoding '{encoding}'",
+            source=str(path),
+            hint="try utf-8, gbk, cp1252 or latin-1",
         ) from None
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise InputError(
             f"the file is not valid {encoding} (byte {err.start}, line {line})",
             source=str(path),
-            hint="give the file's encoding with --encoding, e.g. --encoding gbk or --encoding cp1252",
+            hint="give the file's encoding with --encoding, e.g. --encoding gbk",
         ) from None
 
 
@@ -82,20 +84,32 @@ def _check_header(header: Sequence[str], path: Path) -> list[str]:
     names = [h.strip() for h in header]
     for reserved in RESERVED:
         if reserved in names:
-            raise InputError(f"column name '{reserved}' is reserved by benchmarkkit",
-                             source=str(path), row=1, column=reserved,
-                             hint="rename that column in the file")
+            raise InputError(
+                f"column name '{reserved}' is reserved by benchmarkkit",
+                source=str(path),
+                row=1,
+                column=reserved,
+                hint="rename that column in the file",
+            )
     if not any(names):
-        raise InputError("the header row is empty", source=str(path), row=1,
-                         hint="the first row must name the columns")
+        raise InputError(
+            "the header row is empty",
+            source=str(path),
+            row=1,
+            hint="the first row must name the columns",
+        )
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if not name:
             names[i] = f"column_{i + 1}"
         elif name in seen:
             raise InputError(
-                f"column '{name}' appears twice in the header (columns {seen[name] + 1} and {i + 1})",
-                source=str(path), row=1, column=name, hint="rename or remove one of them",
+                f"column '{name}' appears twice in the header "
+                f"(columns {seen[name] + 1} and {i + 1})",
+                source=str(path),
+                row=1,
+                column=name,
+                hint="rename or remove one of them",
             )
         seen[names[i]] = i
     return names
@@ -130,7 +144,10 @@ def read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
         for col, cell in zip(columns, record, strict=True):
             col.append(cell if cell.strip() else None)
     frame = pl.DataFrame(
-        {name: pl.Series(name, col, dtype=pl.String) for name, col in zip(header, columns, strict=True)}
+        {
+            name: pl.Series(name, col, dtype=pl.String)
+            for name, col in zip(header, columns, strict=True)
+        }
     )
     return frame.with_columns(
         pl.Series("_row", rows, dtype=pl.Int64), pl.Series("_bad", bad, dtype=pl.String)
@@ -148,8 +165,11 @@ def _read_csv_fast(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, separator=sep, infer_schema=False, encoding="utf8")
     except pl.exceptions.ComputeError as err:
-        raise InputError(f"cannot parse the file: {str(err).splitlines()[0]}", source=str(path),
-                         hint="check for ragged rows or stray quotes") from None
+        raise InputError(
+            f"cannot parse the file: {str(err).splitlines()[0]}",
+            source=str(path),
+            hint="check for ragged rows or stray quotes",
+        ) from None
     return frame.with_row_index("_row", offset=2).with_columns(
         pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
     )
@@ -167,16 +187,20 @@ def read_csv_small_fallback(path: Path, options: ReadOptions) -> pl.DataFrame:
 
 
 def _readable(dtype: pl.DataType) -> bool:
-    return (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Null, pl.Categorical)
-            or isinstance(dtype, pl.Enum | pl.Categorical))
+    return (
+        dtype.is_numeric()
+        or dtype in (pl.String, pl.Boolean, pl.Null, pl.Categorical)
+        or isinstance(dtype, pl.Enum | pl.Categorical)
+    )
 
 
 def _as_text(series: pl.Series) -> pl.Series:
     try:
         return series.cast(pl.String)
     except (pl.exceptions.PolarsError, pl.exceptions.InvalidOperationError):
-        return pl.Series(series.name, [None if v is None else repr(v) for v in series.to_list()],
-                         dtype=pl.String)
+        return pl.Series(
+            series.name, [None if v is None else repr(v) for v in series.to_list()], dtype=pl.String
+        )
 
 
 def _typed(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
@@ -198,52 +222,68 @@ def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
         return _typed(pl.read_parquet(path), path)
     except (pl.exceptions.ComputeError, OSError) as err:
-        raise InputError(f"not a readable Parquet file ({str(err).splitlines()[0]})",
-                         source=str(path), hint="check that the file is complete") from None
+        raise InputError(
+            f"not a readable Parquet file ({str(err).splitlines()[0]})",
+            source=str(path),
+            hint="check that the file is complete",
+        ) from None
 
 
 def read_ipc(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
         return _typed(pl.read_ipc(path), path)
     except (pl.exceptions.ComputeError, OSError) as err:
-        raise InputError(f"not a readable Arrow IPC/Feather file ({str(err).splitlines()[0]})",
-                         source=str(path), hint="check that the file is complete") from None
+        raise InputError(
+            f"not a readable Arrow IPC/Feather file ({str(err).splitlines()[0]})",
+            source=str(path),
+            hint="check that the file is complete",
+        ) from None
 
 
 def read_excel(path: Path, options: ReadOptions) -> pl.DataFrame:
-    """An .xlsx sheet as text; merged header cells come through as empty names and get a position."""
+    """An .xlsx sheet as text; merged header cells arrive as empty names and get a position."""
     import fastexcel
 
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as err:  # fastexcel raises its own exception types
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputError(f"not a readable Excel file ({first})", source=str(path),
-                         hint="save it again as .xlsx") from None
+        raise InputError(
+            f"not a readable Excel file ({first})", source=str(path), hint="save it again as .xlsx"
+        ) from None
     names = reader.sheet_names
     if options.sheet is not None and options.sheet not in names:
-        raise InputError(f"no sheet named '{options.sheet}'", source=str(path),
-                         hint=f"sheets are: {', '.join(names)}")
+        raise InputError(
+            f"no sheet named '{options.sheet}'",
+            source=str(path),
+            hint=f"sheets are: {', '.join(names)}",
+        )
     try:
-        sheet = reader.load_sheet(options.sheet or names[0], header_row=None, dtypes="string",
-                                  skip_rows=0)
+        sheet = reader.load_sheet(
+            options.sheet or names[0], header_row=None, dtypes="string", skip_rows=0
+        )
         frame = sheet.to_polars()
     except Exception as err:  # fastexcel raises its own exception types
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputError(f"the sheet cannot be read ({first})", source=str(path),
-                         hint="save it again as .xlsx") from None
+        raise InputError(
+            f"the sheet cannot be read ({first})", source=str(path), hint="save it again as .xlsx"
+        ) from None
     used = frame.select(pl.any_horizontal(pl.all().is_not_null()).arg_true())
     if frame.height == 0 or used.height == 0:
-        raise InputError("the sheet is empty", source=str(path), hint="choose the sheet with --sheet")
+        raise InputError(
+            "the sheet is empty", source=str(path), hint="choose the sheet with --sheet"
+        )
     top = int(used.item(0, 0))  # rows above the header are blank: keep sheet row numbers exact
     header = _check_header([str(v) if v is not None else "" for v in frame.row(top)], path)
     body = frame.slice(top + 1)
     body.columns = header
     body = body.with_columns(pl.all().cast(pl.String).str.strip_chars())
     body = body.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all()).name.keep())
-    return body.with_row_index("_row", offset=top + 2).with_columns(
-        pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
-    ).filter(~pl.all_horizontal(pl.exclude("_row", "_bad").is_null()))
+    return (
+        body.with_row_index("_row", offset=top + 2)
+        .with_columns(pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad"))
+        .filter(~pl.all_horizontal(pl.exclude("_row", "_bad").is_null()))
+    )
 
 
 BUILTIN_LOADERS = (

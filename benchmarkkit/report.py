@@ -46,27 +46,40 @@ def resolve_city(cities: pl.DataFrame, city: str) -> tuple[str, str]:
     if matches.height == 1:
         return matches["city_id"][0], matches["city_name"][0]
     if matches.height > 1:
-        raise InputError(f"'{city}' names {matches.height} cities",
-                         hint=f"use an id: {', '.join(matches['city_id'].to_list()[:5])}")
+        raise InputError(
+            f"'{city}' names {matches.height} cities",
+            hint=f"use an id: {', '.join(matches['city_id'].to_list()[:5])}",
+        )
     guess = did_you_mean(city, ids) or did_you_mean(city, [n for n in names if n])
-    raise InputError(f"unknown city '{city}'", hint=guess or "list cities with `benchmarkkit "
-                     "score --out scores.csv` or check the city_id column")
+    raise InputError(
+        f"unknown city '{city}'",
+        hint=guess
+        or "list cities with `benchmarkkit score --out scores.csv` or check the city_id column",
+    )
 
 
 def resolve_year(scores: pl.DataFrame, city_id: str, year: int | None) -> tuple[int, int | None]:
-    mine = scores.filter((pl.col("city_id") == city_id) & pl.col("score").is_not_null()
-                         & (pl.col("level") == pl.col("level").max().over("scorer")))
+    mine = scores.filter(
+        (pl.col("city_id") == city_id)
+        & pl.col("score").is_not_null()
+        & (pl.col("level") == pl.col("level").max().over("scorer"))
+    )
     years = sorted(set(mine["year"].to_list()))
     if not years:
-        raise InputError(f"city '{city_id}' has no index score in any year",
-                         hint="its data are too thin for every index; see `benchmarkkit score`")
+        raise InputError(
+            f"city '{city_id}' has no index score in any year",
+            hint="its data are too thin for every index; see `benchmarkkit score`",
+        )
     if year is None:
         year = years[-1]
     elif year not in years:
-        raise InputError(f"city '{city_id}' has no index score in {year}",
-                         hint=f"years with a score: {', '.join(map(str, years))}")
-    earlier = [y for y in sorted(set(scores.filter(pl.col("city_id") == city_id)["year"]))
-               if y < year]
+        raise InputError(
+            f"city '{city_id}' has no index score in {year}",
+            hint=f"years with a score: {', '.join(map(str, years))}",
+        )
+    earlier = [
+        y for y in sorted(set(scores.filter(pl.col("city_id") == city_id)["year"])) if y < year
+    ]
     return year, (earlier[-1] if earlier else None)
 
 
@@ -84,22 +97,46 @@ def audit_trail(obj: Context, request: DataRequest, scored: Scored) -> dict[str,
     else:
         from benchmarkkit.demo import DEMO, attribution
 
-        files = [{"name": f"benchmarkkit demo: {name}", "sha256": _sha256(DEMO / name)}
-                 for name in ("observations.parquet", "cities.parquet")]
+        files = [
+            {"name": f"benchmarkkit demo: {name}", "sha256": _sha256(DEMO / name)}
+            for name in ("observations.parquet", "cities.parquet")
+        ]
         note = attribution()
-    methods = {f"{name}: {step}": value for name, result in sorted(scored.results.items())
-               for step, value in result.methods.items()}
+    methods = {
+        f"{name}: {step}": value
+        for name, result in sorted(scored.results.items())
+        for step, value in result.methods.items()
+    }
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    generated = (datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
-                 if epoch and epoch.isdigit() else "–")
-    plugins = [{"name": p.name, "version": p.version, "source": p.source}
-               for p in registry.plugins if not p.error]
-    return {"files": files, "methods": methods, "plugins": plugins, "version": __version__,
-            "generated": generated, "attribution": note}
+    generated = (
+        datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if epoch and epoch.isdigit()
+        else "–"
+    )
+    plugins = [
+        {"name": p.name, "version": p.version, "source": p.source}
+        for p in registry.plugins
+        if not p.error
+    ]
+    return {
+        "files": files,
+        "methods": methods,
+        "plugins": plugins,
+        "version": __version__,
+        "generated": generated,
+        "attribution": note,
+    }
 
 
-def comparison_for(obj: Context, scored: Scored, city: str | None, year: int | None,
-                   peer_spec: str, *, levers: bool = True) -> tuple[Any, Target]:
+def comparison_for(
+    obj: Context,
+    scored: Scored,
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    *,
+    levers: bool = True,
+) -> tuple[Any, Target]:
     """Resolve city, year and peers, then compare (with levers re-scored when asked)."""
     from benchmarkkit.compare import compare, rescorer
     from benchmarkkit.peers import find_peers
@@ -110,13 +147,21 @@ def comparison_for(obj: Context, scored: Scored, city: str | None, year: int | N
 
         city = DEFAULT_CITY
     city_id, city_name = resolve_city(cities, city)
-    year, previous = resolve_year(scored.scores, city_id, year)
-    peers = find_peers(obj.registry(), city_id, year, peer_spec, cities,
-                       scored.loaded.observations)
-    rescore = (rescorer(scored.frameworks, scored.pipelines, cities, obj.registry())
-               if levers else None)
-    comparison = compare(scored.scores, scored.loaded.observations, scored.catalog,
-                         scored.frameworks, city_id, year, peers, rescore)
+    year, _ = resolve_year(scored.scores, city_id, year)
+    peers = find_peers(obj.registry(), city_id, year, peer_spec, cities, scored.loaded.observations)
+    rescore = (
+        rescorer(scored.frameworks, scored.pipelines, cities, obj.registry()) if levers else None
+    )
+    comparison = compare(
+        scored.scores,
+        scored.loaded.observations,
+        scored.catalog,
+        scored.frameworks,
+        city_id,
+        year,
+        peers,
+        rescore,
+    )
     return comparison, Target(city_id, city_name, year, comparison.previous_year)
 
 
@@ -132,43 +177,80 @@ def chart_specs(scored: Scored, comparison: Any, target: Target) -> dict[str, di
     specs: dict[str, Any] = {}
     this_year = mine.filter(pl.col("year") == target.year)
     for scorer in sorted(scored.frameworks):
-        frame = this_year.filter(top_level & (pl.col("scorer") == scorer)).with_columns(
-            pl.col("score").rank("min", descending=True).alias("rank")).sort("city_id")
+        frame = (
+            this_year.filter(top_level & (pl.col("scorer") == scorer))
+            .with_columns(pl.col("score").rank("min", descending=True).alias("rank"))
+            .sort("city_id")
+        )
         title = scored.frameworks[scorer].title or scorer
         specs[f"ranking:{scorer}"] = charts.ranking_bars(
-            frame.select("city_id", "city_name", "score", "rank"), target.city_id, title)
+            frame.select("city_id", "city_name", "score", "rank"), target.city_id, title
+        )
     areas = this_year.filter(pl.col("level") == 2).filter(
-        pl.col("node").is_in(list(FOCUS_AREA_LABELS)))
-    heat = (areas.group_by("city_id", "city_name", "node").agg(pl.col("score").mean())
-            .with_columns(pl.col("node").replace_strict(FOCUS_AREA_LABELS).alias("focus_area"))
-            .sort("city_id", "node"))
+        pl.col("node").is_in(list(FOCUS_AREA_LABELS))
+    )
+    heat = (
+        areas.group_by("city_id", "city_name", "node")
+        .agg(pl.col("score").mean())
+        .with_columns(pl.col("node").replace_strict(FOCUS_AREA_LABELS).alias("focus_area"))
+        .sort("city_id", "node")
+    )
     specs["heatmap"] = charts.focus_area_heatmap(
-        heat.select("city_id", "city_name", "focus_area", "score"), target.city_id)
-    level1 = this_year.filter(pl.col("level") == 1).join(
-        scored.catalog.select(pl.col("id").alias("node"), pl.col("name").alias("indicator_name")),
-        on="node", how="left").unique(["city_id", "node"]).sort("node", "city_id")
+        heat.select("city_id", "city_name", "focus_area", "score"), target.city_id
+    )
+    level1 = (
+        this_year.filter(pl.col("level") == 1)
+        .join(
+            scored.catalog.select(
+                pl.col("id").alias("node"), pl.col("name").alias("indicator_name")
+            ),
+            on="node",
+            how="left",
+        )
+        .unique(["city_id", "node"])
+        .sort("node", "city_id")
+    )
     specs["strip"] = charts.indicator_strip(
-        level1.select(pl.coalesce("indicator_name", "node").alias("indicator_name"), "city_id",
-                      "city_name", "score"), target.city_id)
+        level1.select(
+            pl.coalesce("indicator_name", "node").alias("indicator_name"),
+            "city_id",
+            "city_name",
+            "score",
+        ),
+        target.city_id,
+    )
     index = mine.filter(top_level)
     city_series = index.filter(pl.col("city_id") == target.city_id).select(
-        "year", pl.lit("city").alias("series"), "score", pl.col("scorer").alias("index"))
-    median = index.filter(pl.col("city_id") != target.city_id).group_by("year", "scorer").agg(
-        pl.col("score").median()).select("year", pl.lit("peer median").alias("series"), "score",
-                                         pl.col("scorer").alias("index"))
+        "year", pl.lit("city").alias("series"), "score", pl.col("scorer").alias("index")
+    )
+    median = (
+        index.filter(pl.col("city_id") != target.city_id)
+        .group_by("year", "scorer")
+        .agg(pl.col("score").median())
+        .select(
+            "year", pl.lit("peer median").alias("series"), "score", pl.col("scorer").alias("index")
+        )
+    )
     city_years = city_series.filter(pl.col("score").is_not_null())["year"].unique()
-    trend = (pl.concat([city_series, median])
-             .filter(pl.col("score").is_not_null() & pl.col("year").is_in(city_years.implode()))
-             .sort("index", "series", "year"))
+    trend = (
+        pl.concat([city_series, median])
+        .filter(pl.col("score").is_not_null() & pl.col("year").is_in(city_years.implode()))
+        .sort("index", "series", "year")
+    )
     specs["trend"] = charts.trend_lines(trend, target.city_id, city_name=target.city_name)
     years = [y for y in (target.previous_year, target.year) if y is not None]
     specs["slope"] = charts.slope_chart(
         trend.filter(pl.col("year").is_in(years)).select("index", "year", "score", "series"),
-        target.city_id, city_name=target.city_name)
-    cov = (scores.filter((pl.col("city_id") == target.city_id) & (pl.col("year") == target.year)
-                         & top_level)
-           .sort("scorer").select(pl.col("scorer").str.to_titlecase().alias("node_label"),
-                                  "n_present", "n_children"))
+        target.city_id,
+        city_name=target.city_name,
+    )
+    cov = (
+        scores.filter(
+            (pl.col("city_id") == target.city_id) & (pl.col("year") == target.year) & top_level
+        )
+        .sort("scorer")
+        .select(pl.col("scorer").str.to_titlecase().alias("node_label"), "n_present", "n_children")
+    )
     specs["coverage"] = charts.coverage_bars(cov)
     return {name: charts.themed(chart).to_dict() for name, chart in specs.items()}
 
@@ -180,9 +262,12 @@ def comparable_years(scores: pl.DataFrame, target: Target) -> dict[str, bool]:
     the report then says the years are not comparable instead of printing the difference."""
     if target.previous_year is None:
         return {}
-    have = scores.filter((pl.col("city_id") == target.city_id) & (pl.col("level") == 1)
-                         & pl.col("score").is_not_null()
-                         & pl.col("year").is_in([target.year, target.previous_year]))
+    have = scores.filter(
+        (pl.col("city_id") == target.city_id)
+        & (pl.col("level") == 1)
+        & pl.col("score").is_not_null()
+        & pl.col("year").is_in([target.year, target.previous_year])
+    )
     sets = have.group_by("scorer", "year").agg(pl.col("node").sort().alias("nodes"))
     out = {}
     for scorer in scores["scorer"].unique().to_list():
@@ -191,24 +276,41 @@ def comparable_years(scores: pl.DataFrame, target: Target) -> dict[str, bool]:
     return out
 
 
-def build_report(obj: Context, request: DataRequest, city: str | None, year: int | None,
-                 peer_spec: str, lang: str, scored: Scored | None = None) -> tuple[str, Target]:
+def build_report(
+    obj: Context,
+    request: DataRequest,
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    lang: str,
+    scored: Scored | None = None,
+) -> tuple[str, Target]:
+    from benchmarkkit_reports import load_language
+
     from benchmarkkit.render import render_html
     from benchmarkkit.run import run_scoring
     from benchmarkkit.sections import ReportContext
-    from benchmarkkit_reports import load_language
 
     language = load_language(lang)
     if request.paths and city is None:
-        raise InputError("give the city to report on with --city ID",
-                         hint="the demo data default to Madrid (ES001C)")
+        raise InputError(
+            "give the city to report on with --city ID",
+            hint="the demo data default to Madrid (ES001C)",
+        )
     scored = scored or run_scoring(obj, request, None, (), None, {})
     comparison, target = comparison_for(obj, scored, city, year, peer_spec)
     context = ReportContext(
-        city_id=target.city_id, city_name=target.city_name, year=target.year,
-        previous_year=target.previous_year, peers=comparison.peers, peer_spec=peer_spec,
-        lang=language, comparison=comparison, charts=chart_specs(scored, comparison, target),
-        audit=audit_trail(obj, request, scored), rejected=scored.loaded.validated.rejected,
+        city_id=target.city_id,
+        city_name=target.city_name,
+        year=target.year,
+        previous_year=target.previous_year,
+        peers=comparison.peers,
+        peer_spec=peer_spec,
+        lang=language,
+        comparison=comparison,
+        charts=chart_specs(scored, comparison, target),
+        audit=audit_trail(obj, request, scored),
+        rejected=scored.loaded.validated.rejected,
         warnings=scored.warnings,
         titles={name: fw.title for name, fw in scored.frameworks.items()},
     )
@@ -222,14 +324,27 @@ def safe_filename(text: str) -> str:
     import re
 
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "city"
-    if name.upper().split(".")[0] in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
-                                      *(f"LPT{i}" for i in range(10))}:
+    if name.upper().split(".")[0] in {
+        "CON",
+        "PRN",
+        "AUX",
+        "NUL",
+        *(f"COM{i}" for i in range(10)),
+        *(f"LPT{i}" for i in range(10)),
+    }:
         name = f"city_{name}"
     return name[:100]
 
 
-def build_reports(obj: Context, request: DataRequest, city: str | None, year: int | None,
-                  peer_spec: str, lang: str, folder: Path) -> list[Path]:
+def build_reports(
+    obj: Context,
+    request: DataRequest,
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    lang: str,
+    folder: Path,
+) -> list[Path]:
     """One report per city of the peer group, scoring the data once."""
     import click
 
@@ -244,8 +359,9 @@ def build_reports(obj: Context, request: DataRequest, city: str | None, year: in
         city = DEFAULT_CITY
     city_id, _ = resolve_city(scored.loaded.cities, city)
     year, _ = resolve_year(scored.scores, city_id, year)
-    group = find_peers(obj.registry(), city_id, year, peer_spec, scored.loaded.cities,
-                       scored.loaded.observations)
+    group = find_peers(
+        obj.registry(), city_id, year, peer_spec, scored.loaded.cities, scored.loaded.observations
+    )
     written, skipped = [], []
     with click.progressbar(group, label="reports", file=None) as bar:
         for member in bar:
@@ -262,8 +378,16 @@ def build_reports(obj: Context, request: DataRequest, city: str | None, year: in
     return written
 
 
-def write_chart(obj: Context, request: DataRequest, kind: str, city: str | None,
-                year: int | None, peer_spec: str, index: str, out: Path) -> None:
+def write_chart(
+    obj: Context,
+    request: DataRequest,
+    kind: str,
+    city: str | None,
+    year: int | None,
+    peer_spec: str,
+    index: str,
+    out: Path,
+) -> None:
     import json
 
     from benchmarkkit.export import atomic_write
@@ -275,8 +399,9 @@ def write_chart(obj: Context, request: DataRequest, kind: str, city: str | None,
     name = f"ranking:{index}" if kind == "ranking" else kind
     if name not in specs:
         known = sorted(k.split(":", 1)[1] for k in specs if k.startswith("ranking:"))
-        raise InputError(f"no index '{index}'", hint=did_you_mean(index, known)
-                         or f"indices: {', '.join(known)}")
+        raise InputError(
+            f"no index '{index}'", hint=did_you_mean(index, known) or f"indices: {', '.join(known)}"
+        )
     spec = specs[name]
     suffix = out.suffix.lower()
     if suffix == ".json":

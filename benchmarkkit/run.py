@@ -33,21 +33,38 @@ def _check_framework(framework: object, plugin: str, name: str) -> None:
     from benchmarkkit.scorer import Framework
 
     if not isinstance(framework, Framework):
-        raise PluginError(plugin, f"scorer '{name}' returned {type(framework).__name__}, "
-                          "not a benchmarkkit.scorer.Framework")
-    missing = [c for c in ("node", "level", "parent", "weight", "direction")
-               if c not in framework.nodes.columns]
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned {type(framework).__name__}, "
+            "not a benchmarkkit.scorer.Framework",
+        )
+    missing = [
+        c
+        for c in ("node", "level", "parent", "weight", "direction")
+        if c not in framework.nodes.columns
+    ]
     if missing:
-        raise PluginError(plugin, f"scorer '{name}' returned a framework without the column "
-                          f"'{missing[0]}'", hint="build nodes with schema=framework.NODE_SCHEMA")
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned a framework without the column '{missing[0]}'",
+            hint="build nodes with schema=framework.NODE_SCHEMA",
+        )
     if framework.nodes.filter(pl.col("level") == 1).height == 0:
-        raise PluginError(plugin, f"scorer '{name}' has no indicator in this data",
-                          hint="check the indicator ids its framework uses")
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' has no indicator in this data",
+            hint="check the indicator ids its framework uses",
+        )
 
 
-def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
-                scorers: tuple[str, ...], years: list[int] | None,
-                options: dict[str, Any]) -> Scored:
+def run_scoring(
+    obj: Context,
+    request: DataRequest,
+    framework_file: Path | None,
+    scorers: tuple[str, ...],
+    years: list[int] | None,
+    options: dict[str, Any],
+) -> Scored:
     from benchmarkkit.cli import load_data
     from benchmarkkit.framework import complete_from_catalog, read_framework
     from benchmarkkit.score import score
@@ -72,11 +89,15 @@ def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
     available = registry.of("scorer")
     chosen = list(scorers) or ([] if frameworks else sorted(available))
     if not chosen and not frameworks:
-        raise BenchmarkkitError("no scorer is registered", hint="check `benchmarkkit plugins --all`")
+        raise BenchmarkkitError(
+            "no scorer is registered", hint="check `benchmarkkit plugins --all`"
+        )
     for name in chosen:
         if name not in available:
-            raise InputError(f"unknown scorer '{name}'", hint=did_you_mean(name, available)
-                             or f"scorers: {', '.join(sorted(available))}")
+            raise InputError(
+                f"unknown scorer '{name}'",
+                hint=did_you_mean(name, available) or f"scorers: {', '.join(sorted(available))}",
+            )
         scorer = available[name]
         try:
             built = scorer.build(catalog, loaded.observations)
@@ -85,35 +106,51 @@ def run_scoring(obj: Context, request: DataRequest, framework_file: Path | None,
         except BenchmarkkitError:
             raise
         except Exception as err:
-            raise PluginError(registry.owner[("scorer", name)],
-                              f"scorer '{name}' failed to build its framework "
-                              f"({type(err).__name__}: {err})") from None
+            raise PluginError(
+                registry.owner[("scorer", name)],
+                f"scorer '{name}' failed to build its framework ({type(err).__name__}: {err})",
+            ) from None
     if years:
         known = set(loaded.observations["year"].unique())
         for y in years:
             if y not in known:
-                raise InputError(f"no data for year {y}",
-                                 hint=f"years in the data: {min(known)}–{max(known)}" if known
-                                 else "the data are empty")
+                raise InputError(
+                    f"no data for year {y}",
+                    hint=f"years in the data: {min(known)}–{max(known)}"
+                    if known
+                    else "the data are empty",
+                )
     results, used, pipelines = {}, {}, {}
     for framework, pipeline in frameworks:
         chosen_pipeline = pipeline.with_options(**options)
         try:
-            results[framework.name] = score(framework, loaded.observations, loaded.cities,
-                                            chosen_pipeline, registry, years=years)
+            results[framework.name] = score(
+                framework,
+                loaded.observations,
+                loaded.cities,
+                chosen_pipeline,
+                registry,
+                years=years,
+            )
         except BenchmarkkitError:
             raise
         except Exception as err:
             owner = registry.owner.get(("scorer", framework.name), framework.name)
-            raise PluginError(owner, f"scoring '{framework.name}' failed ({type(err).__name__}: "
-                              f"{err})", hint="check the scorer's framework and methods") from None
+            raise PluginError(
+                owner,
+                f"scoring '{framework.name}' failed ({type(err).__name__}: {err})",
+                hint="check the scorer's framework and methods",
+            ) from None
         top = results[framework.name].scores.filter(pl.col("level") == pl.col("level").max())
         if top.height and top["score"].null_count() == top.height:
             import click
 
             owner = registry.owner.get(("scorer", framework.name), framework.name)
-            click.echo(f"warning: plugin '{owner}': scorer '{framework.name}' gave no score to "
-                       "any city (every index value is missing)", err=True)
+            click.echo(
+                f"warning: plugin '{owner}': scorer '{framework.name}' gave no score to "
+                "any city (every index value is missing)",
+                err=True,
+            )
         used[framework.name] = framework
         pipelines[framework.name] = chosen_pipeline
     scores = pl.concat([r.scores for r in results.values()])

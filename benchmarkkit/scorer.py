@@ -69,7 +69,7 @@ class Framework:
     title: str = ""
     pipeline: Pipeline = field(default_factory=Pipeline)
     groups: tuple[str, ...] = ()
-    """City attribute columns the framework declares (COINr ``Group`` rows), for group imputation."""
+    """City attributes the framework declares (COINr ``Group`` rows), for group imputation."""
 
 
 @dataclass(frozen=True)

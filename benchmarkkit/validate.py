@@ -246,7 +246,7 @@ def validate(
               if candidates else empty_candidates.with_columns(pl.lit(None, pl.String)
                                                                .alias("column")))
     accepted, set_rejected = check_set(all_ok)
-    rejected_all = pl.concat([*(unusable is not None and [unusable] or []), *rejected, set_rejected],
+    rejected_all = pl.concat([*((unusable is not None and [unusable]) or []), *rejected, set_rejected],
                              how="vertical")
     counts = (
         (pl.concat(read) if read else pl.DataFrame(schema={"source": pl.String, "read": pl.UInt32}))

@@ -43,5 +43,5 @@ def build(catalog: pl.DataFrame, observations: pl.DataFrame) -> Framework:
 
 
 @hookimpl
-def register_scorers(register):  # noqa: ANN001, ANN201 - a plugin may skip annotations
+def register_scorers(register):
     register(Scorer("digital_readiness", build, "Digital readiness", __doc__ or "", PIPELINE))

@@ -1,8 +1,8 @@
 """Competitiveness index ≈ ASCN's "competitive economy": what makes a city productive.
 
 The labour market, innovation, human capital, digital connectivity, reliable utilities, fiscal
-capacity and e-government — every catalog indicator tagged ``competitiveness`` in the data, by the six
-ASCN focus areas. Methods: see ``benchmarkkit.catalog_index.BUILTIN_PIPELINE``.
+capacity and e-government — every catalog indicator tagged ``competitiveness`` in the data, by
+the six ASCN focus areas. Methods: see ``benchmarkkit.catalog_index.BUILTIN_PIPELINE``.
 """
 
 from __future__ import annotations

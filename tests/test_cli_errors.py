@@ -10,7 +10,7 @@ so those cases check that line instead of an ``error:`` line.
 from __future__ import annotations
 
 import re
-from pathlib import Path  # noqa: TC003 - fixtures' return annotations
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -39,16 +39,24 @@ def reference(denominate: bool) -> dict[str, dict[str, float | None]]:
             col.append(None if x is None else x * float(m["Direction"]))
         present = [v for v in col if v is not None]
         lo, hi = min(present), max(present)
-        scores[m["iCode"]] = {u: (None if v is None else (v - lo) / (hi - lo) * 100)
-                              for u, v in zip(units, col, strict=True)}
-    aggregates = sorted((m for m in meta if m["Type"] == "Aggregate"), key=lambda m: int(m["Level"]))
+        scores[m["iCode"]] = {
+            u: (None if v is None else (v - lo) / (hi - lo) * 100)
+            for u, v in zip(units, col, strict=True)
+        }
+    aggregates = sorted(
+        (m for m in meta if m["Type"] == "Aggregate"), key=lambda m: int(m["Level"])
+    )
     for m in aggregates:
-        kids = [k for k in meta if k["Parent"] == m["iCode"] and k["Type"] in ("Indicator",
-                                                                                "Aggregate")]
+        kids = [
+            k for k in meta if k["Parent"] == m["iCode"] and k["Type"] in ("Indicator", "Aggregate")
+        ]
         out = {}
         for u in units:
-            pairs = [(float(k["Weight"]), scores[k["iCode"]][u]) for k in kids
-                     if scores[k["iCode"]][u] is not None and not math.isnan(scores[k["iCode"]][u])]
+            pairs = [
+                (float(k["Weight"]), scores[k["iCode"]][u])
+                for k in kids
+                if scores[k["iCode"]][u] is not None and not math.isnan(scores[k["iCode"]][u])
+            ]
             wsum = sum(w for w, _ in pairs)
             out[u] = sum(w / wsum * v for w, v in pairs) if pairs else None
         scores[m["iCode"]] = out
@@ -84,8 +92,19 @@ def test_asem_ranks_are_descending_with_ties_at_the_minimum(tmp_path, run):
 def test_asem_full_coinr_pipeline_runs(tmp_path, run):
     """COINr's example build: denominate, group-mean imputation, JRC treatment, min-max."""
     out = tmp_path / "s.parquet"
-    result = run("score", ASEM / "iData.csv", "--framework", ASEM / "iMeta.csv", "--denominate",
-                 "--impute", "group-mean:EurAsia_group", "--treat", "jrc", "--out", out)
+    result = run(
+        "score",
+        ASEM / "iData.csv",
+        "--framework",
+        ASEM / "iMeta.csv",
+        "--denominate",
+        "--impute",
+        "group-mean:EurAsia_group",
+        "--treat",
+        "jrc",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     index = pl.read_parquet(out).filter(pl.col("node") == "Index")
     assert index["score"].null_count() == 0 and index.height == 51
@@ -93,12 +112,28 @@ def test_asem_full_coinr_pipeline_runs(tmp_path, run):
 
 def test_asem_every_method_runs(tmp_path, run):
     base = ["score", ASEM / "iData.csv", "--framework", ASEM / "iMeta.csv"]
-    for normalise in ("minmax:1,100", "zscore:10,2", "rank", "prank", "borda", "dist2max",
-                      "fracmax", "dist2targ", "dist2ref:AUT"):
+    for normalise in (
+        "minmax:1,100",
+        "zscore:10,2",
+        "rank",
+        "prank",
+        "borda",
+        "dist2max",
+        "fracmax",
+        "dist2targ",
+        "dist2ref:AUT",
+    ):
         result = run(*base, "--normalise", normalise, "--out", tmp_path / "n.csv")
         assert result.exit_code == 0, (normalise, result.output)
     for aggregate in ("geometric", "harmonic", "genmean:2", "copeland"):
-        result = run(*base, "--normalise", "minmax:1,100", "--aggregate", aggregate,
-                     "--out", tmp_path / "a.csv")
+        result = run(
+            *base,
+            "--normalise",
+            "minmax:1,100",
+            "--aggregate",
+            aggregate,
+            "--out",
+            tmp_path / "a.csv",
+        )
         assert result.exit_code == 0, (aggregate, result.output)
     assert Path(tmp_path / "a.csv").is_file()

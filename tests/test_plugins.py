@@ -39,14 +39,15 @@ def test_every_hook_is_documented_and_tested():
 BROKEN = {
     "imports": "import no_such_module_xyz\n",
     "misspelt": "from benchmarkkit import hookimpl\n@hookimpl\ndef register_scorer(register):\n"
-                "    pass\n",
+    "    pass\n",
     "wrongargs": "from benchmarkkit import hookimpl\n@hookimpl\n"
-                 "def register_scorers(register, city):\n    pass\n",
-    "clash": "from benchmarkkit import hookimpl\nfrom benchmarkkit.catalog_index import catalog_scorer\n"
-             "@hookimpl\ndef register_scorers(register):\n"
-             "    register(catalog_scorer('livability', 'Mine', ''))\n",
+    "def register_scorers(register, city):\n    pass\n",
+    "clash": "from benchmarkkit import hookimpl\n"
+    "from benchmarkkit.catalog_index import catalog_scorer\n"
+    "@hookimpl\ndef register_scorers(register):\n"
+    "    register(catalog_scorer('livability', 'Mine', ''))\n",
     "raises": "from benchmarkkit import hookimpl\n@hookimpl\ndef register_normalizers(register):\n"
-              "    raise RuntimeError('boom')\n",
+    "    raise RuntimeError('boom')\n",
 }
 
 
@@ -83,10 +84,14 @@ def test_disable_plugin_skips_it(broken_dir, run):
 
 
 def test_scorer_failing_while_scoring_names_the_plugin(tmp_path, run):
-    plugin = write(tmp_path / "fails.py", (
-        "from benchmarkkit import hookimpl\nfrom benchmarkkit.scorer import Scorer\n"
-        "def build(catalog, observations):\n    raise ValueError('no framework today')\n"
-        "@hookimpl\ndef register_scorers(register):\n    register(Scorer('fails', build))\n"))
+    plugin = write(
+        tmp_path / "fails.py",
+        (
+            "from benchmarkkit import hookimpl\nfrom benchmarkkit.scorer import Scorer\n"
+            "def build(catalog, observations):\n    raise ValueError('no framework today')\n"
+            "@hookimpl\ndef register_scorers(register):\n    register(Scorer('fails', build))\n"
+        ),
+    )
     result = run("--plugin", plugin, "score", "--scorer", "fails")
     assert result.exit_code == 2
     assert "plugin 'fails': scorer 'fails' failed to build its framework" in result.stderr
@@ -119,18 +124,30 @@ def test_hook_register_scorers(run):
 
 
 def test_hook_register_normalizers(registry):
-    assert {"minmax", "zscore", "rank", "prank", "borda", "goalposts", "dist2targ", "dist2max",
-            "dist2ref", "fracmax"} <= set(registry.of("normalizer"))
+    assert {
+        "minmax",
+        "zscore",
+        "rank",
+        "prank",
+        "borda",
+        "goalposts",
+        "dist2targ",
+        "dist2max",
+        "dist2ref",
+        "fracmax",
+    } <= set(registry.of("normalizer"))
 
 
 def test_hook_register_aggregators(registry):
     assert {"arithmetic", "geometric", "harmonic", "genmean", "copeland"} <= set(
-        registry.of("aggregator"))
+        registry.of("aggregator")
+    )
 
 
 def test_hook_register_imputers(registry):
     assert {"mean", "median", "group_mean", "group_median", "latest", "linear"} <= set(
-        registry.of("imputer"))
+        registry.of("imputer")
+    )
 
 
 def test_hook_register_treatments(registry):
@@ -138,28 +155,44 @@ def test_hook_register_treatments(registry):
 
 
 def test_hook_register_indicator_sets(tmp_path, run):
-    csv = write(tmp_path / "extra.csv", "id,short_name,unit,higher_is_better,focus_area,indices\n"
-                "smart_poles,Smart poles,% of poles,true,built_infrastructure,livability\n")
-    plugin = write(tmp_path / "extra_set.py", (
-        "from pathlib import Path\nfrom benchmarkkit import hookimpl\n"
-        "from benchmarkkit.catalog import IndicatorSet\n@hookimpl\n"
-        "def register_indicator_sets(register):\n"
-        f"    register(IndicatorSet('extra', Path({str(csv)!r})))\n"))
+    csv = write(
+        tmp_path / "extra.csv",
+        "id,short_name,unit,higher_is_better,focus_area,indices\n"
+        "smart_poles,Smart poles,% of poles,true,built_infrastructure,livability\n",
+    )
+    plugin = write(
+        tmp_path / "extra_set.py",
+        (
+            "from pathlib import Path\nfrom benchmarkkit import hookimpl\n"
+            "from benchmarkkit.catalog import IndicatorSet\n@hookimpl\n"
+            "def register_indicator_sets(register):\n"
+            f"    register(IndicatorSet('extra', Path({str(csv)!r})))\n"
+        ),
+    )
     result = run("--plugin", plugin, "indicators", "--set", "extra", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert "smart_poles" in result.stdout
 
 
 def test_hook_register_loaders(tmp_path, run):
-    plugin = write(tmp_path / "jsonl.py", (
-        "import polars as pl\nfrom benchmarkkit import hookimpl\nfrom benchmarkkit.read import Loader\n"
-        "def read(path, options):\n"
-        "    f = pl.read_ndjson(path).with_columns(pl.all().cast(pl.String))\n"
-        "    return f.with_row_index('_row', offset=1).with_columns(pl.col('_row').cast(pl.Int64),"
-        " pl.lit(None, pl.String).alias('_bad'))\n"
-        "@hookimpl\ndef register_loaders(register):\n    register(Loader('jsonl', ('.jsonl',), read))\n"))
-    data = write(tmp_path / "d.jsonl", '{"city_id": "A", "year": 2023, "indicator": '
-                 '"life_expectancy", "value": 80.5}\n')
+    plugin = write(
+        tmp_path / "jsonl.py",
+        (
+            "import polars as pl\nfrom benchmarkkit import hookimpl\n"
+            "from benchmarkkit.read import Loader\n"
+            "def read(path, options):\n"
+            "    f = pl.read_ndjson(path).with_columns(pl.all().cast(pl.String))\n"
+            "    return f.with_row_index('_row', offset=1).with_columns("
+            "pl.col('_row').cast(pl.Int64),"
+            " pl.lit(None, pl.String).alias('_bad'))\n"
+            "@hookimpl\ndef register_loaders(register):\n"
+            "    register(Loader('jsonl', ('.jsonl',), read))\n"
+        ),
+    )
+    data = write(
+        tmp_path / "d.jsonl",
+        '{"city_id": "A", "year": 2023, "indicator": "life_expectancy", "value": 80.5}\n',
+    )
     result = run("--plugin", plugin, "validate", data)
     assert result.exit_code == 0, result.output
     assert "accepted: 1" in result.stdout
@@ -169,7 +202,8 @@ def test_hook_register_report_sections(registry):
     # the report's sections arrive through this hook once the report exists (issue 4);
     # until then the hook is callable and collects nothing.
     assert registry.of("report_section") == {} or all(
-        hasattr(s, "render") for s in registry.of("report_section").values())
+        hasattr(s, "render") for s in registry.of("report_section").values()
+    )
 
 
 def test_hook_select_peers(registry):
@@ -178,13 +212,18 @@ def test_hook_select_peers(registry):
 
 
 def test_scorer_returning_the_wrong_shape_is_named(tmp_path, run):
-    plugin = write(tmp_path / "shape.py", (
-        "import polars as pl\nfrom benchmarkkit import hookimpl\n"
-        "from benchmarkkit.scorer import Framework, Scorer\n"
-        "def build(catalog, observations):\n"
-        "    return Framework('shape', pl.DataFrame({'node': ['a'], 'parent': [None]}))\n"
-        "@hookimpl\ndef register_scorers(register):\n    register(Scorer('shape', build))\n"))
+    plugin = write(
+        tmp_path / "shape.py",
+        (
+            "import polars as pl\nfrom benchmarkkit import hookimpl\n"
+            "from benchmarkkit.scorer import Framework, Scorer\n"
+            "def build(catalog, observations):\n"
+            "    return Framework('shape', pl.DataFrame({'node': ['a'], 'parent': [None]}))\n"
+            "@hookimpl\ndef register_scorers(register):\n    register(Scorer('shape', build))\n"
+        ),
+    )
     result = run("--plugin", plugin, "score", "--scorer", "shape")
     assert result.exit_code == 2
     assert "plugin 'shape': scorer 'shape' returned a framework without the column 'level'" in (
-        result.stderr)
+        result.stderr
+    )

@@ -7,7 +7,9 @@ import pytest
 
 from tests.conftest import write
 
-LONG = "city_id,city_name,country,year,indicator,value\nVN001,Đà Nẵng,VN,2023,life_expectancy,76.5\n"
+LONG = (
+    "city_id,city_name,country,year,indicator,value\nVN001,Đà Nẵng,VN,2023,life_expectancy,76.5\n"
+)
 
 
 def _accepted(result) -> int:
@@ -24,7 +26,9 @@ def test_utf8_with_and_without_bom(tmp_path, run, encoding, bom):
 
 
 def test_gbk_needs_and_honours_encoding(tmp_path, run):
-    text = "city_id,city_name,country,year,indicator,value\nCN001,杭州,CN,2023,life_expectancy,82.1\n"
+    text = (
+        "city_id,city_name,country,year,indicator,value\nCN001,杭州,CN,2023,life_expectancy,82.1\n"
+    )
     path = write(tmp_path / "gbk.csv", text, "gbk")
     bad = run("validate", path)
     assert bad.exit_code == 2
@@ -65,7 +69,9 @@ def test_wide_chinese_headers_with_unit_scaling(tmp_path, run):
     """A table with Chinese headers, population in units of ten thousand persons."""
     text = "城市代码,城市,年份,常住人口（万人）,人均预期寿命（岁）\nCN001,杭州,2023,1252.2,82.1\n"
     data = write(tmp_path / "wide.csv", text)
-    mapping = write(tmp_path / "map.toml", """
+    mapping = write(
+        tmp_path / "map.toml",
+        """
 shape = "wide"
 [columns]
 city_id = "城市代码"
@@ -76,8 +82,9 @@ country = "CN"
 [indicators]
 "常住人口（万人）" = { id = "population", scale = 10000 }
 "人均预期寿命（岁）" = "life_expectancy"
-""")
-    from benchmarkkit.cli import DataRequest, Context, load_data
+""",
+    )
+    from benchmarkkit.cli import Context, DataRequest, load_data
 
     loaded, _, _ = load_data(Context(), DataRequest((data,), mapping=mapping))
     got = dict(zip(loaded.observations["indicator"], loaded.observations["value"], strict=True))
@@ -96,17 +103,30 @@ def test_years_as_columns(tmp_path, run):
 def test_cli_column_mapping(tmp_path, run):
     text = "ma,nam,chi_so,gia_tri\nVN001,2023,life_expectancy,76.5\n"
     data = write(tmp_path / "vi.csv", text)
-    result = run("validate", data, "--column", "city_id=ma", "--column", "year=nam",
-                 "--column", "indicator=chi_so", "--column", "value=gia_tri")
+    result = run(
+        "validate",
+        data,
+        "--column",
+        "city_id=ma",
+        "--column",
+        "year=nam",
+        "--column",
+        "indicator=chi_so",
+        "--column",
+        "value=gia_tri",
+    )
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("", "empty"),
-    ("city_id,year,indicator,value\n", "no rows"),
-    ("city_id,year,indicator,valeu\nA,2020,life_expectancy,1\n", "did you mean 'valeu'"),
-    ("city_id,year,year,value\nA,2020,2020,1\n", "appears twice"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("", "empty"),
+        ("city_id,year,indicator,value\n", "no rows"),
+        ("city_id,year,indicator,valeu\nA,2020,life_expectancy,1\n", "did you mean 'valeu'"),
+        ("city_id,year,year,value\nA,2020,2020,1\n", "appears twice"),
+    ],
+)
 def test_unusable_files_exit_2_with_one_line(tmp_path, run, text, fragment):
     result = run("validate", write(tmp_path / "bad.csv", text))
     assert result.exit_code == 2
@@ -132,9 +152,11 @@ def test_missing_file_and_unknown_format(tmp_path, run):
 
 
 def test_city_with_two_names_keeps_the_majority(tmp_path, run):
-    text = ("city_id,city_name,country,year,indicator,value\n"
-            "VN001,Da Nang,VN,2021,life_expectancy,76\nVN001,Da Nang,VN,2022,life_expectancy,76.2\n"
-            "VN001,Danang,VN,2023,life_expectancy,76.5\n")
+    text = (
+        "city_id,city_name,country,year,indicator,value\n"
+        "VN001,Da Nang,VN,2021,life_expectancy,76\nVN001,Da Nang,VN,2022,life_expectancy,76.2\n"
+        "VN001,Danang,VN,2023,life_expectancy,76.5\n"
+    )
     out = tmp_path / "rej.csv"
     result = run("validate", write(tmp_path / "n.csv", text), "--rejected", out)
     assert result.exit_code == 1
@@ -144,7 +166,7 @@ def test_city_with_two_names_keeps_the_majority(tmp_path, run):
 
 
 def test_soft_bounds_warn_and_keep(tmp_path, run):
-    text = ("city_id,year,indicator,value\nA,2023,homicides_per_100k,500\n")
+    text = "city_id,year,indicator,value\nA,2023,homicides_per_100k,500\n"
     result = run("validate", write(tmp_path / "s.csv", text))
     assert result.exit_code == 0
     assert "warnings: 1" in result.stdout

@@ -12,8 +12,15 @@ from tests.conftest import write
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +33,9 @@ def demo_reports(tmp_path_factory):
     paths = {}
     for lang in ("en", "vi"):
         path = out / f"report-{lang}.html"
-        result = CliRunner().invoke(main, ["report", "--lang", lang, "--out", str(path)],
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            main, ["report", "--lang", lang, "--out", str(path)], catch_exceptions=False
+        )
         assert result.exit_code == 0, result.output
         paths[lang] = path
     return paths
@@ -36,13 +44,15 @@ def demo_reports(tmp_path_factory):
 def test_report_is_self_contained(demo_reports):
     html = demo_reports["en"].read_text(encoding="utf-8")
     assert "<script src" not in html and "<link" not in html
-    assert 'src="http' not in html and "href=\"http" not in html
+    assert 'src="http' not in html and 'href="http' not in html
     assert html.count("vegaEmbed(") >= 1
     assert "Madrid" in html and "CC BY 4.0" in html
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 @pytest.mark.parametrize("lang", ["en", "vi"])
 def test_every_chart_renders_offline_in_chromium(demo_reports, lang):
     from playwright.sync_api import sync_playwright
@@ -52,19 +62,28 @@ def test_every_chart_renders_offline_in_chromium(demo_reports, lang):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         requests, errors = [], []
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            "file://") else (requests.append(route.request.url), route.abort()))
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file://")
+                else (requests.append(route.request.url), route.abort())
+            ),
+        )
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(demo_reports[lang].as_uri())
         page.wait_for_function(
             "() => [...document.querySelectorAll('div.chart')].every("
             "el => el.querySelector('svg') || el.textContent.includes('could not'))",
-            timeout=30_000)
+            timeout=30_000,
+        )
         charts = page.eval_on_selector_all(
-            "div.chart", "els => els.map(el => ({name: el.dataset.chart, "
+            "div.chart",
+            "els => els.map(el => ({name: el.dataset.chart, "
             "marks: el.querySelectorAll('svg .mark-rect path, svg .mark-symbol path, "
-            "svg .mark-line path, svg .mark-text text, svg .mark-rule line, svg path').length}))")
+            "svg .mark-line path, svg .mark-text text, svg .mark-rule line, svg path').length}))",
+        )
         page.screenshot(path=str(ARTIFACTS / f"report-{lang}.png"), full_page=True)
         browser.close()
     assert len(charts) >= 7, charts
@@ -77,8 +96,12 @@ def test_hostile_city_name_is_escaped(tmp_path, run):
     rows = ["city_id,city_name,country,year,indicator,value"]
     names = {"X1": "<script>alert(1)</script>", "X2": "Tom & \"Jerry\" 'town'", "X3": "Plain"}
     for i, (cid, name) in enumerate(names.items()):
-        for ind, base in (("life_expectancy", 70), ("homicides_per_100k", 5),
-                          ("unemployment_rate", 8), ("pm25_concentration", 20)):
+        for ind, base in (
+            ("life_expectancy", 70),
+            ("homicides_per_100k", 5),
+            ("unemployment_rate", 8),
+            ("pm25_concentration", 20),
+        ):
             quoted = '"' + name.replace('"', '""') + '"'
             rows.append(f"{cid},{quoted},ZZ,2023,{ind},{base + 3 * i}")
     data = write(tmp_path / "hostile.csv", "\n".join(rows) + "\n")
@@ -90,13 +113,16 @@ def test_hostile_city_name_is_escaped(tmp_path, run):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-@pytest.mark.parametrize("args,fragment", [
-    (["--city", "Madird"], "did you mean"),
-    (["--year", "1999"], "no index score in 1999"),
-    (["--peers", "planet:Mars"], "error:"),
-    (["--lang", "fr"], "no report language 'fr'"),
-    (["--out", "report.pdf"], "must be an .html file"),
-])
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--city", "Madird"], "did you mean"),
+        (["--year", "1999"], "no index score in 1999"),
+        (["--peers", "planet:Mars"], "error:"),
+        (["--lang", "fr"], "no report language 'fr'"),
+        (["--out", "report.pdf"], "must be an .html file"),
+    ],
+)
 def test_report_bad_arguments(run, args, fragment):
     result = run("report", *args)
     assert result.exit_code != 0
@@ -126,8 +152,10 @@ def test_chart_command_writes_every_format(tmp_path, run, suffix):
 def test_batch_reports_one_file_per_city_with_safe_names(tmp_path, run):
     result = run("report", "--all", "--peers", "ids:ES001C,ES002C", "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ES001C-2023.html",
-                                                                    "ES002C-2023.html"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "ES001C-2023.html",
+        "ES002C-2023.html",
+    ]
 
 
 def test_safe_filename_cannot_escape():

@@ -82,7 +82,8 @@ def test_hand_worked_index(framework, registry):
     assert node_scores(result, "index") == pytest.approx({"c1": 12.5, "c2": 81.25, "c3": 62.5})
     ranks = result.scores.filter(pl.col("node") == "index").sort("city_id")["rank"].to_list()
     assert ranks == [3, 1, 2]
-    a = result.scores.filter((pl.col("node") == "A") & (pl.col("city_id") == "c3")).row(0, named=True)
+    a = result.scores.filter((pl.col("node") == "A") & (pl.col("city_id") == "c3"))
+    a = a.row(0, named=True)
     assert (a["n_present"], a["n_children"], a["coverage"]) == (1, 2, 0.5)
 
 
