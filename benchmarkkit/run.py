@@ -49,12 +49,6 @@ def _check_framework(framework: object, plugin: str, name: str) -> None:
             f"scorer '{name}' returned a framework without the column '{missing[0]}'",
             hint="build nodes with schema=framework.NODE_SCHEMA",
         )
-    if framework.nodes.filter(pl.col("level") == 1).height == 0:
-        raise PluginError(
-            plugin,
-            f"scorer '{name}' has no indicator in this data",
-            hint="check the indicator ids its framework uses",
-        )
 
 
 def run_scoring(
@@ -102,6 +96,15 @@ def run_scoring(
         try:
             built = scorer.build(catalog, loaded.observations)
             _check_framework(built, registry.owner[("scorer", name)], name)
+            if built.nodes.filter(pl.col("level") == 1).height == 0:
+                message = f"scorer '{name}' has none of its indicators in this data"
+                if name in scorers:  # asked for by name: an error; otherwise skipped, said once
+                    raise InputError(message, hint="check `benchmarkkit indicators --index "
+                                     f"{name}` against your data")
+                import click
+
+                click.echo(f"warning: {message}; skipped", err=True)
+                continue
             frameworks.append((built, scorer.pipeline))
         except BenchmarkkitError:
             raise
@@ -153,6 +156,9 @@ def run_scoring(
             )
         used[framework.name] = framework
         pipelines[framework.name] = chosen_pipeline
+    if not results:
+        raise InputError("no index can be scored: the data hold none of the scorers' indicators",
+                         hint="list indicator ids with `benchmarkkit indicators`")
     scores = pl.concat([r.scores for r in results.values()])
     warnings = pl.concat([r.warnings for r in results.values()])
     return Scored(loaded, scores, warnings, results, catalog, used, pipelines)
