@@ -13,9 +13,7 @@ import polars as pl
 from benchmarkkit.columns import OBSERVATIONS, WARNINGS, conform
 
 
-def derive(
-    observations: pl.LazyFrame, catalog: pl.DataFrame
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def derive(observations: pl.LazyFrame, catalog: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Observations plus every derivable indicator (flag ``derived``; provenance of the numerator).
 
     Missing or zero denominators give no derived value (dividing by zero is not data); those
@@ -24,14 +22,17 @@ def derive(
     and returned as a warning row pointing at the numerator's file and row.
     """
     spec = catalog.filter(pl.col("numerator").is_not_null()).select(
-        pl.col("id").alias("_derived"), pl.col("numerator").alias("indicator"), "denominator",
+        pl.col("id").alias("_derived"),
+        pl.col("numerator").alias("indicator"),
+        "denominator",
         pl.col("scale").fill_null(1.0).alias("_scale"),
     )
     if spec.height == 0:
         return observations, pl.LazyFrame(schema=WARNINGS)
     obs = observations
-    den = obs.select("city_id", "year", pl.col("indicator").alias("denominator"),
-                     pl.col("value").alias("_den"))
+    den = obs.select(
+        "city_id", "year", pl.col("indicator").alias("denominator"), pl.col("value").alias("_den")
+    )
     derived = (
         obs.join(spec.lazy(), on="indicator", how="inner")
         .with_columns(pl.col("indicator").alias("numerator_id"))
@@ -40,22 +41,36 @@ def derive(
         .with_columns(
             pl.col("_derived").alias("indicator"),
             (pl.col("_scale") * pl.col("value") / pl.col("_den")).alias("value"),
-            pl.concat_str([pl.lit("derived"), pl.col("flag")], separator=",", ignore_nulls=True)
-            .alias("flag"),
+            pl.concat_str(
+                [pl.lit("derived"), pl.col("flag")], separator=",", ignore_nulls=True
+            ).alias("flag"),
         )
     )
     supplied = obs.select("city_id", "year", "indicator")
     bounds = catalog.select(pl.col("id").alias("indicator"), "lower", "upper", "bound_type")
-    derived = (derived.join(supplied, on=["city_id", "year", "indicator"], how="anti")
-               .join(bounds.lazy(), on="indicator", how="left"))
+    derived = derived.join(supplied, on=["city_id", "year", "indicator"], how="anti").join(
+        bounds.lazy(), on="indicator", how="left"
+    )
     outside = (pl.col("bound_type") == "hard") & (
-        (pl.col("value") < pl.col("lower")) | (pl.col("value") > pl.col("upper"))).fill_null(False)
+        (pl.col("value") < pl.col("lower")) | (pl.col("value") > pl.col("upper"))
+    ).fill_null(False)
     dropped = derived.filter(outside).select(
-        "source", "row", pl.lit("value").alias("column"), pl.lit("derived_out_of_bounds").alias("rule"),
-        pl.format("{} {} {} = {} is outside [{}, {}]: its raw counts disagree", "city_id", "year",
-                  "indicator", "value", "lower", "upper").alias("message"),
-        pl.format("check {} and {} of this city and year", "numerator_id", "denominator")
-        .alias("hint"),
+        "source",
+        "row",
+        pl.lit("value").alias("column"),
+        pl.lit("derived_out_of_bounds").alias("rule"),
+        pl.format(
+            "{} {} {} = {} is outside [{}, {}]: its raw counts disagree",
+            "city_id",
+            "year",
+            "indicator",
+            "value",
+            "lower",
+            "upper",
+        ).alias("message"),
+        pl.format("check {} and {} of this city and year", "numerator_id", "denominator").alias(
+            "hint"
+        ),
     )
     kept = conform(derived.filter(~outside), OBSERVATIONS)
     return pl.concat([obs, kept], how="vertical"), dropped.cast(WARNINGS)

@@ -9,16 +9,37 @@ Missing data follow COINr: missing stays missing through normalisation; NaN coun
 a parent is the weighted mean of the children *present*, weights renormalised; it is missing only
 when every child is (or when a minimum coverage is set and not met). Ranks are descending, ties
 share the minimum rank, computed on unrounded scores.
+
+How it stays fast (see BENCHMARKS.md for the numbers). The engine's frames are *dense*: every
+city-year with data × every node of a level, so instead of joining on string keys the engine works
+on integer codes and positions:
+
+* city ids, years and node ids become codes that sort like the strings they stand for, so the
+  output's order (year, level ↓, node, city) is built by arithmetic instead of a 4-key sort;
+* a level is laid out node-major, ``row = node × units + unit``, with units sorted by (year, city):
+  every partition a method runs over ((indicator), (indicator, year)) is then a contiguous run of
+  rows, the partition key is flagged sorted, and ``over()`` takes Polars' fast sorted path (about
+  3× faster than hashing, far faster than the string keys it replaced);
+* values are *scattered* into the grid by position instead of left-joined, and per-node
+  statistics are gathered back by code instead of joined;
+* coverage is summed up the tree one level at a time instead of joining every leaf to each of its
+  ancestors (which multiplied the indicator rows by the depth of the tree);
+* aggregations that are plain ``group_by`` run lazily (Polars 2's streaming engine), window
+  expressions eagerly on the sorted layout, where the in-memory engine is faster.
+
+Plugin methods see what they always saw: an expression over ``value`` (with ``city_id``,
+``indicator`` and ``year`` columns added when the expression reads them), or for treatments the
+full frame with string keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from benchmarkkit.aggregate import check_positive
+from benchmarkkit.aggregate import arithmetic, check_positive, invalid_values
 from benchmarkkit.columns import SCORES
 from benchmarkkit.errors import MethodError
 from benchmarkkit.methodspec import MethodCall, parse_spec
@@ -30,6 +51,10 @@ if TYPE_CHECKING:
 KEYS = ["city_id", "year"]
 WARNING_SCHEMA = {"scorer": pl.String, "year": pl.Int32, "node": pl.String,
                   "city_id": pl.String, "kind": pl.String, "message": pl.String}
+_CELL_COLUMNS = ("city_id", "year", "indicator", "value", "_present")
+"""Columns of the engine's cell frame as plugins know it (an imputation group must not clash)."""
+_DENSE_LIMIT = 200_000_000
+"""Largest cities × years key space mapped with dense lookup tables instead of hashing."""
 
 
 @dataclass(frozen=True)
@@ -60,19 +85,6 @@ def effective_weights(nodes: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"node": [r[0] for r in rows], "level": [r[3] for r in rows],
                          "effective_weight": [share(r[0]) if r[1] is not None else 1.0
                                               for r in rows]})
-
-
-def _leaf_ancestors(nodes: pl.DataFrame) -> pl.DataFrame:
-    """(leaf, ancestor) pairs, the leaf itself included: coverage counts leaves under a node."""
-    parent_of = dict(zip(nodes["node"], nodes["parent"], strict=True))
-    leaves = nodes.filter(pl.col("level") == 1)["node"].to_list()
-    pairs = []
-    for leaf in leaves:
-        cur: str | None = leaf
-        while cur is not None:
-            pairs.append((leaf, cur))
-            cur = parent_of[cur]
-    return pl.DataFrame(pairs, schema={"indicator": pl.String, "node": pl.String}, orient="row")
 
 
 def _direction_columns(leaves: pl.DataFrame) -> pl.DataFrame:
@@ -106,6 +118,190 @@ def _calls(pipeline: Pipeline, registry: Registry, levels: list[int]) -> dict[st
     return calls
 
 
+# --- codes ----------------------------------------------------------------------------------------
+
+
+def _sorted_key(n: int, width: int) -> pl.Series:
+    """``0,0,…,1,1,…``: each code repeated ``width`` times, flagged sorted for ``over()``."""
+    return (pl.int_range(n * width, dtype=pl.UInt32, eager=True) // max(width, 1)).set_sorted()
+
+
+@dataclass
+class _Units:
+    """The city-years that are scored, sorted by (year, city); a level's rows are node × unit.
+
+    ``city`` and ``year`` hold the codes of each unit; ``cities``/``years`` the values the codes
+    stand for (sorted like the values, nulls first, so code order is the output's order)."""
+
+    cities: pl.Series
+    years: pl.Series
+    city: pl.Series
+    year: pl.Series
+    starts: list[int] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        counts = self.year.value_counts(sort=False).sort(self.year.name)
+        self.counts = [0] * self.years.len()
+        for code, n in counts.iter_rows():
+            self.counts[code] = n
+        self.starts = [sum(self.counts[:i]) for i in range(len(self.counts))]
+
+    @property
+    def n(self) -> int:
+        return self.city.len()
+
+    def city_ids(self, unit: pl.Series) -> pl.Series:
+        return self.cities.gather(self.city.gather(unit)).alias("city_id")
+
+    def year_values(self, unit: pl.Series) -> pl.Series:
+        return self.years.gather(self.year.gather(unit)).alias("year")
+
+    def keep(self, mask: pl.Series) -> tuple[_Units, pl.Series]:
+        """The units where ``mask`` is true, and old unit → new unit (null when dropped)."""
+        kept = pl.int_range(self.n, dtype=pl.UInt32, eager=True).filter(mask)
+        remap = pl.Series([None] * self.n, dtype=pl.UInt32).scatter(
+            kept, pl.int_range(kept.len(), dtype=pl.UInt32, eager=True)) if self.n else kept
+        units = _Units(self.cities, self.years, self.city.gather(kept), self.year.gather(kept))
+        return units, remap
+
+
+def _lookup(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
+    """Map codes ``values`` through old → new: a dense table when the codes are small integers
+    (a gather), a hash map otherwise."""
+    top = old.max() if old.len() else 0
+    if old.null_count() == 0 and values.null_count() == 0 and top is not None \
+            and int(top) < 4 * max(old.len(), 1) + 1_000_000:
+        table = pl.Series([None] * (int(top) + 1), dtype=new.dtype).scatter(old, new)
+        return table.gather(values)
+    return values.replace_strict(old, new, return_dtype=new.dtype)
+
+
+def _encode(data: pl.DataFrame) -> tuple[pl.DataFrame, _Units]:
+    """``_cat``/``year`` → city code ``_c`` and year code ``_y`` in sort order, and the units."""
+    cat = data["_cat"]
+    present = cat.unique()
+    order = pl.DataFrame({"phys": present.to_physical(), "name": present.cast(pl.String)}).sort(
+        "name", nulls_last=False).with_row_index("code")
+    cities = order["name"].alias("city_id")
+    nonnull = order.filter(pl.col("phys").is_not_null())
+    city = _lookup(cat.to_physical(), nonnull["phys"], nonnull["code"].cast(pl.UInt32))
+    if cat.null_count():
+        city = city.fill_null(0)
+    year = data["year"]
+    years = year.unique().sort(nulls_last=False)
+    y0 = years.drop_nulls().min()
+    if year.null_count() == 0 and years.len() and int(years[-1]) - int(y0) < 10_000:  # type: ignore[arg-type]
+        ycode = _lookup((year - y0).cast(pl.UInt32), (years - y0).cast(pl.UInt32),
+                        pl.int_range(years.len(), dtype=pl.UInt32, eager=True))
+    else:
+        ycode = year.replace_strict(years, pl.int_range(years.len(), dtype=pl.UInt32,
+                                                        eager=True), return_dtype=pl.UInt32)
+    n_c = cities.len()
+    key = ycode.cast(pl.UInt64) * n_c + city.cast(pl.UInt64)
+    space = years.len() * n_c
+    if space <= _DENSE_LIMIT:
+        keys = pl.repeat(False, space, eager=True).scatter(key, True).arg_true()
+        unit_of = pl.Series([None] * space, dtype=pl.UInt32).scatter(
+            keys, pl.int_range(keys.len(), dtype=pl.UInt32, eager=True)) if space else keys
+        unit = unit_of.gather(key)
+    else:
+        keys = key.unique().sort()
+        unit = key.replace_strict(keys, pl.int_range(keys.len(), dtype=pl.UInt32, eager=True),
+                                  return_dtype=pl.UInt32)
+    units = _Units(cities, years.alias("year"), (keys % n_c).cast(pl.UInt32),
+                   (keys // n_c).cast(pl.UInt32))
+    return data.select("_i", pl.Series("_u", unit), "value"), units
+
+
+# --- the chain ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """One scoring run: the framework's codes and everything the stages share."""
+
+    framework: Framework
+    leaf_names: list[str]
+    node_names: list[str]
+    nodes: pl.DataFrame
+    units: _Units
+    warnings: list[pl.DataFrame] = field(default_factory=list)
+
+    @property
+    def n_leaves(self) -> int:
+        return len(self.leaf_names)
+
+    def warn(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            self.warnings.append(frame.with_columns(pl.lit(self.framework.name).alias("scorer"))
+                                 .select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA))  # type: ignore
+
+    def leaf_series(self, codes: pl.Series) -> pl.Series:
+        return pl.Series("indicator", self.leaf_names, dtype=pl.String).gather(codes)
+
+    def with_names(self, cells: pl.DataFrame, roots: list[str] | set[str]) -> pl.DataFrame:
+        """Add the string columns a plugin expression reads (``city_id``, ``indicator``,
+        ``year``) to the coded cell frame."""
+        extra = []
+        if "city_id" in roots and "city_id" not in cells.columns:
+            extra.append(self.units.city_ids(cells["_u"]))
+        if "year" in roots and "year" not in cells.columns:
+            extra.append(self.units.year_values(cells["_u"]))
+        if "indicator" in roots and "indicator" not in cells.columns:
+            extra.append(self.leaf_series(cells["_i"]))
+        return cells.with_columns(extra) if extra else cells
+
+
+def _data(observations: pl.DataFrame, leaves: pl.DataFrame, leaf_names: list[str],
+          pipeline: Pipeline, years: list[int] | None, panel: bool) -> pl.DataFrame:
+    """The observations of the framework's indicators: ``_cat`` (city), ``year``, ``_i`` (leaf
+    code), ``value``; missing and NaN values dropped. One lazy pass over the long table."""
+    enum = pl.Enum(leaf_names)
+    lf = observations.lazy().select("city_id", "year", "indicator", "value")
+    if pipeline.denominate:
+        lf = lf.filter(pl.col("indicator").is_in(leaf_names))
+        lf = _denominate(lf, observations.lazy(), leaves)
+    lf = lf.with_columns(pl.col("indicator").cast(enum, strict=False).alias("_ind")).filter(
+        pl.col("_ind").is_not_null())
+    if years is not None and pipeline.reference == "year" and not panel:
+        lf = lf.filter(pl.col("year").is_in(years))
+    lf = lf.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
+    return lf.select(pl.col("city_id").cast(pl.Categorical).alias("_cat"), "year",
+                     pl.col("_ind").to_physical().cast(pl.UInt32).alias("_i"),
+                     "value").collect()
+
+
+def _grid(data: pl.DataFrame, n_leaves: int, n_units: int) -> tuple[pl.DataFrame, bool]:
+    """Every unit × every leaf, leaf-major, values scattered in by position.
+
+    Returns the cells and whether they are dense (one row per leaf × unit). Repeated keys (not
+    possible after validation) keep every row, as a left join would, and the layout stays sorted.
+    """
+    n = n_leaves * n_units
+    leaf = _sorted_key(n_leaves, n_units)
+    unit = pl.int_range(n, dtype=pl.UInt32, eager=True) % max(n_units, 1)
+    pos = data["_i"].cast(pl.UInt64) * n_units + data["_u"].cast(pl.UInt64)
+    value = pl.Series([None] * n, dtype=pl.Float64).scatter(pos, data["value"]) if n else \
+        pl.Series([], dtype=pl.Float64)
+    if n - value.null_count() == data.height:
+        cells = pl.DataFrame({"_i": leaf, "_u": unit, "value": value})
+        return cells.with_columns(pl.col("value").is_not_null().alias("_present")), True
+    grid = pl.DataFrame({"_i": leaf, "_u": unit})
+    cells = grid.join(data.select("_i", "_u", "value"), on=["_i", "_u"], how="left",
+                      maintain_order="left").with_columns(pl.col("_i").set_sorted())
+    return cells.with_columns(pl.col("value").is_not_null().alias("_present")), False
+
+
+def _keep_units(cells: pl.DataFrame, run: _Run, mask: pl.Series) -> pl.DataFrame:
+    """Drop the units where ``mask`` is false from ``cells`` and from the run, renumbering."""
+    units, remap = run.units.keep(mask)
+    run.units = units
+    return (cells.with_columns(remap.gather(cells["_u"]).alias("_u"))
+            .filter(pl.col("_u").is_not_null())
+            .with_columns(pl.col("_i").set_sorted()))
+
+
 def score(
     framework: Framework,
     observations: pl.DataFrame,
@@ -119,63 +315,49 @@ def score(
     leaves = nodes.filter(pl.col("level") == 1)
     top = int(nodes["level"].max())  # type: ignore[arg-type]
     calls = _calls(pipeline, registry, list(range(2, top + 1)))
-    warnings: list[pl.DataFrame] = []
-
-    def warn(frame: pl.DataFrame) -> None:
-        if frame.height:
-            warnings.append(frame.with_columns(pl.lit(framework.name).alias("scorer"))
-                            .select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA))  # type: ignore
-
-    data = observations.filter(pl.col("indicator").is_in(leaves["node"].implode())).select(
-        "city_id", "year", "indicator", "value")
-    data = _denominate(data, observations, leaves) if pipeline.denominate else data
+    leaf_names = sorted(set(leaves["node"].to_list()))
     panel = calls["impute"] is not None and calls["impute"].method.panel
-    if years is not None and pipeline.reference == "year" and not panel:
-        data = data.filter(pl.col("year").is_in(years))
-    data = data.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
-
-    # the grid: every city-year with any data × every indicator, so missing is explicit
-    units = data.select(KEYS).unique()
-    grid = units.join(leaves.select(pl.col("node").alias("indicator")), how="cross")
-    cells = grid.join(data, on=[*KEYS, "indicator"], how="left").with_columns(
-        pl.col("value").is_not_null().alias("_present"))
+    data, units = _encode(_data(observations, leaves, leaf_names, pipeline, years, panel))
+    run = _Run(framework, leaf_names, sorted(set(nodes["node"].to_list())), nodes, units)
+    cells, dense = _grid(data, run.n_leaves, units.n)
+    del data
 
     if pipeline.screen is not None:
-        share = cells.group_by(KEYS).agg(pl.col("_present").mean().alias("_share"))
-        dropped = share.filter(pl.col("_share") < pipeline.screen)
-        warn(dropped.select(pl.lit(None, pl.String).alias("scorer"), "year",
-                            pl.lit(None, pl.String).alias("node"), "city_id",
-                            pl.lit("screened_out").alias("kind"),
-                            pl.format("only {} of indicators present, below --screen {}",
-                                      pl.col("_share").round(3), pl.lit(pipeline.screen))
-                            .alias("message")))
-        cells = cells.join(dropped.select(KEYS), on=KEYS, how="anti")
+        share = cells.group_by("_u").agg(pl.col("_present").mean().alias("_share"))
+        dropped = share.filter(pl.col("_share") < pipeline.screen).sort("_u")
+        run.warn(dropped.select(
+            pl.lit(None, pl.String).alias("scorer"), run.units.year_values(dropped["_u"]),
+            pl.lit(None, pl.String).alias("node"), run.units.city_ids(dropped["_u"]),
+            pl.lit("screened_out").alias("kind"),
+            pl.format("only {} of indicators present, below --screen {}",
+                      pl.col("_share").round(3), pl.lit(pipeline.screen)).alias("message")))
+        if dropped.height:
+            mask = pl.repeat(True, run.units.n, eager=True).scatter(dropped["_u"], False)
+            cells = _keep_units(cells, run, mask)
 
-    cells, imputed = _impute(cells, calls["impute"], cities)
-    cells, treatment = _treat(cells, calls["treat"], pipeline.reference)
-    level1 = _normalise(cells, calls["normalise"], _direction_columns(leaves), pipeline.reference)
+    cells, imputed = _impute(cells, calls["impute"], cities, run)
+    cells, treatment = _treat(cells, calls["treat"], pipeline.reference, run)
+    level1 = _normalise(cells, calls["normalise"], _direction_columns(leaves),
+                        pipeline.reference, run)
+    del cells
     if years is not None:
-        level1 = level1.filter(pl.col("year").is_in(years))
-    warn(_normalisation_warnings(level1))
+        wanted = run.units.years.is_in(years)
+        mask = wanted.gather(run.units.year)
+        if not mask.all():
+            level1 = _keep_units(level1, run, mask)
+    run.warn(_normalisation_warnings(level1, run))
 
-    scored = [level1.select(*KEYS, pl.col("indicator").alias("node"), pl.lit(1).alias("level"),
-                            pl.col("_score").alias("score"))]
-    children = scored[0]
+    node_code = {name: i for i, name in enumerate(run.node_names)}
+    leaf_nodes = pl.Series([node_code[n] for n in leaf_names], dtype=pl.UInt32)
+    blocks = {1: _Level(node_codes=leaf_nodes, frame=level1.select(
+        pl.col("_i").alias("_k"), "_u", pl.col("_score").alias("score")))}
     for level in range(2, top + 1):
-        children = _aggregate_level(children, nodes, level, calls["aggregate"][level],
-                                    pipeline.min_coverage, warn)
-        scored.append(children)
-    scores = pl.concat(scored, how="vertical_relaxed")
-    scores = _coverage(scores, level1, nodes)
-    scores = _thin_index(scores, top, pipeline.min_index_coverage, warn)
-    scores = scores.with_columns(
-        pl.col("score").fill_nan(None),
-    ).with_columns(
-        pl.col("score").rank("min", descending=True).over("year", "node").alias("rank"),
-        pl.lit(framework.name).alias("scorer"),
-    )
-    scores = scores.select(list(SCORES)).cast(SCORES).sort(  # type: ignore[arg-type]
-        "year", "level", "node", "city_id", descending=[False, True, False, False])
+        blocks[level] = _aggregate_level(blocks[level - 1], run, level,
+                                         calls["aggregate"][level], pipeline.min_coverage)
+    _coverage(blocks, level1, run)
+    del level1
+    _thin_index(blocks[top], top, pipeline.min_index_coverage, run)
+    scores = _assemble(blocks, run, dense)
     methods = {"normalise": calls["normalise"].spec, "treat": calls["treat"].spec,
                "impute": pipeline.impute,
                "aggregate": ", ".join(f"level {lv}: {c.spec}"
@@ -184,15 +366,16 @@ def score(
                "min_coverage": str(pipeline.min_coverage), "screen": str(pipeline.screen)}
     return ScoreResult(
         scores=scores,
-        warnings=(pl.concat(warnings) if warnings else pl.DataFrame(schema=WARNING_SCHEMA)),
+        warnings=(pl.concat(run.warnings) if run.warnings
+                  else pl.DataFrame(schema=WARNING_SCHEMA)),
         treatment=treatment, imputed=imputed, weights=effective_weights(nodes), methods=methods,
     )
 
 
-def _denominate(data: pl.DataFrame, observations: pl.DataFrame,
-                leaves: pl.DataFrame) -> pl.DataFrame:
+def _denominate(data: pl.LazyFrame, observations: pl.LazyFrame,
+                leaves: pl.DataFrame) -> pl.LazyFrame:
     """COINr ``Denominate``: x / denominator of the same city and year; missing stays missing."""
-    den_of = leaves.select(pl.col("node").alias("indicator"), "denominator")
+    den_of = leaves.lazy().select(pl.col("node").alias("indicator"), "denominator")
     den = observations.select(*KEYS, pl.col("indicator").alias("denominator"),
                               pl.col("value").alias("_den"))
     return (data.join(den_of, on="indicator", how="left")
@@ -202,8 +385,15 @@ def _denominate(data: pl.DataFrame, observations: pl.DataFrame,
             .select(*KEYS, "indicator", "value"))
 
 
-def _impute(cells: pl.DataFrame, call: MethodCall | None,
-            cities: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _year_part(cells: pl.DataFrame, run: _Run) -> pl.Expr:
+    """(indicator, year) as one code, sorted along the leaf-major layout."""
+    n_years = run.units.years.len()
+    return (pl.col("_i").cast(pl.UInt64) * n_years
+            + pl.Series(run.units.year.gather(cells["_u"])).cast(pl.UInt64))
+
+
+def _impute(cells: pl.DataFrame, call: MethodCall | None, cities: pl.DataFrame,
+            run: _Run) -> tuple[pl.DataFrame, pl.DataFrame]:
     empty = pl.DataFrame(schema={"city_id": pl.String, "year": pl.Int32, "indicator": pl.String,
                                  "value": pl.Float64})
     if call is None:
@@ -215,62 +405,143 @@ def _impute(cells: pl.DataFrame, call: MethodCall | None,
         if group not in cities.columns:
             raise MethodError(f"imputation group column '{group}' is not in the cities table",
                               hint=f"columns: {', '.join(cities.columns)}")
-        if group in frame.columns:
+        if group in _CELL_COLUMNS:
             raise MethodError(f"imputation group column '{group}' clashes with a column of the "
                               "engine", hint="rename the column in the cities table")
-        frame = frame.join(cities.select("city_id", pl.col(group).cast(pl.String)),
-                           on="city_id", how="left")
+        of_city = pl.DataFrame({"city_id": run.units.cities}).join(
+            cities.select("city_id", pl.col(group).cast(pl.String).alias("_grp"))
+            .unique("city_id", keep="first", maintain_order=True), on="city_id", how="left",
+            maintain_order="left")["_grp"]
+        frame = frame.with_columns(
+            of_city.gather(run.units.city.gather(frame["_u"])).alias(group))
+    expr = method.fn(pl.col("value"), params)
+    roots = set(expr.meta.root_names())
     if method.panel:
-        # fill along time: every city-indicator needs a row for every year of the data
-        years = frame.select("year").unique()
-        full = (frame.select("city_id", "indicator").unique().join(years, how="cross")
-                .join(frame, on=[*KEYS, "indicator"], how="left"))
-        filled = full.sort("year").with_columns(
-            method.fn(pl.col("value"), params).over("city_id", "indicator").alias("_filled"))
-        frame = frame.join(filled.select(*KEYS, "indicator", "_filled"),
-                           on=[*KEYS, "indicator"], how="left")
+        frame = frame.with_columns(_panel_fill(frame, expr, roots, run))
     else:
-        part = ["indicator", "year", *([group] if group else [])]
-        frame = frame.with_columns(method.fn(pl.col("value"), params).over(part).alias("_filled"))
+        part = frame.select(_year_part(frame, run).alias("_p"))["_p"]
+        frame = frame.with_columns(part.set_sorted())
+        frame = run.with_names(frame, roots).with_columns(
+            expr.over(["_p", *([group] if group else [])]).alias("_filled"))
     frame = frame.with_columns(
         (pl.col("value").is_null() & pl.col("_filled").is_not_null()).alias("_imputed"),
         pl.coalesce("value", "_filled").alias("value"),
-    ).drop("_filled", *([group] if group else []))
-    imputed = frame.filter(pl.col("_imputed")).select(*KEYS, "indicator", "value")
+    ).select("_i", "_u", "value", "_present", "_imputed")
+    done = frame.filter(pl.col("_imputed"))
+    imputed = pl.DataFrame([run.units.city_ids(done["_u"]), run.units.year_values(done["_u"]),
+                            run.leaf_series(done["_i"]), done["value"]])
     return frame, imputed
 
 
-def _treat(cells: pl.DataFrame, call: MethodCall,
-           reference: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    part = ["indicator"] if reference == "pooled" else ["indicator", "year"]
-    frame = cells.with_columns(pl.struct(part).rank("dense").cast(pl.Int64).alias("_part"),
-                               pl.col("value").alias("x"))
-    treated, log = call.method.fn(frame, call.params)
-    parts = frame.select("_part", *part).unique()
+def _panel_fill(frame: pl.DataFrame, expr: pl.Expr, roots: set[str], run: _Run) -> pl.Series:
+    """Panel imputation: every city × indicator series over every year of the data (gaps as
+    null rows), in year order, the method run ``over`` each series; the fill of each cell."""
+    units = run.units
+    year_codes = units.year.unique().sort()
+    city_codes = units.city.unique().sort()
+    n_y, n_c = year_codes.len(), city_codes.len()
+    ypos = _lookup(units.year, year_codes, pl.int_range(n_y, dtype=pl.UInt32, eager=True))
+    cpos = _lookup(units.city, city_codes, pl.int_range(n_c, dtype=pl.UInt32, eager=True))
+    u = frame["_u"]
+    pos = ((frame["_i"].cast(pl.UInt64) * n_c + cpos.gather(u).cast(pl.UInt64)) * n_y
+           + ypos.gather(u).cast(pl.UInt64))
+    n = run.n_leaves * n_c * n_y
+    series_key = _sorted_key(run.n_leaves * n_c, n_y)
+    full = pl.DataFrame({
+        "_s": series_key,
+        "value": pl.Series([None] * n, dtype=pl.Float64).scatter(pos, frame["value"]),
+    })
+    extra = {}
+    if "year" in roots:
+        extra["year"] = units.years.gather(year_codes).gather(
+            pl.int_range(n, dtype=pl.UInt32, eager=True) % n_y)
+    if "city_id" in roots:
+        extra["city_id"] = units.cities.gather(city_codes).gather(
+            (series_key % n_c) if n_c else series_key)
+    if "indicator" in roots:
+        extra["indicator"] = run.leaf_series(series_key // max(n_c, 1))
+    full = full.with_columns(**extra)
+    filled = full.select(expr.over("_s").alias("_filled"))["_filled"]
+    return filled.gather(pos)
+
+
+def _treat(cells: pl.DataFrame, call: MethodCall, reference: str,
+           run: _Run) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from benchmarkkit.treat import TREATMENTS
+
+    # _part numbers the partitions 1, 2, … in (indicator, year) order, as a dense rank would
+    units = run.units
+    if reference == "pooled":
+        n_parts, per_leaf = run.n_leaves, 1
+        part = pl.col("_i").cast(pl.Int64) + 1
+        parts = pl.DataFrame({"_part": pl.int_range(1, n_parts + 1, eager=True),
+                              "indicator": pl.Series(run.leaf_names, dtype=pl.String)})
+    else:
+        present = units.year.unique().sort()
+        per_leaf = present.len()
+        dense = _lookup(units.year, present, pl.int_range(per_leaf, dtype=pl.UInt32, eager=True))
+        part = (pl.col("_i").cast(pl.Int64) * per_leaf
+                + pl.Series(dense.gather(cells["_u"])).cast(pl.Int64) + 1)
+        n_parts = run.n_leaves * per_leaf
+        i = pl.int_range(n_parts, dtype=pl.UInt32, eager=True)
+        parts = pl.DataFrame({
+            "_part": pl.int_range(1, n_parts + 1, eager=True),
+            "indicator": run.leaf_series(i // max(per_leaf, 1)),
+            "year": units.years.gather(present.gather(i % max(per_leaf, 1))) if per_leaf
+            else pl.Series([], dtype=units.years.dtype)})
+    frame = cells.with_columns(part.alias("_part"), pl.col("value").alias("x"))
+    frame = frame.with_columns(pl.col("_part").set_sorted())
+    builtin = any(call.method.fn is t.fn for t in TREATMENTS)
+    if builtin:
+        # built-in treatments read only _part and x: the lean frame, no string keys
+        treated, log = call.method.fn(frame.select("_part", "x"), call.params)
+        frame = frame.with_columns(treated["x"])
+    else:
+        full = run.with_names(frame, {"city_id", "year", "indicator"}).select(
+            "city_id", "year", "indicator", "value", "_present", "_imputed", "_part", "x",
+            "_i", "_u")
+        frame, log = call.method.fn(full, call.params)
+        frame = frame.sort("_i", "_u", maintain_order=True).with_columns(
+            pl.col("_i").set_sorted())
+    if not frame.height:
+        parts = parts.clear()
     log = parts.join(log, on="_part", how="right").drop("_part")
-    return treated.with_columns(pl.col("x").alias("value")).drop("x", "_part"), log
+    return frame.with_columns(pl.col("x").alias("value")).select(
+        "_i", "_u", "value", "_present", "_imputed"), log
 
 
 def _normalise(cells: pl.DataFrame, call: MethodCall, leaves: pl.DataFrame,
-               reference: str) -> pl.DataFrame:
-    part = ["indicator"] if reference == "pooled" else ["indicator", "year"]
+               reference: str, run: _Run) -> pl.DataFrame:
     needed = ["direction", *call.method.columns]
     missing = [c for c in needed if c not in leaves.columns]
     if missing:
         raise MethodError(f"normaliser '{call.name}' needs per-indicator '{missing[0]}'",
                           hint="give it in the framework file")
-    meta = leaves.select(pl.col("node").alias("indicator"), *needed)
-    frame = cells.join(meta, on="indicator", how="left")
+    meta = pl.DataFrame({"node": pl.Series(run.leaf_names, dtype=pl.String)}).join(
+        leaves.select("node", *needed).unique("node", keep="first", maintain_order=True),
+        on="node", how="left", maintain_order="left")
+    frame = cells.with_columns(meta[c].gather(cells["_i"]) for c in needed)
+    if reference == "pooled":
+        frame = frame.with_columns(pl.col("_i").alias("_p"))
+    else:
+        frame = frame.with_columns(_year_part(frame, run).alias("_p"))
+    frame = frame.with_columns(pl.col("_p").set_sorted())
     x = pl.col("value") * pl.col("direction").cast(pl.Float64)
-    return frame.with_columns(call.method.fn(x, call.params).over(part).alias("_score"))
+    expr = call.method.fn(x, call.params)
+    frame = run.with_names(frame, set(expr.meta.root_names()))
+    return frame.with_columns(expr.over("_p").alias("_score")).select(
+        "_i", "_u", "value", "_present", "_score")
 
 
-def _normalisation_warnings(level1: pl.DataFrame) -> pl.DataFrame:
-    stats = level1.group_by("year", "indicator").agg(
+def _normalisation_warnings(level1: pl.DataFrame, run: _Run) -> pl.DataFrame:
+    stats = level1.with_columns(run.units.year.gather(level1["_u"]).alias("_y")).group_by(
+        "_i", "_y").agg(
         pl.col("value").drop_nulls().n_unique().alias("_distinct"),
         pl.col("value").is_not_null().sum().alias("_n"),
         pl.col("_score").is_nan().sum().alias("_nan"),
-    )
+    ).sort("_i", "_y")
+    stats = stats.with_columns(run.units.years.gather(stats["_y"]).alias("year"),
+                               run.leaf_series(stats["_i"]).alias("indicator"))
     constant = stats.filter((pl.col("_distinct") == 1) & (pl.col("_n") > 1)).select(
         pl.lit(None, pl.String).alias("scorer"), "year", pl.col("indicator").alias("node"),
         pl.lit(None, pl.String).alias("city_id"), pl.lit("constant_column").alias("kind"),
@@ -283,70 +554,278 @@ def _normalisation_warnings(level1: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([constant, empty])
 
 
-def _aggregate_level(children: pl.DataFrame, nodes: pl.DataFrame, level: int, call: MethodCall,
-                     min_coverage: float | None, warn: Any) -> pl.DataFrame:
-    edges = nodes.filter(pl.col("level") < level).select(
-        pl.col("node").alias("_child"), pl.col("parent"), pl.col("weight"))
-    parents = nodes.filter(pl.col("level") == level).select(pl.col("node").alias("parent"))
-    n_children = edges.group_by("parent").len("_n_children")
-    frame = children.rename({"node": "_child"}).join(edges, on="_child", how="inner").join(
-        parents, on="parent", how="semi")
+# --- levels above the indicators ------------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    """One level's rows, node-major: ``_k`` = the node's position in ``node_codes`` (sorted by
+    name), ``_u`` the unit. Coverage columns are added by ``_coverage``."""
+
+    node_codes: pl.Series
+    """Global node code (index into the run's sorted node names) of each local node."""
+    frame: pl.DataFrame
+
+
+def _edges(run: _Run) -> pl.DataFrame:
+    """Each node's code, level, parent's code, parent's level and weight."""
+    code = {name: i for i, name in enumerate(run.node_names)}
+    nodes = run.nodes.unique("node", keep="first", maintain_order=True)
+    level_of = dict(zip(nodes["node"], nodes["level"], strict=True))
+    rows = [(code[n], lv, code.get(p) if p is not None else None,
+             level_of.get(p) if p is not None else None, w)
+            for n, lv, p, w in nodes.select("node", "level", "parent", "weight").iter_rows()]
+    return pl.DataFrame(rows, schema={"node": pl.UInt32, "level": pl.Int32, "parent": pl.UInt32,
+                                      "parent_level": pl.Int32, "weight": pl.Float64},
+                        orient="row").sort("node")
+
+
+def _by_code(edges: pl.DataFrame, column: str, codes: pl.Series) -> pl.Series:
+    """``column`` of the edge rows of ``codes`` (null where a code has no row)."""
+    table = pl.DataFrame({"node": codes}).join(edges, on="node", how="left",
+                                               maintain_order="left")
+    return table[column]
+
+
+def _aggregate_level(children: _Level, run: _Run, level: int, call: MethodCall,
+                     min_coverage: float | None) -> _Level:
+    edges = _edges(run)
+    parents = edges.filter(pl.col("level") == level)["node"]  # sorted by name = by code
+    n_p, n_u = parents.len(), run.units.n
+    local = pl.Series([None] * len(run.node_names), dtype=pl.UInt32).scatter(
+        parents, pl.int_range(n_p, dtype=pl.UInt32, eager=True)) if n_p else pl.Series(
+        [None] * len(run.node_names), dtype=pl.UInt32)
+    lower = edges.filter(pl.col("level") < level)
+    n_children = pl.DataFrame({"parent": parents}).join(
+        lower.group_by("parent").len("_n"), on="parent", how="left",
+        maintain_order="left")["_n"]
+    # each child row's parent (local index) and weight, when the parent is at this level
+    child_parent = _by_code(lower, "parent", children.node_codes)
+    child_parent = pl.Series([None if p is None else local[p] for p in child_parent.to_list()],
+                             dtype=pl.UInt32)
+    child_weight = _by_code(lower, "weight", children.node_codes)
+    frame = children.frame.with_columns(
+        child_parent.gather(children.frame["_k"]).alias("_p"),
+        child_weight.gather(children.frame["_k"]).alias("weight"),
+    ).filter(pl.col("_p").is_not_null())
     present = frame.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
-    check_positive(present.select(*KEYS, "parent", pl.col("_child").alias("child"),
-                                  pl.col("score").alias("x")), call.name, call.params)
+    _check_domain(present, children, parents, run, call)
     if call.method.frame_fn is not None:
-        agg = call.method.frame_fn(
-            present.lazy().select(*KEYS, "parent", pl.col("_child").alias("child"),
-                                  pl.col("score").alias("x"), pl.col("weight").alias("w")),
-            call.params).collect()
-        counts = present.group_by(*KEYS, "parent").len("n_present")
-        agg = agg.join(counts, on=[*KEYS, "parent"], how="left")
+        agg = _frame_aggregate(present, children, parents, run, call)
+    elif call.method.fn is arithmetic:
+        agg = _weighted_mean(present, n_u)
     else:
-        agg = present.group_by(*KEYS, "parent").agg(
+        agg = present.lazy().group_by("_u", "_p").agg(
             call.method.fn(pl.col("score"), pl.col("weight"), call.params).alias("score"),
-            pl.len().alias("n_present"))
-    units = children.select(KEYS).unique()
-    out = (units.join(parents, how="cross")
-           .join(agg, on=[*KEYS, "parent"], how="left")
-           .join(n_children, on="parent", how="left")
-           .with_columns(pl.col("n_present").fill_null(0)))
+            pl.len().alias("n_present")).collect()
+    pos = agg["_p"].cast(pl.UInt64) * n_u + agg["_u"].cast(pl.UInt64)
+    n = n_p * n_u
+    score = pl.Series([None] * n, dtype=pl.Float64).scatter(pos, agg["score"].cast(pl.Float64)) \
+        if n else pl.Series([], dtype=pl.Float64)
+    out = pl.DataFrame({"_k": _sorted_key(n_p, n_u),
+                        "_u": pl.int_range(n, dtype=pl.UInt32, eager=True) % max(n_u, 1),
+                        "score": score})
     if min_coverage is not None:
-        out = out.with_columns(
-            pl.when(pl.col("n_present") / pl.col("_n_children") < min_coverage)
-            .then(None).otherwise(pl.col("score")).alias("score"))
-    empty = out.group_by("year", "parent").agg(pl.col("score").is_not_null().sum().alias("_k"))
-    warn(empty.filter(pl.col("_k") == 0).select(
-        pl.lit(None, pl.String).alias("scorer"), "year", pl.col("parent").alias("node"),
+        count = pl.repeat(0, n, dtype=pl.UInt32, eager=True).scatter(
+            pos, agg["n_present"].cast(pl.UInt32)) if n else pl.Series([], dtype=pl.UInt32)
+        share = count / n_children.gather(out["_k"])
+        out = out.with_columns(pl.when(share < min_coverage).then(None)
+                               .otherwise(pl.col("score")).alias("score"))
+    empty = out.with_columns(run.units.year.gather(out["_u"]).alias("_y")).group_by(
+        "_k", "_y").agg(pl.col("score").is_not_null().sum().alias("_k2")).filter(
+        pl.col("_k2") == 0).sort("_y", "_k")
+    names = pl.Series(run.node_names, dtype=pl.String)
+    run.warn(empty.select(
+        pl.lit(None, pl.String).alias("scorer"), run.units.years.gather(empty["_y"]),
+        names.gather(parents.gather(empty["_k"])).alias("node"),
         pl.lit(None, pl.String).alias("city_id"), pl.lit("empty_group").alias("kind"),
         pl.lit("no city has any data under this node this year").alias("message")))
-    return out.select(*KEYS, pl.col("parent").alias("node"), pl.lit(level).alias("level"),
-                      "score")
+    return _Level(node_codes=parents, frame=out)
 
 
-def _coverage(scores: pl.DataFrame, level1: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
+def _weighted_mean(present: pl.DataFrame, n_units: int) -> pl.DataFrame:
+    """The built-in arithmetic mean, ``sum(w / sum(w) * x)`` in COINr's order of operations,
+    as two flat ``group_by`` sums with the weight total gathered back by group position: the
+    same numbers as the generic nested expression, about 4× faster."""
+    g = (pl.col("_p").cast(pl.UInt64) * n_units + pl.col("_u").cast(pl.UInt64)).alias("_g")
+    rows = present.select(g, "score", "weight")
+    totals = rows.group_by("_g").agg(pl.col("weight").sum().alias("_w"),
+                                     pl.len().alias("n_present"))
+    table = _lookup(rows["_g"], totals["_g"], totals["_w"])
+    sums = rows.with_columns(table.alias("_w")).group_by("_g").agg(
+        (pl.col("weight") / pl.col("_w") * pl.col("score")).sum().alias("score"))
+    return sums.join(totals.select("_g", "n_present"), on="_g").select(
+        (pl.col("_g") % n_units).cast(pl.UInt32).alias("_u"),
+        (pl.col("_g") // n_units).cast(pl.UInt32).alias("_p"), "score", "n_present")
+
+
+def _check_domain(present: pl.DataFrame, children: _Level, parents: pl.Series, run: _Run,
+                  call: MethodCall) -> None:
+    """Refuse values the method cannot aggregate (COINr stops), with the first bad cell named."""
+    rule = invalid_values(call.name, call.params, pl.col("score"))
+    if rule is None:
+        return
+    bad = present.filter(rule)
+    if bad.height == 0:
+        return
+    names = pl.Series(run.node_names, dtype=pl.String)
+    check_positive(pl.DataFrame([
+        run.units.city_ids(bad["_u"]), run.units.year_values(bad["_u"]),
+        names.gather(parents.gather(bad["_p"])).alias("parent"),
+        names.gather(children.node_codes.gather(bad["_k"])).alias("child"),
+        bad["score"].alias("x")]), call.name, call.params)
+
+
+def _frame_aggregate(present: pl.DataFrame, children: _Level, parents: pl.Series, run: _Run,
+                     call: MethodCall) -> pl.DataFrame:
+    """Methods that compare cities (Copeland) get the child frame with its string keys."""
+    names = pl.Series(run.node_names, dtype=pl.String)
+    frame = pl.DataFrame([
+        run.units.city_ids(present["_u"]), run.units.year_values(present["_u"]),
+        names.gather(parents.gather(present["_p"])).alias("parent"),
+        names.gather(children.node_codes.gather(present["_k"])).alias("child"),
+        present["score"].alias("x"), present["weight"].alias("w")])
+    result = call.method.frame_fn(frame.lazy(), call.params).collect()  # type: ignore[misc]
+    codes = pl.DataFrame({"_u": present["_u"], "_p": present["_p"], "city_id": frame["city_id"],
+                          "year": frame["year"], "parent": frame["parent"]}).unique(
+        ["_u", "_p"])
+    counts = present.group_by("_u", "_p").len("n_present")
+    return (result.join(codes, on=["city_id", "year", "parent"], how="inner")
+            .select("_u", "_p", "score")
+            .join(counts, on=["_u", "_p"], how="left"))
+
+
+def _coverage(blocks: dict[int, _Level], level1: pl.DataFrame, run: _Run) -> None:
     """Share of a node's indicators the city has (before imputation), among the indicators that
-    any city has that year — an indicator nobody reports cannot count against a city."""
-    pairs = _leaf_ancestors(nodes)
-    have = level1.select(*KEYS, "indicator", "_present")
-    available = have.group_by("year", "indicator").agg(pl.col("_present").any().alias("_avail"))
-    cov = (have.join(available, on=["year", "indicator"]).filter(pl.col("_avail"))
-           .join(pairs, on="indicator", how="inner")
-           .group_by(*KEYS, "node").agg(pl.col("_present").sum().cast(pl.UInt32)
-                                        .alias("n_present"),
-                                        pl.len().cast(pl.UInt32).alias("n_children")))
-    return scores.join(cov, on=[*KEYS, "node"], how="left").with_columns(
-        pl.col("n_present", "n_children").fill_null(0),
-        (pl.col("n_present") / pl.col("n_children")).alias("coverage"),
-    )
+    any city has that year — an indicator nobody reports cannot count against a city.
+
+    Summed up the tree: a node's counts are the sums of its children's (any level below), the
+    leaves counting 1 when reported (``n_present``) and available (``n_children``)."""
+    n_years = run.units.years.len()
+    ycode = run.units.year.gather(level1["_u"])
+    avail = level1.select("_i", ycode.alias("_y"), "_present").group_by("_i", "_y").agg(
+        pl.col("_present").any().alias("_a"))
+    available = pl.repeat(False, run.n_leaves * n_years, eager=True).scatter(
+        avail["_i"].cast(pl.UInt64) * n_years + avail["_y"].cast(pl.UInt64),
+        avail["_a"]) if avail.height else pl.Series([], dtype=pl.Boolean)
+    a = available.gather(level1["_i"].cast(pl.UInt64) * n_years + ycode.cast(pl.UInt64)) \
+        if level1.height else pl.Series([], dtype=pl.Boolean)
+    counts: dict[int, pl.DataFrame] = {1: pl.DataFrame({
+        "_k": level1["_i"], "_u": level1["_u"],
+        "n_present": (level1["_present"] & a).cast(pl.UInt32),
+        "n_children": a.cast(pl.UInt32)})}
+    edges = _edges(run)
+    for level in sorted(blocks):
+        if level == 1:
+            continue
+        block = blocks[level]
+        parts = []
+        for lower in sorted(counts):
+            codes = blocks[lower].node_codes
+            parent = _by_code(edges, "parent", codes)
+            plevel = _by_code(edges, "parent_level", codes)
+            local = pl.DataFrame({"node": block.node_codes}).with_row_index("_p")
+            to_local = pl.DataFrame({"node": parent}).join(local, on="node", how="left",
+                                                          maintain_order="left")["_p"]
+            to_local = pl.Series([p if lv == level else None for p, lv in
+                                  zip(to_local.to_list(), plevel.to_list(), strict=True)],
+                                 dtype=pl.UInt32)
+            if to_local.null_count() == to_local.len():
+                continue
+            c = counts[lower]
+            parts.append(c.with_columns(to_local.gather(c["_k"]).alias("_p"))
+                         .filter(pl.col("_p").is_not_null()).select("_p", "_u", "n_present",
+                                                                    "n_children"))
+        n_p, n_u = block.node_codes.len(), run.units.n
+        n = n_p * n_u
+        n_present = pl.repeat(0, n, dtype=pl.UInt32, eager=True)
+        n_children = pl.repeat(0, n, dtype=pl.UInt32, eager=True)
+        if parts:
+            summed = pl.concat(parts).lazy().group_by("_p", "_u").agg(
+                pl.col("n_present").sum(), pl.col("n_children").sum()).collect()
+            pos = summed["_p"].cast(pl.UInt64) * n_u + summed["_u"].cast(pl.UInt64)
+            n_present = n_present.scatter(pos, summed["n_present"].cast(pl.UInt32))
+            n_children = n_children.scatter(pos, summed["n_children"].cast(pl.UInt32))
+        counts[level] = pl.DataFrame({"_k": block.frame["_k"], "_u": block.frame["_u"],
+                                      "n_present": n_present, "n_children": n_children})
+    for level, block in blocks.items():
+        c = counts[level]
+        block.frame = block.frame.with_columns(
+            c["n_present"], c["n_children"],
+            # a node with no available indicator has no coverage (null), not 0 of 0
+            pl.when(c["n_children"] > 0).then(c["n_present"] / c["n_children"])
+            .alias("coverage"))
 
 
-def _thin_index(scores: pl.DataFrame, top: int, threshold: float, warn: Any) -> pl.DataFrame:
+def _thin_index(block: _Level, top: int, threshold: float, run: _Run) -> None:
     if threshold <= 0:
-        return scores
-    thin = (pl.col("level") == top) & (pl.col("coverage") < threshold) & pl.col("score").is_not_null()
-    warn(scores.filter(thin).select(
-        pl.lit(None, pl.String).alias("scorer"), "year", "node", "city_id",
-        pl.lit("thin_coverage").alias("kind"),
+        return
+    thin = (pl.col("coverage") < threshold) & pl.col("score").is_not_null()
+    rows = block.frame.filter(thin).sort("_u", "_k")
+    names = pl.Series(run.node_names, dtype=pl.String)
+    run.warn(rows.select(
+        pl.lit(None, pl.String).alias("scorer"), run.units.year_values(rows["_u"]),
+        names.gather(block.node_codes.gather(rows["_k"])).alias("node"),
+        run.units.city_ids(rows["_u"]), pl.lit("thin_coverage").alias("kind"),
         pl.format("only {} of {} indicators: too thin to score (needs {} %)", "n_present",
                   "n_children", pl.lit(round(threshold * 100))).alias("message")))
-    return scores.with_columns(pl.when(thin).then(None).otherwise(pl.col("score")).alias("score"))
+    block.frame = block.frame.with_columns(
+        pl.when(thin).then(None).otherwise(pl.col("score")).alias("score"))
+
+
+def _assemble(blocks: dict[int, _Level], run: _Run, dense: bool) -> pl.DataFrame:
+    """Every level's rows in the output order — year, level (top first), node, city — with
+    ranks within (year, node), as the canonical scores frame."""
+    units = run.units
+    n_years = units.years.len()
+    names = pl.Series(run.node_names, dtype=pl.String)
+    ranked = []
+    for level in sorted(blocks, reverse=True):
+        block = blocks[level]
+        frame = block.frame
+        key = (frame["_k"].cast(pl.UInt64) * n_years
+               + units.year.gather(frame["_u"]).cast(pl.UInt64)).set_sorted().alias("_rk")
+        frame = frame.with_columns(pl.col("score").fill_nan(None), key).with_columns(
+            pl.col("score").rank("min", descending=True).over("_rk").alias("rank"),
+            pl.lit(level, pl.Int32).alias("level"),
+            block.node_codes.gather(frame["_k"]).alias("_n"))
+        ranked.append(frame.select("_n", "_u", "level", "score", "rank", "n_present",
+                                   "n_children", "coverage"))
+    if dense:
+        order = _output_order(blocks, run)
+        out = pl.concat(ranked, rechunk=False).gather(order)
+    else:
+        out = pl.concat(ranked)
+    out = out.select(
+        units.city_ids(out["_u"]), units.year_values(out["_u"]),
+        pl.lit(run.framework.name).alias("scorer"), names.gather(out["_n"]).alias("node"),
+        "level", "score", "rank", "n_present", "n_children", "coverage",
+    ).cast(SCORES)  # type: ignore[arg-type]
+    if not dense:
+        out = out.sort("year", "level", "node", "city_id", descending=[False, True, False, False])
+    return out
+
+
+def _output_order(blocks: dict[int, _Level], run: _Run) -> pl.Series:
+    """Row positions, in the concatenation of the levels (top first, each node-major), of the
+    output order: for each year, for each level from the top, for each node, for each city."""
+    units = run.units
+    n_u = units.n
+    offsets, offset = {}, 0
+    for level in sorted(blocks, reverse=True):
+        offsets[level] = offset
+        offset += blocks[level].node_codes.len() * n_u
+    pieces: list[pl.Series] = []
+    for start, count in zip(units.starts, units.counts, strict=True):
+        if count == 0:
+            continue
+        for level in sorted(blocks, reverse=True):
+            n_nodes = blocks[level].node_codes.len()
+            if n_nodes == 0:
+                continue
+            i = pl.int_range(n_nodes * count, dtype=pl.UInt64, eager=True)
+            pieces.append(offsets[level] + (i // count) * n_u + start + i % count)
+    return pl.concat(pieces) if pieces else pl.Series([], dtype=pl.UInt64)
+
+
+__all__ = ["KEYS", "WARNING_SCHEMA", "ScoreResult", "effective_weights", "score"]

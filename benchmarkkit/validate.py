@@ -60,8 +60,11 @@ class Validated:
 
     @property
     def by_rule(self) -> pl.DataFrame:
-        return self.rejected.group_by("rule").len("rows").sort("rows", "rule", descending=[True,
-                                                                                           False])
+        return (
+            self.rejected.group_by("rule")
+            .len("rows")
+            .sort("rows", "rule", descending=[True, False])
+        )
 
 
 def _parse_value() -> pl.Expr:
@@ -78,17 +81,26 @@ def _parse_year(dtype: pl.DataType) -> pl.Expr:
 
 def _unknown_hints(raw: pl.DataFrame, known: list[str]) -> pl.DataFrame:
     """'did you mean' per distinct unknown id: a few distinct names, so plain Python is fine."""
-    unknown = raw.select(pl.col("indicator").unique()).filter(
-        pl.col("indicator").is_not_null() & ~pl.col("indicator").is_in(known)
-    )["indicator"].to_list()
-    hints = [did_you_mean(name, known) or "list ids with `benchmarkkit indicators`, or map the "
-             "header to an id with a mapping file" for name in unknown]
-    return pl.DataFrame({"indicator": unknown, "_unknown_hint": hints},
-                        schema={"indicator": pl.String, "_unknown_hint": pl.String})
+    unknown = (
+        raw.select(pl.col("indicator").unique())
+        .filter(pl.col("indicator").is_not_null() & ~pl.col("indicator").is_in(known))["indicator"]
+        .to_list()
+    )
+    hints = [
+        did_you_mean(name, known)
+        or "list ids with `benchmarkkit indicators`, or map the header to an id with a mapping file"
+        for name in unknown
+    ]
+    return pl.DataFrame(
+        {"indicator": unknown, "_unknown_hint": hints},
+        schema={"indicator": pl.String, "_unknown_hint": pl.String},
+    )
 
 
 def check_rows(
-    raw: pl.DataFrame, headers: dict[str, str], catalog: pl.DataFrame,
+    raw: pl.DataFrame,
+    headers: dict[str, str],
+    catalog: pl.DataFrame,
     years: tuple[int, int] = YEAR_RANGE,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Row-wise rules on one file's raw long frame → (typed candidates, rejected, warnings)."""
@@ -111,38 +123,89 @@ def check_rows(
     outside = (v < lo) | (v > hi)
     bounds = pl.format("[{}, {}] {}", lo, hi, pl.col("unit").fill_null(""))
     rules: list[tuple[str, pl.Expr, Any, pl.Expr, pl.Expr]] = [
-        ("ragged_row", pl.col("_bad").is_not_null(), pl.lit(None, pl.String),
-         pl.format("the row {}", pl.col("_bad")),
-         pl.lit("check the separator and the quoting of cells that contain it")),
-        ("missing_city", pl.col("city_id").is_null() | (pl.col("city_id") == ""), head["city_id"],
-         pl.lit("no city id"), pl.lit("every row needs the city's id")),
-        ("missing_indicator", pl.col("indicator").is_null() | (pl.col("indicator") == ""),
-         head["indicator"], pl.lit("no indicator id"), pl.lit("every value needs an indicator")),
-        ("bad_year", pl.col("_year").is_null(), head["year"],
-         pl.when(pl.col("year").is_null()).then(pl.lit("the year is empty"))
-         .otherwise(pl.format("year '{}' is not a whole number", pl.col("year").cast(pl.String))),
-         pl.lit("write the year as four digits, e.g. 2023")),
-        ("year_out_of_range", ~pl.col("_year").is_between(*years), head["year"],
-         pl.format("year {} is outside {}–{}", pl.col("_year"), pl.lit(years[0]), pl.lit(years[1])),
-         pl.lit("check the year column")),
-        ("unknown_indicator", pl.col("_unknown_hint").is_not_null(),
-         headers.get("indicator", pl.col("column")),
-         pl.format("unknown indicator '{}'", pl.col("indicator")), pl.col("_unknown_hint")),
-        ("missing_value", pl.col("value").is_null() | (cell.str.strip_chars() == ""), pl.col("column"),
-         pl.lit("the value is empty"),
-         pl.lit("fill it or leave the row out: an empty cell is not a zero")),
-        ("non_numeric", v.is_null(), pl.col("column"),
-         pl.format("'{}' is not a number", cell),
-         pl.lit("use '.' as the decimal mark, no thousands separators, no units in the cell")),
-        ("not_finite", v.is_nan() | v.is_infinite(), pl.col("column"),
-         pl.format("'{}' is not a finite number", cell),
-         pl.lit("leave the cell out instead of writing NaN or inf")),
-        ("hard_bounds", (pl.col("bound_type") == "hard") & outside, pl.col("column"),
-         pl.format("{} is outside the physical bounds {}", v, bounds),
-         pl.lit("check the unit and scale (e.g. a share as 0–100, not 0–1)")),
-        ("below_physical_minimum", (pl.col("bound_type") == "soft") & (lo >= 0) & (v < 0),
-         pl.col("column"), pl.format("{} is negative", v),
-         pl.lit("this indicator cannot be negative; check the sign")),
+        (
+            "ragged_row",
+            pl.col("_bad").is_not_null(),
+            pl.lit(None, pl.String),
+            pl.format("the row {}", pl.col("_bad")),
+            pl.lit("check the separator and the quoting of cells that contain it"),
+        ),
+        (
+            "missing_city",
+            pl.col("city_id").is_null() | (pl.col("city_id") == ""),
+            head["city_id"],
+            pl.lit("no city id"),
+            pl.lit("every row needs the city's id"),
+        ),
+        (
+            "missing_indicator",
+            pl.col("indicator").is_null() | (pl.col("indicator") == ""),
+            head["indicator"],
+            pl.lit("no indicator id"),
+            pl.lit("every value needs an indicator"),
+        ),
+        (
+            "bad_year",
+            pl.col("_year").is_null(),
+            head["year"],
+            pl.when(pl.col("year").is_null())
+            .then(pl.lit("the year is empty"))
+            .otherwise(
+                pl.format("year '{}' is not a whole number", pl.col("year").cast(pl.String))
+            ),
+            pl.lit("write the year as four digits, e.g. 2023"),
+        ),
+        (
+            "year_out_of_range",
+            ~pl.col("_year").is_between(*years),
+            head["year"],
+            pl.format(
+                "year {} is outside {}–{}", pl.col("_year"), pl.lit(years[0]), pl.lit(years[1])
+            ),
+            pl.lit("check the year column"),
+        ),
+        (
+            "unknown_indicator",
+            pl.col("_unknown_hint").is_not_null(),
+            headers.get("indicator", pl.col("column")),
+            pl.format("unknown indicator '{}'", pl.col("indicator")),
+            pl.col("_unknown_hint"),
+        ),
+        (
+            "missing_value",
+            pl.col("value").is_null() | (cell.str.strip_chars() == ""),
+            pl.col("column"),
+            pl.lit("the value is empty"),
+            pl.lit("fill it or leave the row out: an empty cell is not a zero"),
+        ),
+        (
+            "non_numeric",
+            v.is_null(),
+            pl.col("column"),
+            pl.format("'{}' is not a number", cell),
+            pl.lit("use '.' as the decimal mark, no thousands separators, no units in the cell"),
+        ),
+        (
+            "not_finite",
+            v.is_nan() | v.is_infinite(),
+            pl.col("column"),
+            pl.format("'{}' is not a finite number", cell),
+            pl.lit("leave the cell out instead of writing NaN or inf"),
+        ),
+        (
+            "hard_bounds",
+            (pl.col("bound_type") == "hard") & outside,
+            pl.col("column"),
+            pl.format("{} is outside the physical bounds {}", v, bounds),
+            pl.lit("check the unit and scale (e.g. a share as 0–100, not 0–1)"),
+        ),
+        (
+            "below_physical_minimum",
+            (pl.col("bound_type") == "soft") & (lo >= 0) & (v < 0),
+            pl.col("column"),
+            pl.format("{} is negative", v),
+            pl.lit("this indicator cannot be negative; check the sign"),
+        ),
     ]
     rule_col = pl.lit(None, dtype=pl.String)
     for name, cond, _, _, _ in reversed(rules):
@@ -152,23 +215,39 @@ def check_rows(
     for name, _, column, message, hint in rules:
         part = frame.filter(pl.col("rule") == name)
         if part.height:
-            rejected_parts.append(part.select(
-                "source", "row",
-                (pl.lit(column) if isinstance(column, str) else column).cast(pl.String)
-                .alias("column"),
-                "rule", message.alias("message"), hint.alias("hint"),
-            ))
+            rejected_parts.append(
+                part.select(
+                    "source",
+                    "row",
+                    (pl.lit(column) if isinstance(column, str) else column)
+                    .cast(pl.String)
+                    .alias("column"),
+                    "rule",
+                    message.alias("message"),
+                    hint.alias("hint"),
+                )
+            )
     rejected = pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=REJECTED)
     ok = frame.filter(pl.col("rule").is_null())
     soft = ok.filter((pl.col("bound_type") == "soft") & outside.fill_null(False))
     warnings = soft.select(
-        "source", "row", pl.col("column").cast(pl.String), pl.lit("soft_bounds").alias("rule"),
+        "source",
+        "row",
+        pl.col("column").cast(pl.String),
+        pl.lit("soft_bounds").alias("rule"),
         pl.format("{} is outside the plausible range {}", v, bounds).alias("message"),
         pl.lit("kept; check the value and its unit").alias("hint"),
     )
     candidates = ok.select(
-        "city_id", "city_name", "country", pl.col("_year").cast(pl.Int32).alias("year"),
-        "indicator", pl.col("_value").alias("value"), "flag", "source", "row",
+        "city_id",
+        "city_name",
+        "country",
+        pl.col("_year").cast(pl.Int32).alias("year"),
+        "indicator",
+        pl.col("_value").alias("value"),
+        "flag",
+        "source",
+        "row",
         pl.col("column").cast(pl.String),
     )
     return candidates, rejected.cast(REJECTED), warnings.cast(WARNINGS)
@@ -183,7 +262,8 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("_order").min().over(key).alias("_first"),
     )
     first_where = frame.filter(pl.col("_order") == pl.col("_first")).select(
-        *key, pl.format("{} row {}", pl.col("source"), pl.col("row")).alias("_first_at"),
+        *key,
+        pl.format("{} row {}", pl.col("source"), pl.col("row")).alias("_first_at"),
         pl.col("value").alias("_first_value"),
     )
     frame = frame.join(first_where, on=key, how="left")
@@ -191,38 +271,70 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     repeat = (pl.col("_n") > 1) & (pl.col("_nv") == 1) & (pl.col("_order") != pl.col("_first"))
     names = (
         frame.filter(pl.col("city_name").is_not_null())
-        .group_by("city_id", "city_name").agg(pl.len().alias("_k"), pl.col("_order").min())
+        .group_by("city_id", "city_name")
+        .agg(pl.len().alias("_k"), pl.col("_order").min())
         .sort("city_id", "_k", "_order", descending=[False, True, False])
-        .group_by("city_id", maintain_order=True).agg(
-            pl.col("city_name").first().alias("_name"), pl.col("city_name").n_unique().alias("_nn"))
+        .group_by("city_id", maintain_order=True)
+        .agg(
+            pl.col("city_name").first().alias("_name"), pl.col("city_name").n_unique().alias("_nn")
+        )
     )
     frame = frame.join(names, on="city_id", how="left")
-    name_clash = (pl.col("_nn") > 1) & pl.col("city_name").is_not_null() & (
-        pl.col("city_name") != pl.col("_name"))
-    rule = (pl.when(conflict).then(pl.lit("duplicate_conflict"))
-            .when(repeat).then(pl.lit("duplicate"))
-            .when(name_clash).then(pl.lit("city_name_conflict")))
+    name_clash = (
+        (pl.col("_nn") > 1)
+        & pl.col("city_name").is_not_null()
+        & (pl.col("city_name") != pl.col("_name"))
+    )
+    rule = (
+        pl.when(conflict)
+        .then(pl.lit("duplicate_conflict"))
+        .when(repeat)
+        .then(pl.lit("duplicate"))
+        .when(name_clash)
+        .then(pl.lit("city_name_conflict"))
+    )
     frame = frame.with_columns(rule.alias("rule"))
     message = (
-        pl.when(pl.col("rule") == "duplicate_conflict").then(pl.format(
-            "{} {} {}: {} values for one city, year and indicator ({} here, {} at {})",
-            "city_id", "year", "indicator", "_nv", "value", "_first_value", "_first_at"))
-        .when(pl.col("rule") == "duplicate").then(pl.format(
-            "{} {} {}: repeats {}", "city_id", "year", "indicator", "_first_at"))
-        .otherwise(pl.format("city '{}' is named '{}' here but '{}' elsewhere",
-                             "city_id", "city_name", "_name"))
+        pl.when(pl.col("rule") == "duplicate_conflict")
+        .then(
+            pl.format(
+                "{} {} {}: {} values for one city, year and indicator ({} here, {} at {})",
+                "city_id",
+                "year",
+                "indicator",
+                "_nv",
+                "value",
+                "_first_value",
+                "_first_at",
+            )
+        )
+        .when(pl.col("rule") == "duplicate")
+        .then(pl.format("{} {} {}: repeats {}", "city_id", "year", "indicator", "_first_at"))
+        .otherwise(
+            pl.format(
+                "city '{}' is named '{}' here but '{}' elsewhere", "city_id", "city_name", "_name"
+            )
+        )
     )
     hint = (
         pl.when(pl.col("rule") == "duplicate_conflict")
-        .then(pl.lit("keep one value per city, year and indicator; all conflicting rows were set aside"))
-        .when(pl.col("rule") == "duplicate").then(pl.lit("remove the repeated row"))
+        .then(
+            pl.lit(
+                "keep one value per city, year and indicator; all conflicting rows were set aside"
+            )
+        )
+        .when(pl.col("rule") == "duplicate")
+        .then(pl.lit("remove the repeated row"))
         .otherwise(pl.lit("use one name per city id (or distinct ids for distinct cities)"))
     )
     rejected = frame.filter(pl.col("rule").is_not_null()).select(
         "source", "row", pl.col("column"), "rule", message.alias("message"), hint.alias("hint")
     )
-    accepted = frame.filter(pl.col("rule").is_null()).sort("_order").with_columns(
-        pl.col("city_name").fill_null(pl.col("_name")))
+    accepted = (
+        frame.filter(pl.col("rule").is_null())
+        .sort("_order")
+        .with_columns(pl.col("city_name").fill_null(pl.col("_name")))
+    )
     return accepted, rejected.cast(REJECTED)
 
 
@@ -242,24 +354,31 @@ def validate(
         warnings.append(warn)
         read.append(raw.group_by("source").len("read"))
     empty_candidates = pl.DataFrame(schema={**OBSERVATIONS, "column": pl.String()}).drop("column")
-    all_ok = (pl.concat([c.cast({"year": pl.Int32}) for c in candidates], how="diagonal_relaxed")
-              if candidates else empty_candidates.with_columns(pl.lit(None, pl.String)
-                                                               .alias("column")))
+    all_ok = (
+        pl.concat([c.cast({"year": pl.Int32}) for c in candidates], how="diagonal_relaxed")
+        if candidates
+        else empty_candidates.with_columns(pl.lit(None, pl.String).alias("column"))
+    )
     accepted, set_rejected = check_set(all_ok)
-    rejected_all = pl.concat([*((unusable is not None and [unusable]) or []), *rejected, set_rejected],
-                             how="vertical")
+    rejected_all = pl.concat(
+        [*((unusable is not None and [unusable]) or []), *rejected, set_rejected], how="vertical"
+    )
     counts = (
         (pl.concat(read) if read else pl.DataFrame(schema={"source": pl.String, "read": pl.UInt32}))
         .join(accepted.group_by("source").len("accepted"), on="source", how="left")
-        .join(rejected_all.filter(pl.col("row").is_not_null()).group_by("source").len("rejected"),
-              on="source", how="left")
+        .join(
+            rejected_all.filter(pl.col("row").is_not_null()).group_by("source").len("rejected"),
+            on="source",
+            how="left",
+        )
         .with_columns(pl.col("accepted", "rejected").fill_null(0))
     )
     observations = conform(accepted, OBSERVATIONS).collect()
     return Validated(
         observations=observations,
         rejected=rejected_all.sort("source", "row", nulls_last=False),
-        warnings=pl.concat(warnings).sort("source", "row") if warnings else pl.DataFrame(
-            schema=WARNINGS),
+        warnings=pl.concat(warnings).sort("source", "row")
+        if warnings
+        else pl.DataFrame(schema=WARNINGS),
         counts=counts.sort("source"),
     )
