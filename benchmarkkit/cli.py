@@ -652,8 +652,9 @@ def score(
     click.echo(f"({top.height} index scores; write every level with --out FILE)")
 
 
-def peer_option(fn: Any) -> Any:
-    return click.option(
+def target_options(fn: Any) -> Any:
+    """--city, --year and --peers: who is compared, when, and with whom (compare/report/chart)."""
+    fn = click.option(
         "--peers",
         "peer_spec",
         default="size:3",
@@ -661,14 +662,14 @@ def peer_option(fn: Any) -> Any:
         help="Peer group: ids:A,B | country:ES | region:NAME | network:EU27 | size:F (population "
         "within a factor F) | similar:K | all; combine with '+' (intersection).",
     )(fn)
+    fn = click.option("--year", type=int, help="Year (default: the city's latest scored year).")(fn)
+    return click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")(fn)
 
 
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @data_options
-@click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
-@click.option("--year", type=int, help="Year (default: the city's latest scored year).")
-@peer_option
+@target_options
 @click.option(
     "--format",
     "fmt",
@@ -756,9 +757,7 @@ def compare(
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @data_options
-@click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
-@click.option("--year", type=int, help="Year (default: the city's latest scored year).")
-@peer_option
+@target_options
 @click.option("--lang", default="en", show_default=True, help="Report language: en or vi.")
 @click.option(
     "--out",
@@ -819,9 +818,7 @@ CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
 @click.argument("kind", type=click.Choice(CHART_KINDS))
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @data_options
-@click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")
-@click.option("--year", type=int, help="Year (default: the city's latest scored year).")
-@peer_option
+@target_options
 @click.option(
     "--index",
     "index",

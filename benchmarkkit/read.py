@@ -71,6 +71,13 @@ def _decode(path: Path, encoding: str) -> str:
         ) from None
 
 
+def _numbered(frame: pl.DataFrame, first_row: int) -> pl.DataFrame:
+    """Add the bookkeeping columns: ``_row`` from ``first_row`` on, ``_bad`` empty."""
+    return frame.with_row_index("_row", offset=first_row).with_columns(
+        pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
+    )
+
+
 def _sniff_separator(header: str) -> str:
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda s: counts[s]) if any(counts.values()) else ","
@@ -170,9 +177,7 @@ def _read_csv_fast(path: Path, options: ReadOptions) -> pl.DataFrame:
             source=str(path),
             hint="check for ragged rows or stray quotes",
         ) from None
-    return frame.with_row_index("_row", offset=2).with_columns(
-        pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
-    )
+    return _numbered(frame, first_row=2)
 
 
 def read_csv_small_fallback(path: Path, options: ReadOptions) -> pl.DataFrame:
@@ -181,9 +186,7 @@ def read_csv_small_fallback(path: Path, options: ReadOptions) -> pl.DataFrame:
     tmp = io.BytesIO(text.encode("utf-8"))
     sep = options.separator or _sniff_separator(text.split("\n", 1)[0])
     frame = pl.read_csv(tmp, separator=sep, infer_schema=False)
-    return frame.with_row_index("_row", offset=2).with_columns(
-        pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
-    )
+    return _numbered(frame, first_row=2)
 
 
 def _readable(dtype: pl.DataType) -> bool:
@@ -213,9 +216,7 @@ def _typed(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     frame = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
     if odd:
         frame = frame.with_columns(_as_text(frame[name]) for name in odd)
-    return frame.with_row_index("_row", offset=1).with_columns(
-        pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad")
-    )
+    return _numbered(frame, first_row=1)
 
 
 def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
@@ -279,10 +280,8 @@ def read_excel(path: Path, options: ReadOptions) -> pl.DataFrame:
     body.columns = header
     body = body.with_columns(pl.all().cast(pl.String).str.strip_chars())
     body = body.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all()).name.keep())
-    return (
-        body.with_row_index("_row", offset=top + 2)
-        .with_columns(pl.col("_row").cast(pl.Int64), pl.lit(None, dtype=pl.String).alias("_bad"))
-        .filter(~pl.all_horizontal(pl.exclude("_row", "_bad").is_null()))
+    return _numbered(body, first_row=top + 2).filter(
+        ~pl.all_horizontal(pl.exclude("_row", "_bad").is_null())
     )
 
 

@@ -91,9 +91,7 @@ def audit_trail(obj: Context, request: DataRequest, scored: Scored) -> dict[str,
     registry = obj.registry()
     if request.paths:
         files = [{"name": str(p), "sha256": _sha256(p)} for p in request.paths]
-        from benchmarkkit.demo import attribution
-
-        note = "" if request.paths else attribution()
+        note = ""
     else:
         from benchmarkkit.demo import DEMO, attribution
 
