@@ -97,7 +97,9 @@ SCORES: Final[dict[str, pl.DataType]] = {
     "coverage": pl.Float64(),
 }
 """Scores of every node of every level. Level 1 is the indicator level (normalised values), the
-highest level is the index. ``coverage`` = share of the node's *indicators* the city has."""
+highest level is the index. ``coverage`` = share of the node's *indicators* the city has.
+Rows come in a fixed order: level (index first), node, year, city — the engine's own layout, so
+a scores frame of tens of millions of rows is never re-sorted."""
 
 
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:

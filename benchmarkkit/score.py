@@ -15,7 +15,7 @@ city-year with data × every node of a level, so instead of joining on string ke
 on integer codes and positions:
 
 * city ids, years and node ids become codes that sort like the strings they stand for, so the
-  output's order (year, level ↓, node, city) is built by arithmetic instead of a 4-key sort;
+  levels' own layout is already the output's order (level ↓, node, year, city): no sort;
 * a level is laid out node-major, ``row = node × units + unit``, with units sorted by (year, city):
   every partition a method runs over ((indicator), (indicator, year)) is then a contiguous run of
   rows, the partition key is flagged sorted, and ``over()`` takes Polars' fast sorted path (about
@@ -34,6 +34,8 @@ full frame with string keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +43,7 @@ import polars as pl
 
 from benchmarkkit.aggregate import arithmetic, check_positive, invalid_values
 from benchmarkkit.columns import SCORES
-from benchmarkkit.errors import MethodError
+from benchmarkkit.errors import BenchmarkkitError, MethodError, PluginError
 from benchmarkkit.methodspec import MethodCall, parse_spec
 
 if TYPE_CHECKING:
@@ -160,10 +162,15 @@ class _Units:
     def keep(self, mask: pl.Series) -> tuple[_Units, pl.Series]:
         """The units where ``mask`` is true, and old unit → new unit (null when dropped)."""
         kept = pl.int_range(self.n, dtype=pl.UInt32, eager=True).filter(mask)
-        remap = pl.Series([None] * self.n, dtype=pl.UInt32).scatter(
+        remap = _nulls(self.n, pl.UInt32).scatter(
             kept, pl.int_range(kept.len(), dtype=pl.UInt32, eager=True)) if self.n else kept
         units = _Units(self.cities, self.years, self.city.gather(kept), self.year.gather(kept))
         return units, remap
+
+
+def _nulls(n: int, dtype: pl.DataType | type[pl.DataType]) -> pl.Series:
+    """``n`` nulls, built in Polars (a Python list of ``n`` Nones costs seconds at 20 M)."""
+    return pl.repeat(None, n, dtype=dtype, eager=True)
 
 
 def _lookup(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
@@ -172,7 +179,7 @@ def _lookup(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
     top = old.max() if old.len() else 0
     if old.null_count() == 0 and values.null_count() == 0 and top is not None \
             and int(top) < 4 * max(old.len(), 1) + 1_000_000:
-        table = pl.Series([None] * (int(top) + 1), dtype=new.dtype).scatter(old, new)
+        table = _nulls((int(top) + 1), new.dtype).scatter(old, new)
         return table.gather(values)
     return values.replace_strict(old, new, return_dtype=new.dtype)
 
@@ -202,7 +209,7 @@ def _encode(data: pl.DataFrame) -> tuple[pl.DataFrame, _Units]:
     space = years.len() * n_c
     if space <= _DENSE_LIMIT:
         keys = pl.repeat(False, space, eager=True).scatter(key, True).arg_true()
-        unit_of = pl.Series([None] * space, dtype=pl.UInt32).scatter(
+        unit_of = _nulls(space, pl.UInt32).scatter(
             keys, pl.int_range(keys.len(), dtype=pl.UInt32, eager=True)) if space else keys
         unit = unit_of.gather(key)
     else:
@@ -282,7 +289,7 @@ def _grid(data: pl.DataFrame, n_leaves: int, n_units: int) -> tuple[pl.DataFrame
     leaf = _sorted_key(n_leaves, n_units)
     unit = pl.int_range(n, dtype=pl.UInt32, eager=True) % max(n_units, 1)
     pos = data["_i"].cast(pl.UInt64) * n_units + data["_u"].cast(pl.UInt64)
-    value = pl.Series([None] * n, dtype=pl.Float64).scatter(pos, data["value"]) if n else \
+    value = _nulls(n, pl.Float64).scatter(pos, data["value"]) if n else \
         pl.Series([], dtype=pl.Float64)
     if n - value.null_count() == data.height:
         cells = pl.DataFrame({"_i": leaf, "_u": unit, "value": value})
@@ -335,10 +342,15 @@ def score(
             mask = pl.repeat(True, run.units.n, eager=True).scatter(dropped["_u"], False)
             cells = _keep_units(cells, run, mask)
 
-    cells, imputed = _impute(cells, calls["impute"], cities, run)
-    cells, treatment = _treat(cells, calls["treat"], pipeline.reference, run)
-    level1 = _normalise(cells, calls["normalise"], _direction_columns(leaves),
-                        pipeline.reference, run)
+    with _method_guard(registry, "imputer", calls["impute"]):
+        cells, imputed = _impute(cells, calls["impute"], cities, run)
+        _check_filled(imputed, registry, calls["impute"])
+    with _method_guard(registry, "treatment", calls["treat"]):
+        cells, treatment = _treat(cells, calls["treat"], pipeline.reference, run)
+    with _method_guard(registry, "normalizer", calls["normalise"]):
+        level1 = _normalise(cells, calls["normalise"], _direction_columns(leaves),
+                            pipeline.reference, run)
+        _check_output(level1, "value", "_score", registry, "normalizer", calls["normalise"])
     del cells
     if years is not None:
         wanted = run.units.years.is_in(years)
@@ -352,8 +364,10 @@ def score(
     blocks = {1: _Level(node_codes=leaf_nodes, frame=level1.select(
         pl.col("_i").alias("_k"), "_u", pl.col("_score").alias("score")))}
     for level in range(2, top + 1):
-        blocks[level] = _aggregate_level(blocks[level - 1], run, level,
-                                         calls["aggregate"][level], pipeline.min_coverage)
+        call = calls["aggregate"][level]
+        with _method_guard(registry, "aggregator", call):
+            blocks[level] = _aggregate_level(blocks[level - 1], run, level, call,
+                                             pipeline.min_coverage)
     _coverage(blocks, level1, run)
     del level1
     _thin_index(blocks[top], top, pipeline.min_index_coverage, run)
@@ -370,6 +384,71 @@ def score(
                   else pl.DataFrame(schema=WARNING_SCHEMA)),
         treatment=treatment, imputed=imputed, weights=effective_weights(nodes), methods=methods,
     )
+
+
+# --- plugin methods that misbehave ---------------------------------------------------------------
+
+
+@contextmanager
+def _method_guard(registry: Registry, kind: str, call: MethodCall | None) -> Iterator[None]:
+    """A method that raises, or returns the wrong shape, is named with the plugin that registered
+    it — one line, not a traceback — and only that scorer is affected."""
+    try:
+        yield
+    except BenchmarkkitError:
+        raise
+    except Exception as err:
+        if call is None:
+            raise
+        owner = registry.owner.get((kind, call.name), call.name)
+        raise PluginError(owner, f"{_KIND_WORD[kind]} '{call.name}' failed "
+                          f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})",
+                          hint=f"fix the method, or skip the plugin with --disable-plugin {owner}"
+                          ) from None
+
+
+_KIND_WORD = {"imputer": "imputer", "treatment": "treatment", "normalizer": "normaliser",
+              "aggregator": "aggregator"}
+
+
+def _check_output(inputs: pl.DataFrame, column: str, output: str, registry: Registry,
+                  kind: str, call: MethodCall) -> None:
+    """A normaliser that turns usable values into nothing (all missing or NaN) is broken, not a
+    data problem: say which method of which plugin, instead of an index of empty scores.
+    (Aggregators are not checked this way: minimum coverage or zero weights can legitimately
+    leave every parent empty; the scorer-level check in ``run.py`` catches an empty index.)"""
+    result = inputs[output]
+    # a constant indicator (one city alone, all equal) legitimately normalises to nothing:
+    # count inputs only of indicators whose usable values differ
+    spread = inputs.filter(pl.col(column).is_finite()).group_by("_i").agg(
+        (pl.col(column).min() < pl.col(column).max()).alias("_v"), pl.len().alias("_n"))
+    had = int(spread.filter("_v")["_n"].sum())
+    if not had or not result.dtype.is_numeric():
+        if had and not result.dtype.is_numeric():
+            owner = registry.owner.get((kind, call.name), call.name)
+            raise PluginError(owner, f"{_KIND_WORD[kind]} '{call.name}' returned "
+                              f"{result.dtype} values, not numbers")
+        return
+    usable = result.is_not_null() & result.cast(pl.Float64).is_finite()
+    if not usable.any():
+        owner = registry.owner.get((kind, call.name), call.name)
+        raise PluginError(owner, f"{_KIND_WORD[kind]} '{call.name}' returned no usable value "
+                          f"(all {result.len()} results missing, NaN or infinite, from {had} "
+                          "usable inputs)",
+                          hint=f"fix the method, or skip the plugin with --disable-plugin {owner}")
+
+
+def _check_filled(imputed: pl.DataFrame, registry: Registry, call: MethodCall | None) -> None:
+    """An imputer may leave a gap, but must not fill one with NaN or infinity."""
+    if call is None or imputed.height == 0:
+        return
+    bad = imputed.filter(pl.col("value").is_nan() | pl.col("value").is_infinite())
+    if bad.height:
+        first = bad.row(0, named=True)
+        owner = registry.owner.get(("imputer", call.name), call.name)
+        raise PluginError(owner, f"imputer '{call.name}' filled {bad.height} cells with NaN or "
+                          f"infinity (first: {first['city_id']}, {first['year']}, "
+                          f"{first['indicator']})", hint="an imputer should leave a gap missing")
 
 
 def _denominate(data: pl.LazyFrame, observations: pl.LazyFrame,
@@ -449,7 +528,7 @@ def _panel_fill(frame: pl.DataFrame, expr: pl.Expr, roots: set[str], run: _Run) 
     series_key = _sorted_key(run.n_leaves * n_c, n_y)
     full = pl.DataFrame({
         "_s": series_key,
-        "value": pl.Series([None] * n, dtype=pl.Float64).scatter(pos, frame["value"]),
+        "value": _nulls(n, pl.Float64).scatter(pos, frame["value"]),
     })
     extra = {}
     if "year" in roots:
@@ -500,7 +579,7 @@ def _treat(cells: pl.DataFrame, call: MethodCall, reference: str,
         full = run.with_names(frame, {"city_id", "year", "indicator"}).select(
             "city_id", "year", "indicator", "value", "_present", "_imputed", "_part", "x",
             "_i", "_u")
-        frame, log = call.method.fn(full, call.params)
+        frame, log = _treatment_result(call.method.fn(full, call.params), full.height, call)
         frame = frame.sort("_i", "_u", maintain_order=True).with_columns(
             pl.col("_i").set_sorted())
     if not frame.height:
@@ -508,6 +587,26 @@ def _treat(cells: pl.DataFrame, call: MethodCall, reference: str,
     log = parts.join(log, on="_part", how="right").drop("_part")
     return frame.with_columns(pl.col("x").alias("value")).select(
         "_i", "_u", "value", "_present", "_imputed"), log
+
+
+def _treatment_result(result: object, height: int,
+                      call: MethodCall) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A plugin treatment's ``(frame, log)`` as the contract in methods.py says, or a MethodError
+    saying what is wrong (``_method_guard`` names the plugin)."""
+    what = f"treatment '{call.name}' must return (frame, log) with frame keeping every column"
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(f"{what}; it returned {type(result).__name__}")
+    frame, log = result
+    if not isinstance(frame, pl.DataFrame) or not isinstance(log, pl.DataFrame):
+        raise TypeError(f"{what}; it returned ({type(frame).__name__}, {type(log).__name__})")
+    missing = [c for c in ("_i", "_u", "x", "_present", "_imputed") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"it returned a frame without the column '{missing[0]}'")
+    if frame.height != height:
+        raise ValueError(f"it returned {frame.height} rows for {height}")
+    if "_part" not in log.columns:
+        raise ValueError("its log has no '_part' column")
+    return frame, log
 
 
 def _normalise(cells: pl.DataFrame, call: MethodCall, leaves: pl.DataFrame,
@@ -534,15 +633,17 @@ def _normalise(cells: pl.DataFrame, call: MethodCall, leaves: pl.DataFrame,
 
 
 def _normalisation_warnings(level1: pl.DataFrame, run: _Run) -> pl.DataFrame:
-    stats = level1.with_columns(run.units.year.gather(level1["_u"]).alias("_y")).group_by(
-        "_i", "_y").agg(
-        pl.col("value").drop_nulls().n_unique().alias("_distinct"),
+    n_years = run.units.years.len()
+    key = (level1["_i"].cast(pl.UInt64) * n_years
+           + run.units.year.gather(level1["_u"]).cast(pl.UInt64)).set_sorted()
+    stats = level1.select("value", key.alias("_key")).group_by("_key").agg(
+        (pl.col("value").min() == pl.col("value").max()).alias("_same"),
         pl.col("value").is_not_null().sum().alias("_n"),
-        pl.col("_score").is_nan().sum().alias("_nan"),
-    ).sort("_i", "_y")
+    ).sort("_key").with_columns((pl.col("_key") // n_years).cast(pl.UInt32).alias("_i"),
+                                (pl.col("_key") % n_years).cast(pl.UInt32).alias("_y"))
     stats = stats.with_columns(run.units.years.gather(stats["_y"]).alias("year"),
                                run.leaf_series(stats["_i"]).alias("indicator"))
-    constant = stats.filter((pl.col("_distinct") == 1) & (pl.col("_n") > 1)).select(
+    constant = stats.filter(pl.col("_same").fill_null(False) & (pl.col("_n") > 1)).select(
         pl.lit(None, pl.String).alias("scorer"), "year", pl.col("indicator").alias("node"),
         pl.lit(None, pl.String).alias("city_id"), pl.lit("constant_column").alias("kind"),
         pl.format("all {} cities have the same value: the indicator cannot tell them apart"
@@ -604,30 +705,37 @@ def _aggregate_level(children: _Level, run: _Run, level: int, call: MethodCall,
     child_parent = pl.Series([None if p is None else local[p] for p in child_parent.to_list()],
                              dtype=pl.UInt32)
     child_weight = _by_code(lower, "weight", children.node_codes)
-    frame = children.frame.with_columns(
-        child_parent.gather(children.frame["_k"]).alias("_p"),
-        child_weight.gather(children.frame["_k"]).alias("weight"),
-    ).filter(pl.col("_p").is_not_null())
-    present = frame.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
-    _check_domain(present, children, parents, run, call)
-    if call.method.frame_fn is not None:
-        agg = _frame_aggregate(present, children, parents, run, call)
-    elif call.method.fn is arithmetic:
-        agg = _weighted_mean(present, n_u)
-    else:
-        agg = present.lazy().group_by("_u", "_p").agg(
-            call.method.fn(pl.col("score"), pl.col("weight"), call.params).alias("score"),
-            pl.len().alias("n_present")).collect()
-    pos = agg["_p"].cast(pl.UInt64) * n_u + agg["_u"].cast(pl.UInt64)
     n = n_p * n_u
-    score = pl.Series([None] * n, dtype=pl.Float64).scatter(pos, agg["score"].cast(pl.Float64)) \
-        if n else pl.Series([], dtype=pl.Float64)
+    n_k = children.node_codes.len()
+    if (call.method.fn is arithmetic and call.method.frame_fn is None
+            and children.frame.height == n_k * n_u and child_weight.null_count() == 0
+            and invalid_values(call.name, call.params, pl.col("score")) is None):
+        score, count = _dense_weighted_mean(children.frame["score"], child_parent.to_list(),
+                                            child_weight.to_list(), n_p, n_u)
+    else:
+        frame = children.frame.with_columns(
+            child_parent.gather(children.frame["_k"]).alias("_p"),
+            child_weight.gather(children.frame["_k"]).alias("weight"),
+        ).filter(pl.col("_p").is_not_null())
+        present = frame.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
+        _check_domain(present, children, parents, run, call)
+        if call.method.frame_fn is not None:
+            agg = _frame_aggregate(present, children, parents, run, call)
+        elif call.method.fn is arithmetic:
+            agg = _weighted_mean(present, n_u)
+        else:
+            agg = present.lazy().group_by("_u", "_p").agg(
+                call.method.fn(pl.col("score"), pl.col("weight"), call.params).alias("score"),
+                pl.len().alias("n_present")).collect()
+        pos = agg["_p"].cast(pl.UInt64) * n_u + agg["_u"].cast(pl.UInt64)
+        score = _nulls(n, pl.Float64).scatter(
+            pos, agg["score"].cast(pl.Float64)) if n else pl.Series([], dtype=pl.Float64)
+        count = pl.repeat(0, n, dtype=pl.UInt32, eager=True).scatter(
+            pos, agg["n_present"].cast(pl.UInt32)) if n else pl.Series([], dtype=pl.UInt32)
     out = pl.DataFrame({"_k": _sorted_key(n_p, n_u),
                         "_u": pl.int_range(n, dtype=pl.UInt32, eager=True) % max(n_u, 1),
                         "score": score})
     if min_coverage is not None:
-        count = pl.repeat(0, n, dtype=pl.UInt32, eager=True).scatter(
-            pos, agg["n_present"].cast(pl.UInt32)) if n else pl.Series([], dtype=pl.UInt32)
         share = count / n_children.gather(out["_k"])
         out = out.with_columns(pl.when(share < min_coverage).then(None)
                                .otherwise(pl.col("score")).alias("score"))
@@ -641,6 +749,40 @@ def _aggregate_level(children: _Level, run: _Run, level: int, call: MethodCall,
         pl.lit(None, pl.String).alias("city_id"), pl.lit("empty_group").alias("kind"),
         pl.lit("no city has any data under this node this year").alias("message")))
     return _Level(node_codes=parents, frame=out)
+
+
+def _dense_weighted_mean(scores: pl.Series, parent_of: list[int | None], weights: list[float],
+                         n_parents: int, n_units: int) -> tuple[pl.Series, pl.Series]:
+    """The built-in arithmetic mean on a dense level, without grouping: a child's scores are a
+    contiguous slice (``child × units``), so each parent is a weighted ``sum_horizontal`` over
+    its children's slices — zero-copy columns, no hashing — with COINr's order of operations,
+    ``sum(w / sum(w present) * x)``. Returns the parents' scores and children-present counts,
+    parent-major like every level."""
+    columns = {f"c{k}": scores.slice(k * n_units, n_units) for k in range(len(parent_of))}
+    wide = pl.DataFrame(columns) if columns else pl.DataFrame()
+    exprs, counts = [], []
+    for p in range(n_parents):
+        kids = [k for k, q in enumerate(parent_of) if q == p]
+        if not kids:
+            exprs.append(pl.lit(None, pl.Float64).alias(f"s{p}"))
+            counts.append(pl.lit(0, pl.UInt32).alias(f"n{p}"))
+            continue
+        ok = {k: pl.col(f"c{k}").is_not_null() & pl.col(f"c{k}").is_not_nan() for k in kids}
+        total = pl.sum_horizontal(pl.when(ok[k]).then(pl.lit(weights[k])).otherwise(0.0)
+                                  for k in kids)
+        n_present = pl.sum_horizontal(ok[k].cast(pl.UInt32) for k in kids)
+        value = pl.sum_horizontal(pl.when(ok[k]).then(pl.lit(weights[k]) / total
+                                                      * pl.col(f"c{k}")).otherwise(0.0)
+                                  for k in kids)
+        exprs.append(pl.when(n_present > 0).then(value).alias(f"s{p}"))
+        counts.append(n_present.cast(pl.UInt32).alias(f"n{p}"))
+    if not exprs or n_units == 0:
+        return (_nulls((n_parents * n_units), pl.Float64),
+                pl.Series([0] * (n_parents * n_units), dtype=pl.UInt32))
+    out = wide.lazy().select(*exprs, *counts).collect(engine="in-memory")
+    score = pl.concat([out[f"s{p}"].cast(pl.Float64) for p in range(n_parents)])
+    count = pl.concat([out[f"n{p}"] for p in range(n_parents)])
+    return score, count
 
 
 def _weighted_mean(present: pl.DataFrame, n_units: int) -> pl.DataFrame:
@@ -703,22 +845,27 @@ def _coverage(blocks: dict[int, _Level], level1: pl.DataFrame, run: _Run) -> Non
     leaves counting 1 when reported (``n_present``) and available (``n_children``)."""
     n_years = run.units.years.len()
     ycode = run.units.year.gather(level1["_u"])
-    avail = level1.select("_i", ycode.alias("_y"), "_present").group_by("_i", "_y").agg(
-        pl.col("_present").any().alias("_a"))
+    # (leaf, year) is sorted along the leaf-major layout: a sorted key groups without hashing
+    key = (level1["_i"].cast(pl.UInt64) * n_years + ycode.cast(pl.UInt64)).set_sorted()
+    avail = pl.DataFrame({"_key": key, "_present": level1["_present"]}).group_by(
+        "_key").agg(pl.col("_present").any().alias("_a"))
     available = pl.repeat(False, run.n_leaves * n_years, eager=True).scatter(
-        avail["_i"].cast(pl.UInt64) * n_years + avail["_y"].cast(pl.UInt64),
-        avail["_a"]) if avail.height else pl.Series([], dtype=pl.Boolean)
-    a = available.gather(level1["_i"].cast(pl.UInt64) * n_years + ycode.cast(pl.UInt64)) \
-        if level1.height else pl.Series([], dtype=pl.Boolean)
+        avail["_key"], avail["_a"]) if avail.height else pl.Series([], dtype=pl.Boolean)
+    a = available.gather(key) if level1.height else pl.Series([], dtype=pl.Boolean)
     counts: dict[int, pl.DataFrame] = {1: pl.DataFrame({
         "_k": level1["_i"], "_u": level1["_u"],
         "n_present": (level1["_present"] & a).cast(pl.UInt32),
         "n_children": a.cast(pl.UInt32)})}
     edges = _edges(run)
+    n_u = run.units.n
+    dense = level1.height == run.n_leaves * n_u
     for level in sorted(blocks):
         if level == 1:
             continue
         block = blocks[level]
+        if dense:
+            counts[level] = _dense_counts(counts, blocks, edges, level, n_u)
+            continue
         parts = []
         for lower in sorted(counts):
             codes = blocks[lower].node_codes
@@ -757,6 +904,44 @@ def _coverage(blocks: dict[int, _Level], level1: pl.DataFrame, run: _Run) -> Non
             .alias("coverage"))
 
 
+def _dense_counts(counts: dict[int, pl.DataFrame], blocks: dict[int, _Level],
+                  edges: pl.DataFrame, level: int, n_u: int) -> pl.DataFrame:
+    """A level's coverage counts on dense levels: each parent sums its children's contiguous
+    slices (from every level below whose parent is at this level) with ``sum_horizontal``."""
+    block = blocks[level]
+    local = {int(code): i for i, code in enumerate(block.node_codes.to_list())}
+    kids: dict[int, list[tuple[int, int]]] = {}
+    for lower in sorted(counts):
+        codes = blocks[lower].node_codes
+        parents = _by_code(edges, "parent", codes).to_list()
+        plevels = _by_code(edges, "parent_level", codes).to_list()
+        for k, (parent, plevel) in enumerate(zip(parents, plevels, strict=True)):
+            if plevel == level and parent in local:
+                kids.setdefault(local[parent], []).append((lower, k))
+    n_p = block.node_codes.len()
+    columns: dict[str, pl.Series] = {}
+    for lower, k in {pair for pairs in kids.values() for pair in pairs}:
+        c = counts[lower]
+        columns[f"p{lower}_{k}"] = c["n_present"].slice(k * n_u, n_u)
+        columns[f"c{lower}_{k}"] = c["n_children"].slice(k * n_u, n_u)
+    wide = pl.DataFrame(columns) if columns else pl.DataFrame({"_": pl.repeat(0, n_u,
+                                                                               eager=True)})
+    zero = pl.lit(0, pl.UInt32)
+    exprs = []
+    for p in range(n_p):
+        pairs = kids.get(p, [])
+        for prefix in ("p", "c"):
+            total = pl.sum_horizontal(pl.col(f"{prefix}{lv}_{k}") for lv, k in pairs) \
+                if pairs else zero
+            exprs.append(total.cast(pl.UInt32).alias(f"{prefix}{p}"))
+    out = wide.select(exprs) if exprs else pl.DataFrame()
+    empty = pl.Series([], dtype=pl.UInt32)
+    return pl.DataFrame({
+        "_k": block.frame["_k"], "_u": block.frame["_u"],
+        "n_present": pl.concat([out[f"p{p}"] for p in range(n_p)]) if n_p else empty,
+        "n_children": pl.concat([out[f"c{p}"] for p in range(n_p)]) if n_p else empty})
+
+
 def _thin_index(block: _Level, top: int, threshold: float, run: _Run) -> None:
     if threshold <= 0:
         return
@@ -774,8 +959,8 @@ def _thin_index(block: _Level, top: int, threshold: float, run: _Run) -> None:
 
 
 def _assemble(blocks: dict[int, _Level], run: _Run, dense: bool) -> pl.DataFrame:
-    """Every level's rows in the output order — year, level (top first), node, city — with
-    ranks within (year, node), as the canonical scores frame."""
+    """Every level's rows in the output order — level (top first), node, year, city — with
+    ranks within (node, year), as the canonical scores frame."""
     units = run.units
     n_years = units.years.len()
     names = pl.Series(run.node_names, dtype=pl.String)
@@ -791,41 +976,18 @@ def _assemble(blocks: dict[int, _Level], run: _Run, dense: bool) -> pl.DataFrame
             block.node_codes.gather(frame["_k"]).alias("_n"))
         ranked.append(frame.select("_n", "_u", "level", "score", "rank", "n_present",
                                    "n_children", "coverage"))
-    if dense:
-        order = _output_order(blocks, run)
-        out = pl.concat(ranked, rechunk=False).gather(order)
-    else:
-        out = pl.concat(ranked)
+    # the levels' own layout (top level first, node-major, units by year then city) is the
+    # output order: nothing is reordered
+    out = pl.concat(ranked)
     out = out.select(
         units.city_ids(out["_u"]), units.year_values(out["_u"]),
         pl.lit(run.framework.name).alias("scorer"), names.gather(out["_n"]).alias("node"),
         "level", "score", "rank", "n_present", "n_children", "coverage",
     ).cast(SCORES)  # type: ignore[arg-type]
     if not dense:
-        out = out.sort("year", "level", "node", "city_id", descending=[False, True, False, False])
+        out = out.sort("level", "node", "year", "city_id", descending=[True, False, False, False],
+                       maintain_order=True)
     return out
-
-
-def _output_order(blocks: dict[int, _Level], run: _Run) -> pl.Series:
-    """Row positions, in the concatenation of the levels (top first, each node-major), of the
-    output order: for each year, for each level from the top, for each node, for each city."""
-    units = run.units
-    n_u = units.n
-    offsets, offset = {}, 0
-    for level in sorted(blocks, reverse=True):
-        offsets[level] = offset
-        offset += blocks[level].node_codes.len() * n_u
-    pieces: list[pl.Series] = []
-    for start, count in zip(units.starts, units.counts, strict=True):
-        if count == 0:
-            continue
-        for level in sorted(blocks, reverse=True):
-            n_nodes = blocks[level].node_codes.len()
-            if n_nodes == 0:
-                continue
-            i = pl.int_range(n_nodes * count, dtype=pl.UInt64, eager=True)
-            pieces.append(offsets[level] + (i // count) * n_u + start + i % count)
-    return pl.concat(pieces) if pieces else pl.Series([], dtype=pl.UInt64)
 
 
 __all__ = ["KEYS", "WARNING_SCHEMA", "ScoreResult", "effective_weights", "score"]
