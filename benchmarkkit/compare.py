@@ -340,13 +340,14 @@ def rescorer(
     a framework without one uses its own. Lever cities get their city's context row, so group
     imputation treats a scenario like the city it copies.
     """
-    from benchmarkkit.score import score
+    from benchmarkkit.score import encode, score
 
     def rescore(observations: pl.DataFrame) -> pl.DataFrame:
         context = pl.concat([cities, _lever_context(observations, cities)])
+        encoded = encode(observations)  # once for every framework
         return pl.concat([
             score(fw, observations, context, pipelines.get(name, fw.pipeline), registry,
-                  years=years).scores
+                  years=years, encoded=encoded).scores
             for name, fw in frameworks.items()
         ])
 

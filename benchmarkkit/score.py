@@ -184,17 +184,10 @@ def _lookup(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
     return values.replace_strict(old, new, return_dtype=new.dtype)
 
 
-def _encode(data: pl.DataFrame) -> tuple[pl.DataFrame, _Units]:
-    """``_cat``/``year`` → city code ``_c`` and year code ``_y`` in sort order, and the units."""
-    cat = data["_cat"]
-    present = cat.unique()
-    order = pl.DataFrame({"phys": present.to_physical(), "name": present.cast(pl.String)}).sort(
-        "name", nulls_last=False).with_row_index("code")
-    cities = order["name"].alias("city_id")
-    nonnull = order.filter(pl.col("phys").is_not_null())
-    city = _lookup(cat.to_physical(), nonnull["phys"], nonnull["code"].cast(pl.UInt32))
-    if cat.null_count():
-        city = city.fill_null(0)
+def _encode(data: pl.DataFrame, cities: pl.Series) -> tuple[pl.DataFrame, _Units]:
+    """City codes ``_c`` and years → year code and unit code ``_u`` in sort order, and the
+    units (the city-years with data, sorted by year then city)."""
+    city = data["_c"]
     year = data["year"]
     years = year.unique().sort(nulls_last=False)
     y0 = years.drop_nulls().min()
@@ -260,23 +253,65 @@ class _Run:
         return cells.with_columns(extra) if extra else cells
 
 
-def _data(observations: pl.DataFrame, leaves: pl.DataFrame, leaf_names: list[str],
+@dataclass(frozen=True)
+class Encoded:
+    """Observations with city ids and indicators as integer codes, made once and shared by every
+    scorer of a run (``encode(observations)``, then ``score(..., encoded=...)``): turning 30 M
+    string keys into codes costs more than some whole stages, and it is the same for each index.
+
+    ``city`` codes sort like the ids (nulls first), so code order is output order; rows with a
+    missing or NaN value are left out (they never count as present)."""
+
+    observations: pl.DataFrame
+    """The frame encoded (by identity: ``score`` refuses an encoding of another frame)."""
+    frame: pl.DataFrame
+    """``_c`` (city code), ``year``, ``_ind`` (indicator code), ``value``."""
+    cities: pl.Series
+    indicators: pl.Series
+
+
+def _codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Codes of ``values`` in sorted order (nulls first) and the sorted distinct values."""
+    cat = values.cast(pl.Categorical)
+    present = cat.unique()
+    order = pl.DataFrame({"phys": present.to_physical(), "name": present.cast(pl.String)}).sort(
+        "name", nulls_last=False).with_row_index("code")
+    nonnull = order.filter(pl.col("phys").is_not_null())
+    codes = _lookup(cat.to_physical(), nonnull["phys"], nonnull["code"].cast(pl.UInt32))
+    if cat.null_count():
+        codes = codes.fill_null(0)
+    return codes, order["name"]
+
+
+def encode(observations: pl.DataFrame) -> Encoded:
+    """The shared encoding of ``observations`` (see ``Encoded``)."""
+    usable = observations.select("city_id", "year", "indicator", "value").filter(
+        pl.col("value").is_not_null() & pl.col("value").is_not_nan())
+    city, cities = _codes(usable["city_id"])
+    indicator, indicators = _codes(usable["indicator"])
+    frame = pl.DataFrame({"_c": city, "year": usable["year"], "_ind": indicator,
+                          "value": usable["value"]})
+    return Encoded(observations, frame, cities.alias("city_id"), indicators.alias("indicator"))
+
+
+def _data(encoded: Encoded, leaves: pl.DataFrame, leaf_names: list[str],
           pipeline: Pipeline, years: list[int] | None, panel: bool) -> pl.DataFrame:
-    """The observations of the framework's indicators: ``_cat`` (city), ``year``, ``_i`` (leaf
-    code), ``value``; missing and NaN values dropped. One lazy pass over the long table."""
-    enum = pl.Enum(leaf_names)
-    lf = observations.lazy().select("city_id", "year", "indicator", "value")
+    """The observations of the framework's indicators: ``_c`` (city code), ``year``, ``_i``
+    (leaf code), ``value``; missing and NaN values dropped. Integer lookups only."""
+    names = encoded.indicators.to_list()
+    position = {name: k for k, name in enumerate(names)}
+    leaf_of = _nulls(len(names), pl.UInt32)
+    known = [(position[n], i) for i, n in enumerate(leaf_names) if n in position]
+    if known:
+        leaf_of = leaf_of.scatter([k for k, _ in known], [i for _, i in known])
+    frame = encoded.frame
+    data = frame.select("_c", "year", leaf_of.gather(frame["_ind"]).alias("_i"), "value",
+                        "_ind").filter(pl.col("_i").is_not_null())
     if pipeline.denominate:
-        lf = lf.filter(pl.col("indicator").is_in(leaf_names))
-        lf = _denominate(lf, observations.lazy(), leaves)
-    lf = lf.with_columns(pl.col("indicator").cast(enum, strict=False).alias("_ind")).filter(
-        pl.col("_ind").is_not_null())
+        data = _denominate(data, encoded, leaves, leaf_names, position)
     if years is not None and pipeline.reference == "year" and not panel:
-        lf = lf.filter(pl.col("year").is_in(years))
-    lf = lf.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
-    return lf.select(pl.col("city_id").cast(pl.Categorical).alias("_cat"), "year",
-                     pl.col("_ind").to_physical().cast(pl.UInt32).alias("_i"),
-                     "value").collect()
+        data = data.filter(pl.col("year").is_in(years))
+    return data.select("_c", "year", "_i", "value")
 
 
 def _grid(data: pl.DataFrame, n_leaves: int, n_units: int) -> tuple[pl.DataFrame, bool]:
@@ -317,6 +352,7 @@ def score(
     registry: Registry,
     *,
     years: list[int] | None = None,
+    encoded: Encoded | None = None,
 ) -> ScoreResult:
     nodes = framework.nodes
     leaves = nodes.filter(pl.col("level") == 1)
@@ -324,7 +360,12 @@ def score(
     calls = _calls(pipeline, registry, list(range(2, top + 1)))
     leaf_names = sorted(set(leaves["node"].to_list()))
     panel = calls["impute"] is not None and calls["impute"].method.panel
-    data, units = _encode(_data(observations, leaves, leaf_names, pipeline, years, panel))
+    if encoded is None:
+        encoded = encode(observations)
+    elif encoded.observations is not observations:
+        raise ValueError("score(): `encoded` was made from another observations frame")
+    data, units = _encode(_data(encoded, leaves, leaf_names, pipeline, years, panel),
+                          encoded.cities)
     run = _Run(framework, leaf_names, sorted(set(nodes["node"].to_list())), nodes, units)
     cells, dense = _grid(data, run.n_leaves, units.n)
     del data
@@ -451,17 +492,27 @@ def _check_filled(imputed: pl.DataFrame, registry: Registry, call: MethodCall | 
                           f"{first['indicator']})", hint="an imputer should leave a gap missing")
 
 
-def _denominate(data: pl.LazyFrame, observations: pl.LazyFrame,
-                leaves: pl.DataFrame) -> pl.LazyFrame:
-    """COINr ``Denominate``: x / denominator of the same city and year; missing stays missing."""
-    den_of = leaves.lazy().select(pl.col("node").alias("indicator"), "denominator")
-    den = observations.select(*KEYS, pl.col("indicator").alias("denominator"),
-                              pl.col("value").alias("_den"))
-    return (data.join(den_of, on="indicator", how="left")
-            .join(den, on=[*KEYS, "denominator"], how="left")
-            .with_columns(pl.when(pl.col("denominator").is_null()).then(pl.col("value"))
-                          .otherwise(pl.col("value") / pl.col("_den")).alias("value"))
-            .select(*KEYS, "indicator", "value"))
+def _denominate(data: pl.DataFrame, encoded: Encoded, leaves: pl.DataFrame,
+                leaf_names: list[str], position: dict[str, int]) -> pl.DataFrame:
+    """COINr ``Denominate``: x / denominator of the same city and year; an indicator without a
+    denominator keeps its value, one whose denominator is missing for that city-year drops out
+    (missing stays missing), as does a 0/0."""
+    den_of = dict(zip(leaves["node"].to_list(), leaves["denominator"].to_list(), strict=True))
+    codes = [position.get(den_of.get(name) or "") if den_of.get(name) else None
+             for name in leaf_names]
+    missing_den = [i for i, name in enumerate(leaf_names)
+                   if den_of.get(name) and den_of[name] not in position]
+    den_code = pl.Series(codes, dtype=pl.UInt32)
+    data = data.with_columns(den_code.gather(data["_i"]).alias("_dind"))
+    if missing_den:  # a denominator nobody reports: every value of that indicator is missing
+        data = data.filter(~pl.col("_i").is_in(missing_den))
+    den = encoded.frame.select("_c", "year", pl.col("_ind").alias("_dind"),
+                               pl.col("value").alias("_den"))
+    out = data.join(den, on=["_c", "year", "_dind"], how="left", maintain_order="left")
+    return out.with_columns(
+        pl.when(pl.col("_dind").is_null()).then(pl.col("value"))
+        .otherwise(pl.col("value") / pl.col("_den")).alias("value")).filter(
+        pl.col("value").is_not_null() & pl.col("value").is_not_nan())
 
 
 def _year_part(cells: pl.DataFrame, run: _Run) -> pl.Expr:
@@ -990,4 +1041,5 @@ def _assemble(blocks: dict[int, _Level], run: _Run, dense: bool) -> pl.DataFrame
     return out
 
 
-__all__ = ["KEYS", "WARNING_SCHEMA", "ScoreResult", "effective_weights", "score"]
+__all__ = ["KEYS", "WARNING_SCHEMA", "Encoded", "ScoreResult", "effective_weights", "encode",
+           "score"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import harness as h
 import pytest
 
-from benchmarkkit.score import score
+from benchmarkkit.score import encode, score
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +38,12 @@ def test_three_indices_stay_close_to_the_floor(panel):
     d = h.data(panel)
     fws = list(h.frameworks(d.observations).values())
     floor = h.best_of(lambda: h.floor(d.observations), 7)
-    engine = h.best_of(lambda: [score(fw, d.observations, d.cities, p, h.registry())
-                                for fw, p in fws], 3)
+    def three() -> list[object]:
+        encoded = encode(d.observations)
+        return [score(fw, d.observations, d.cities, p, h.registry(), encoded=encoded)
+                for fw, p in fws]
+
+    engine = h.best_of(three, 3)
     ratio = engine / floor
     assert ratio < MAX_X_FLOOR[panel], (
         f"three indices take {engine:.3f} s = {ratio:.0f}× the floor pass ({floor:.4f} s); "
