@@ -7,8 +7,12 @@ file however many charts there are; each chart's spec is embedded as JSON and dr
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
+import os
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarkkit.sections import ReportContext, esc
@@ -21,11 +25,49 @@ if TYPE_CHECKING:
 VL_VERSION = "6.4"
 
 
+def cache_dir() -> Path:
+    """Where derived, re-creatable files live: ``$BENCHMARKKIT_CACHE``, else
+    ``$XDG_CACHE_HOME/benchmarkkit``, else ``~/.cache/benchmarkkit``."""
+    own = os.environ.get("BENCHMARKKIT_CACHE")
+    if own:
+        return Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "benchmarkkit"
+
+
+@functools.cache
 def vega_bundle() -> str:
+    """The Vega + Vega-Lite + vega-embed JavaScript, safe inside ``<script>``.
+
+    vl-convert builds it in about 2 s (more on a busy machine) — half of a whole report — and it
+    depends only on vl-convert's version and the Vega-Lite version, so it is kept on disk under
+    that name and rebuilt when either changes. The cache is an optimisation only: unreadable,
+    unwritable or damaged, it is ignored and the bundle is built as before (same bytes).
+    """
+    version = importlib.metadata.version("vl-convert-python")
+    path = cache_dir() / f"vega-bundle-vlconvert{version}-vl{VL_VERSION}.js"
+    try:
+        cached = path.read_text(encoding="utf-8")
+        if cached.endswith(_END) and "vegaEmbed" in cached:
+            return cached[: -len(_END)]
+    except (OSError, UnicodeDecodeError):
+        pass
     import vl_convert
 
-    bundle = vl_convert.javascript_bundle(vl_version=VL_VERSION)
-    return bundle.replace("</script", "<\\/script")
+    bundle = vl_convert.javascript_bundle(vl_version=VL_VERSION).replace("</script", "<\\/script")
+    from benchmarkkit.errors import BenchmarkkitError
+    from benchmarkkit.export import atomic_write
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: tmp.write_text(bundle + _END, encoding="utf-8"))
+    except (OSError, BenchmarkkitError):  # a cache that cannot be written is only slower
+        pass
+    return bundle
+
+
+_END = "\n/* benchmarkkit: complete */\n"
+"""Marks a cache file as whole (a crash mid-write can't leave a truncated bundle in use)."""
 
 
 def _json_for_script(value: Any) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+# the tests' own cache folder (the Vega bundle): never a user's, removed at the end
+_CACHE = tempfile.mkdtemp(prefix="benchmarkkit-test-cache-")
+os.environ.setdefault("BENCHMARKKIT_CACHE", _CACHE)
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 @pytest.fixture(scope="session")
