@@ -49,6 +49,23 @@ def test_report_is_self_contained(demo_reports):
     assert "Madrid" in html and "CC BY 4.0" in html
 
 
+def test_every_embedded_spec_is_valid_vega_lite(demo_reports):
+    """The report embeds its specs unvalidated (for speed): check them here, as written."""
+    import json
+
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    html = demo_reports["en"].read_text(encoding="utf-8")
+    start = html.index("var BK_SPECS = ") + len("var BK_SPECS = ")
+    specs = json.JSONDecoder().raw_decode(html, start)[0]
+    assert len(specs) >= 5
+    schema = load_schema()
+    for name, spec in specs.items():
+        validate_jsonschema(spec, schema)  # raises with the path of the first error
+        assert spec.get("$schema", "").startswith("https://vega.github.io/schema/vega-lite/"), name
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
