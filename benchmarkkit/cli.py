@@ -4,6 +4,11 @@ Start-up must stay light (``benchmarkkit --help`` well under 0.3 s): this module
 at the top; Polars, the engine, Altair and the report code are imported inside the commands.
 Every user mistake ends as one line on stderr and a non-zero exit code; a traceback is shown only
 for a bug, and only with ``--debug``.
+
+Exit codes: 0 done; 1 some input rows were rejected (``validate``); 2 a user error (bad option,
+unusable file, a scorer asked for by name failed); 3 an internal error (a bug in benchmarkkit);
+4 done, but a plugin failed or was skipped (each named in an ``error:`` line) — the output holds
+what the other plugins produced. A plugin left out with ``--disable-plugin`` is not a failure.
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ import click
 if TYPE_CHECKING:
     import polars as pl
 
+    from benchmarkkit.errors import PluginError
     from benchmarkkit.plugins import Registry
+
+PLUGIN_FAILED = 4
+"""Exit code: the command finished, but a plugin failed or was skipped (see the error lines)."""
+DEFAULT_PLUGIN_TIMEOUT = 300.0
+"""Seconds any one call into a plugin may take. Generous, because the built-in indices are plugins
+too and score millions of rows through the same path; it is there to end a hang, not to police
+speed."""
 
 
 @dataclass
@@ -27,6 +40,10 @@ class Context:
     plugins_dirs: tuple[Path, ...] = ()
     disabled: tuple[str, ...] = ()
     debug: bool = False
+    plugin_timeout: float | None = DEFAULT_PLUGIN_TIMEOUT
+    """Time limit in seconds on each call into plugin code (``--plugin-timeout``); 0: none."""
+    plugin_failures: list[PluginError] = field(default_factory=list)
+    """Every plugin that failed to load, register or run in this command: exit code 4."""
     _registry: Any = field(default=None, repr=False)
 
     def registry(self, *, quiet: bool = False) -> Registry:
@@ -34,11 +51,26 @@ class Context:
         if self._registry is None:
             from benchmarkkit.plugins import build_registry
 
-            self._registry = build_registry(self.plugin_files, self.plugins_dirs, self.disabled)
-            if not quiet:
-                for problem in self._registry.problems:
-                    click.echo(f"error: {problem}", err=True)
+            self._registry = build_registry(
+                self.plugin_files, self.plugins_dirs, self.disabled, timeout=self.plugin_timeout
+            )
+            for problem in self._registry.problems:
+                self.plugin_failed(problem, quiet=quiet)
+            self._registry.on_failure = self._failed_at_run_time
         return self._registry
+
+    def plugin_failed(self, err: PluginError, *, quiet: bool = False) -> None:
+        """Record a plugin failure and say it once (a report per city would repeat it)."""
+        if any(str(seen) == str(err) for seen in self.plugin_failures):
+            return
+        self.plugin_failures.append(err)
+        if not quiet:
+            click.echo(f"error: {err}", err=True)
+
+    def _failed_at_run_time(self, err: PluginError) -> None:
+        if self.debug and err.__cause__ is not None:
+            raise err  # --debug: stop at the failure and show the plugin's traceback
+        self.plugin_failed(err)
 
 
 class Group(click.Group):
@@ -63,13 +95,17 @@ class Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except SystemExit as done:  # sys.exit() in a command: keep a non-zero code
+            if done.code in (None, 0) and _plugins_failed(ctx):
+                ctx.exit(PLUGIN_FAILED)
             raise
         except Exception as err:
             from benchmarkkit.errors import BenchmarkkitError
 
-            debug = "--debug" in sys.argv
+            debug = "--debug" in sys.argv or getattr(ctx.obj, "debug", False)
             if isinstance(err, BenchmarkkitError):
                 if debug:
                     raise
@@ -85,6 +121,13 @@ class Group(click.Group):
                 err=True,
             )
             ctx.exit(3)
+        if result in (None, 0) and _plugins_failed(ctx):
+            ctx.exit(PLUGIN_FAILED)
+        return result
+
+
+def _plugins_failed(ctx: click.Context) -> bool:
+    return isinstance(ctx.obj, Context) and bool(ctx.obj.plugin_failures)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -117,20 +160,44 @@ def fail(message: str, code: int = 2) -> NoReturn:
     metavar="NAME",
     help="Do not load this plugin (repeatable).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option(
+    "--plugin-timeout",
+    "plugin_timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_PLUGIN_TIMEOUT,
+    show_default=True,
+    envvar="BENCHMARKKIT_PLUGIN_TIMEOUT",
+    show_envvar=True,
+    metavar="SECONDS",
+    help="Stop a plugin call (import, build, score, section …) that takes longer; 0 = no limit. "
+    "Not enforced on Windows.",
+)
+@click.option(
+    "--debug", is_flag=True, help="Show tracebacks of internal errors and of plugin failures."
+)
 @click.pass_context
 def main(
     ctx: click.Context,
     plugin_files: tuple[Path, ...],
     plugins_dirs: tuple[Path, ...],
     disabled: tuple[str, ...],
+    plugin_timeout: float,
     debug: bool,
 ) -> None:
     """Benchmark a city against its peers: livability, competitiveness, sustainability.
 
     Start with `benchmarkkit report` for the yearly comparison report on the embedded demo data.
+
+    Exit codes: 0 done, 1 rows rejected (validate), 2 user error, 3 internal error (a bug),
+    4 done but a plugin failed or was skipped.
     """
-    ctx.obj = Context(plugin_files, plugins_dirs, disabled, debug)
+    ctx.obj = Context(
+        plugin_files=plugin_files,
+        plugins_dirs=plugins_dirs,
+        disabled=disabled,
+        debug=debug,
+        plugin_timeout=plugin_timeout or None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

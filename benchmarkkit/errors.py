@@ -55,6 +55,7 @@ class PluginError(BenchmarkkitError):
 
     def __init__(self, plugin: str, message: str, *, hint: str | None = None) -> None:
         self.plugin = plugin
+        self.detail = message  # without the plugin's name: for tables that hold it in a column
         super().__init__(f"plugin '{plugin}': {message}", hint=hint)
 
 

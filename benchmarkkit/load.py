@@ -55,7 +55,11 @@ def read_file(
         raise InputError("is a folder, not a file", source=str(path))
     if path.stat().st_size == 0:
         raise InputError("the file is empty", source=str(path), hint="export the data again")
-    table = loader_for(path, registry).read(path, options)
+    from benchmarkkit.plugins import call_plugin  # a plugin's loader: bounded, named if it fails
+
+    loader = loader_for(path, registry)
+    owner = registry.owner.get(("loader", loader.name), loader.name)
+    table = call_plugin(owner, f"reading {path.name}", registry.timeout, loader.read, path, options)
     if table.height == 0:
         raise InputError("the file has a header but no rows", source=str(path),
                          hint="export the data again")

@@ -71,8 +71,10 @@ def find_peers(
     if manager is None:
         answer = _builtin(city_id, year, spec, cities, observations)
     else:
-        answer = manager.hook.select_peers(city_id=city_id, year=year, spec=spec, cities=cities,
-                                           observations=observations)
+        from benchmarkkit.plugins import ask_select_peers  # each selector bounded, attributed
+
+        answer = ask_select_peers(registry, city_id=city_id, year=year, spec=spec, cities=cities,
+                                  observations=observations)
     if answer is None:
         raise InputError(f"no peer selector understands '{spec}'", hint=SPEC_HINT)
     return _group(city_id, year, spec, list(answer), cities)

@@ -4,6 +4,12 @@ Plugins come from three places, all on one path: the ``benchmarkkit`` entry-poin
 built-ins too), ``--plugin FILE.py`` and ``--plugins-dir DIR``. Each plugin is loaded, registered
 and called *on its own*, so one broken plugin is named in a one-line error while the others work
 (pluggy's bulk ``load_setuptools_entrypoints`` would stop at the first failure with a traceback).
+
+Every call into a plugin's code (importing it, each ``register_*`` hook, and at run time building
+and scoring an index, choosing peers, rendering a report section, reading a file) runs under the
+run's time limit (``--plugin-timeout``, see ``timelimit.py``). A plugin that fails *at run time* is
+reported through ``Registry.failed``: the CLI prints one line, carries on with the other plugins
+and ends with exit code 4.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,8 @@ from typing import Any
 import pluggy
 
 from benchmarkkit import hookspecs
-from benchmarkkit.errors import PluginError, did_you_mean
+from benchmarkkit.errors import BenchmarkkitError, PluginError, did_you_mean
+from benchmarkkit.timelimit import time_limit
 
 GROUP = "benchmarkkit"
 
@@ -60,7 +67,20 @@ class Registry:
     owner: dict[tuple[str, str], str] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
     problems: list[PluginError] = field(default_factory=list)
+    """Plugins that could not be loaded or registered (found while building the registry)."""
     manager: pluggy.PluginManager | None = None
+    timeout: float | None = None
+    """The time limit in seconds on each call into plugin code; None or 0: no limit."""
+    failures: list[PluginError] = field(default_factory=list)
+    """Plugins that failed at run time; the run went on without them."""
+    on_failure: Callable[[PluginError], None] | None = field(default=None, repr=False)
+    """Told of each run-time failure as it happens (the CLI prints it as one line)."""
+
+    def failed(self, err: PluginError) -> None:
+        """A plugin failed at run time and was skipped: remember it and tell the host."""
+        self.failures.append(err)
+        if self.on_failure is not None:
+            self.on_failure(err)
 
     def get(self, kind: str, name: str) -> Any:
         from benchmarkkit.errors import MethodError
@@ -92,7 +112,8 @@ def _file_module(path: Path) -> Any:
     return module
 
 
-def _describe(err: BaseException) -> str:
+def describe(err: BaseException) -> str:
+    """``Type: first line of the message`` — an exception as one line."""
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
@@ -141,11 +162,16 @@ def build_registry(
     plugin_files: Sequence[Path] = (),
     plugins_dirs: Sequence[Path] = (),
     disabled: Sequence[str] = (),
+    timeout: float | None = None,
 ) -> Registry:
-    """A fresh manager and registry for one run; never cached, never built at import."""
+    """A fresh manager and registry for one run; never cached, never built at import.
+
+    ``timeout`` bounds each import of a plugin module and each ``register_*`` call, and is kept on
+    the registry for the calls made later in the run.
+    """
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
-    registry = Registry(manager=pm)
+    registry = Registry(manager=pm, timeout=timeout)
     disabled_set = set(disabled)
     for path in plugin_files:
         if not path.is_file():
@@ -169,9 +195,14 @@ def build_registry(
             )
             continue
         try:
-            module = load()
+            with time_limit(timeout, name, "importing the plugin"):
+                module = load()
+        except PluginError as err:  # the time limit
+            info.error = err.detail
+            registry.problems.append(err)
+            continue
         except Exception as err:
-            info.error = f"cannot be imported ({_describe(err)})"
+            info.error = f"cannot be imported ({describe(err)})"
             registry.problems.append(
                 PluginError(
                     name,
@@ -192,7 +223,7 @@ def build_registry(
         try:
             pm.register(module, name=name)
         except pluggy.PluginValidationError as err:
-            info.error = f"invalid hook implementation ({_describe(err)})"
+            info.error = f"invalid hook implementation ({describe(err)})"
             registry.problems.append(
                 PluginError(
                     name,
@@ -228,14 +259,15 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
                 _store(registry, _plugin, _kind, obj)
 
             try:
-                impl.function(**{arg: register for arg in impl.argnames})
+                with time_limit(registry.timeout, plugin, f"calling {hook_name}"):
+                    impl.function(**{arg: register for arg in impl.argnames})
             except PluginError as err:
                 registry.problems.append(err)
             except Exception as err:
                 registry.problems.append(
                     PluginError(
                         plugin,
-                        f"{hook_name} failed ({_describe(err)})",
+                        f"{hook_name} failed ({describe(err)})",
                         hint=f"fix the plugin, or skip it with --disable-plugin {plugin}",
                     )
                 )
@@ -271,3 +303,82 @@ def _store(registry: Registry, plugin: str, kind: str, obj: Any) -> None:
     for info in registry.plugins:
         if info.name == plugin:
             info.registered.setdefault(kind, []).append(name)
+
+
+# --- calling plugin code at run time --------------------------------------------------------
+
+
+def fix_hint(plugin: str) -> str:
+    return f"fix the plugin, or skip it with --disable-plugin {plugin}"
+
+
+def call_plugin(
+    plugin: str, doing: str, timeout: float | None, fn: Callable[..., Any], /, *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """``fn(*args, **kwargs)`` under the time limit, a crash turned into one line naming the plugin.
+
+    A ``BenchmarkkitError`` passes unchanged: the plugin is saying something about the user's
+    input or options, and that reads the same as when the core says it.
+    """
+    try:
+        with time_limit(timeout, plugin, doing):
+            return fn(*args, **kwargs)
+    except BenchmarkkitError:
+        raise
+    except Exception as err:
+        message = f"{doing} failed ({describe(err)})"
+        raise PluginError(plugin, message, hint=fix_hint(plugin)) from err
+
+
+def ask_select_peers(registry: Registry, **kwargs: Any) -> list[str] | None:
+    """The ``select_peers`` hook, called as pluggy would (newest plugin first, first answer wins)
+    but one implementation at a time, each under the time limit.
+
+    A selector that crashes or takes too long is reported and the next one answers instead, in the
+    end the built-in selector. A ``BenchmarkkitError`` is an answer (the spec is wrong) and stops
+    the search; so does a failure of the last selector, as nothing is left to ask.
+    """
+    assert registry.manager is not None
+    caller = registry.manager.hook.select_peers
+    impls = list(reversed(caller.get_hookimpls()))
+    wrappers = [i.plugin_name for i in impls if i.hookwrapper or i.wrapper]
+    if wrappers:  # a wrapper needs pluggy's own call loop: bound it as a whole
+        with time_limit(registry.timeout, ", ".join(wrappers), "choosing peers"):
+            return caller(**kwargs)
+    for position, impl in enumerate(impls):
+        args = {name: kwargs[name] for name in impl.argnames}
+        try:
+            answer = call_plugin(impl.plugin_name, "select_peers", registry.timeout,
+                                 impl.function, **args)
+        except PluginError as err:
+            if position == len(impls) - 1:
+                raise
+            registry.failed(err)
+            continue
+        if answer is not None:
+            return answer
+    return None
+
+
+def guarded_sections(registry: Registry) -> list[Any]:
+    """The registered report sections, each rendering under the time limit; a section that fails
+    is reported (``Registry.failed``) and left out of the report, the others still render."""
+    from benchmarkkit.sections import ReportSection
+
+    out = []
+    for name, section in registry.of("report_section").items():
+        owner = registry.owner.get(("report_section", name), name)
+
+        def render(context: Any, _section: Any = section, _owner: str = owner) -> str:
+            doing = f"rendering report section '{_section.name}'"
+            try:
+                return call_plugin(_owner, doing, registry.timeout, _section.render, context)
+            except BenchmarkkitError as err:
+                if not isinstance(err, PluginError):
+                    err = PluginError(_owner, f"{doing} failed ({err})", hint=fix_hint(_owner))
+                registry.failed(err)
+                return ""
+
+        out.append(ReportSection(section.name, section.order, render))
+    return out
