@@ -270,9 +270,9 @@ class Encoded:
     indicators: pl.Series
 
 
-def _codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Codes of ``values`` in sorted order (nulls first) and the sorted distinct values."""
-    cat = values.cast(pl.Categorical)
+def _codes(cat: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Codes of the categorical ``cat`` in sorted order of its strings (nulls first) and the
+    sorted distinct strings."""
     present = cat.unique()
     order = pl.DataFrame({"phys": present.to_physical(), "name": present.cast(pl.String)}).sort(
         "name", nulls_last=False).with_row_index("code")
@@ -285,8 +285,11 @@ def _codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 def encode(observations: pl.DataFrame) -> Encoded:
     """The shared encoding of ``observations`` (see ``Encoded``)."""
-    usable = observations.select("city_id", "year", "indicator", "value").filter(
-        pl.col("value").is_not_null() & pl.col("value").is_not_nan())
+    # one lazy pass: both string columns hashed in parallel by the streaming engine
+    usable = observations.lazy().select("city_id", "year", "indicator", "value").filter(
+        pl.col("value").is_not_null() & pl.col("value").is_not_nan()).with_columns(
+        pl.col("city_id").cast(pl.Categorical), pl.col("indicator").cast(pl.Categorical)
+    ).collect()
     city, cities = _codes(usable["city_id"])
     indicator, indicators = _codes(usable["indicator"])
     frame = pl.DataFrame({"_c": city, "year": usable["year"], "_ind": indicator,
