@@ -150,7 +150,7 @@ def run_scoring(
     """
     from benchmarkkit.cli import load_data
     from benchmarkkit.framework import complete_from_catalog, read_framework
-    from benchmarkkit.score import score
+    from benchmarkkit.score import encode, score
 
     registry = obj.registry()
     timeout = obj.plugin_timeout
@@ -215,6 +215,7 @@ def run_scoring(
                     else "the data are empty",
                 )
     results, used, pipelines = {}, {}, {}
+    encoded = encode(loaded.observations)  # the string keys coded once for every index
     for framework, pipeline, owner in frameworks:
         chosen_pipeline = pipeline.with_options(**options)
         plugin = owner or framework.name
@@ -227,6 +228,7 @@ def run_scoring(
                     chosen_pipeline,
                     registry,
                     years=years,
+                    encoded=encoded,
                 )
             nothing = owner and _scored_nothing(result, framework, chosen_pipeline,
                                                 loaded.observations)
