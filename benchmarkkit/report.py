@@ -111,10 +111,11 @@ def audit_trail(obj: Context, request: DataRequest, scored: Scored) -> dict[str,
         if epoch and epoch.isdigit()
         else "–"
     )
+    failed_at_run = {err.plugin for err in registry.failures}  # named and skipped this run
     plugins = [
         {"name": p.name, "version": p.version, "source": p.source}
         for p in registry.plugins
-        if not p.error
+        if not p.error and p.name not in failed_at_run
     ]
     return {
         "files": files,

@@ -267,6 +267,7 @@ def test_a_failing_section_and_peer_selector_are_skipped_in_the_report(tmp_path,
     html = out.read_text(encoding="utf-8")
     assert 'id="broken_section"' not in html
     assert "<section" in html  # the built-in sections are there
+    assert "livability" in html and "badreport" not in html  # not listed as a plugin used
 
 
 # ---------------------------------------------------------------------------------------------
