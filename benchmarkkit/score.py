@@ -812,30 +812,29 @@ def _dense_weighted_mean(scores: pl.Series, parent_of: list[int | None], weights
     its children's slices — zero-copy columns, no hashing — with COINr's order of operations,
     ``sum(w / sum(w present) * x)``. Returns the parents' scores and children-present counts,
     parent-major like every level."""
-    columns = {f"c{k}": scores.slice(k * n_units, n_units) for k in range(len(parent_of))}
-    wide = pl.DataFrame(columns) if columns else pl.DataFrame()
-    exprs, counts = [], []
-    for p in range(n_parents):
-        kids = [k for k, q in enumerate(parent_of) if q == p]
-        if not kids:
-            exprs.append(pl.lit(None, pl.Float64).alias(f"s{p}"))
-            counts.append(pl.lit(0, pl.UInt32).alias(f"n{p}"))
-            continue
-        ok = {k: pl.col(f"c{k}").is_not_null() & pl.col(f"c{k}").is_not_nan() for k in kids}
-        total = pl.sum_horizontal(pl.when(ok[k]).then(pl.lit(weights[k])).otherwise(0.0)
-                                  for k in kids)
-        n_present = pl.sum_horizontal(ok[k].cast(pl.UInt32) for k in kids)
-        value = pl.sum_horizontal(pl.when(ok[k]).then(pl.lit(weights[k]) / total
-                                                      * pl.col(f"c{k}")).otherwise(0.0)
-                                  for k in kids)
-        exprs.append(pl.when(n_present > 0).then(value).alias(f"s{p}"))
-        counts.append(n_present.cast(pl.UInt32).alias(f"n{p}"))
-    if not exprs or n_units == 0:
-        return (_nulls((n_parents * n_units), pl.Float64),
-                pl.Series([0] * (n_parents * n_units), dtype=pl.UInt32))
-    out = wide.lazy().select(*exprs, *counts).collect(engine="in-memory")
-    score = pl.concat([out[f"s{p}"].cast(pl.Float64) for p in range(n_parents)])
-    count = pl.concat([out[f"n{p}"] for p in range(n_parents)])
+    if n_units == 0 or not any(q is not None for q in parent_of):
+        return (_nulls(n_parents * n_units, pl.Float64),
+                pl.repeat(0, n_parents * n_units, dtype=pl.UInt32, eager=True))
+    # NaN counts as missing: make it null once, then nulls drop out of every horizontal sum
+    wide = pl.DataFrame({f"c{k}": scores.slice(k * n_units, n_units)
+                         for k in range(len(parent_of))}).select(pl.all().fill_nan(None))
+    kids = {p: [k for k, q in enumerate(parent_of) if q == p] for p in range(n_parents)}
+    totals = wide.select(
+        *[pl.sum_horizontal(pl.col(f"c{k}").is_not_null() * weights[k] for k in kids[p])
+          .alias(f"w{p}") for p in range(n_parents) if kids[p]],
+        *[pl.sum_horizontal(pl.col(f"c{k}").is_not_null() for k in kids[p]).cast(pl.UInt32)
+          .alias(f"n{p}") for p in range(n_parents) if kids[p]])
+    wide = pl.concat([wide, totals], how="horizontal")
+    out = wide.select(
+        pl.when(pl.col(f"n{p}") > 0).then(pl.sum_horizontal(
+            weights[k] / pl.col(f"w{p}") * pl.col(f"c{k}") for k in kids[p])).alias(f"s{p}")
+        for p in range(n_parents) if kids[p])
+    empty_score, empty_count = _nulls(n_units, pl.Float64), pl.repeat(0, n_units,
+                                                                        dtype=pl.UInt32,
+                                                                        eager=True)
+    score = pl.concat([out[f"s{p}"].cast(pl.Float64) if kids[p] else empty_score
+                       for p in range(n_parents)])
+    count = pl.concat([totals[f"n{p}"] if kids[p] else empty_count for p in range(n_parents)])
     return score, count
 
 
