@@ -13,9 +13,20 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+import benchmarkkit.treat as treat_module
 from benchmarkkit.errors import MethodError
-from benchmarkkit.treat import TREATMENTS, jrc, no_treatment, register_treatments
+from benchmarkkit.treat import (
+    TREATMENTS,
+    Rule,
+    _below,
+    _treat,
+    _winsorise_exact,
+    jrc,
+    no_treatment,
+    register_treatments,
+)
 
 NAN = float("nan")
 
@@ -295,3 +306,97 @@ def test_hook_register_treatments():
         "skew_thresh": 2.0,
         "kurt_thresh": 3.5,
     }
+
+
+# --- the fast path against the exact loop -------------------------------------------------------
+
+
+KINDS = ("lognormal", "pareto", "outliers", "rounded", "tied", "tiny")
+
+
+def generated_part(rng: random.Random, i: int) -> list[float | None]:
+    """Partition ``i``: skewed, with ties, outliers or heavy ties at an end; any size, any sign."""
+    kind = KINDS[i % len(KINDS)]
+    if kind == "tiny":
+        n = rng.randint(1, 5)
+    else:  # k is 32-44 here: within k (one table), up to 2k (exact loop), beyond (two tables)
+        n = [rng.randint(6, 40), rng.randint(41, 90), rng.randint(91, 1500)][i // len(KINDS) % 3]
+    if kind == "pareto":
+        shape = rng.uniform(0.8, 4)
+        values = [rng.paretovariate(shape) for _ in range(n)]
+    elif kind == "outliers":  # a few far points, some tied: winsorising them is enough
+        values = [rng.gauss(0, 1) for _ in range(n)]
+        far = [rng.uniform(5, 50) for _ in range(rng.randint(1, 4))]
+        for j in range(min(n, rng.randint(1, 8))):
+            values[j] = rng.choice(far)
+    elif kind == "rounded":  # ties everywhere
+        values = [float(round(rng.lognormvariate(0, 1.5) * 3)) for _ in range(n)]
+    elif kind == "tied":  # a block tied at the maximum: more points than the lists can count
+        values = [rng.lognormvariate(0, 1) for _ in range(n + 1000)]
+        values += [rng.choice([40.0, 80.0])] * rng.randint(45, 80)
+    else:
+        sigma = rng.uniform(0.3, 2.5)
+        values = [rng.lognormvariate(0, sigma) for _ in range(n)]
+    sign = rng.choice([1, -1])  # both signs of skew
+    return [None if r < 0.08 else NAN if r < 0.12 else sign * v
+            for v, r in ((v, rng.random()) for v in values)]
+
+
+def assert_same_treatment(got: tuple[pl.DataFrame, pl.DataFrame],
+                          want: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """Values bit for bit, decisions exactly, statistics to 1e-12 (their sums may be added in
+    another order: Polars' grouped float sums depend on the rows' order and layout)."""
+    assert got[0]["x"].equals(want[0]["x"])
+    decisions = ["_part", "winsorised", "log_transformed", "passed"]
+    assert got[1].select(decisions).equals(want[1].select(decisions))
+    assert_frame_equal(got[1], want[1], rel_tol=1e-12, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_fast_path_gives_the_exact_loops_results(seed, monkeypatch):
+    # jrc replays the winsorisation on power sums (treat._replay) and hands the partitions it
+    # cannot settle to the exact loop; forcing the exact loop everywhere must change nothing.
+    tally: dict[str, int] = {}
+    replay = treat_module._replay
+
+    def counted(part, k, rule):
+        plan = replay(part, k, rule)
+        n = part["_n"]
+        tables = "one table" if n <= k else "overlap" if n <= 2 * k else "two tables"
+        outcome = "declined" if plan is None else "log" if not plan["_bk_wpass"] else "win"
+        tally[f"{tables}: {outcome}"] = tally.get(f"{tables}: {outcome}", 0) + 1
+        return plan
+
+    monkeypatch.setattr(treat_module, "_replay", counted)
+    rng = random.Random(seed)
+    frame = frame_of([generated_part(rng, i) for i in range(40)])
+    outcomes = set()
+    for winmax in (0, 1, 5, 10):
+        fast = jrc(frame, {"winmax": winmax})
+        assert_same_treatment(fast, _treat(frame, Rule(winmax=winmax), _winsorise_exact))
+        outcomes |= {"win" if w else "log" if lg else "none" for w, lg in
+                     fast[1].select("winsorised", "log_transformed").iter_rows()}
+    assert outcomes == {"none", "win", "log"}
+    for case in ("one table: win", "one table: log", "two tables: win", "two tables: log",
+                 "two tables: declined", "overlap: declined"):
+        assert tally.get(case, 0) > 0, (case, tally)
+
+
+def test_partition_ids_and_row_order_do_not_matter():
+    rng = random.Random(11)
+    frame = frame_of([generated_part(rng, i) for i in range(12)]).with_row_index("row")
+    out, log = jrc(frame, {})
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=5)
+    for ids in (pl.col("_part") * 1000 + 7, pl.format("p{}", pl.col("_part"))):
+        other = shuffled.with_columns(ids.alias("_id"))
+        got, got_log = jrc(other.with_columns(pl.col("_id").alias("_part")), {})
+        names = other.select("_part", "_id").unique()
+        got_log = got_log.rename({"_part": "_id"}).join(names, on="_id").drop("_id")
+        assert_same_treatment((got.sort("row"), got_log.select(log.columns).sort("_part")),
+                              (out, log))
+
+
+def test_a_retest_too_close_to_a_threshold_is_left_to_the_exact_loop():
+    assert _below(1.9, 1e-9, 2.0) is True
+    assert _below(2.1, 1e-9, 2.0) is False
+    assert _below(2.0 - 1e-12, 1e-9, 2.0) not in (True, False)
