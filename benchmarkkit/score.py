@@ -462,6 +462,8 @@ def _check_output(inputs: pl.DataFrame, column: str, output: str, registry: Regi
     (Aggregators are not checked this way: minimum coverage or zero weights can legitimately
     leave every parent empty; the scorer-level check in ``run.py`` catches an empty index.)"""
     result = inputs[output]
+    if result.dtype.is_numeric() and result.cast(pl.Float64).is_finite().any():
+        return  # the usual case, settled in one cheap pass
     # a constant indicator (one city alone, all equal) legitimately normalises to nothing:
     # count inputs only of indicators whose usable values differ
     spread = inputs.filter(pl.col(column).is_finite()).group_by("_i").agg(
