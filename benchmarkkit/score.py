@@ -292,8 +292,10 @@ def encode(observations: pl.DataFrame) -> Encoded:
     ).collect()
     city, cities = _codes(usable["city_id"])
     indicator, indicators = _codes(usable["indicator"])
+    # contiguous columns: a streamed input arrives in hundreds of chunks, and every later
+    # gather, scatter and filter over them would pay for it
     frame = pl.DataFrame({"_c": city, "year": usable["year"], "_ind": indicator,
-                          "value": usable["value"]})
+                          "value": usable["value"]}).rechunk()
     return Encoded(observations, frame, cities.alias("city_id"), indicators.alias("indicator"))
 
 

@@ -212,17 +212,18 @@ def observations(size: Size, catalog: pl.DataFrame, seed: int = SEED) -> pl.Data
     })
 
 
-def canonical(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+def canonical(frame: pl.DataFrame | pl.LazyFrame, source: str) -> pl.DataFrame:
     """A user-shaped long table as validated observations (``columns.OBSERVATIONS``): what
     ``load`` returns for clean data, without paying for validation (the benchmarks of the later
-    stages start here)."""
+    stages start here). Give a ``LazyFrame`` (``pl.scan_parquet``) for big panels: the columns
+    are then built in one streaming pass, without an eager copy of the whole table."""
     from benchmarkkit.columns import OBSERVATIONS
 
-    return frame.with_columns(
+    return frame.lazy().with_columns(
         pl.lit(None, pl.String).alias("flag"),
         pl.lit(source).alias("source"),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"),
-    ).select(list(OBSERVATIONS)).cast(OBSERVATIONS)  # type: ignore[arg-type]
+    ).select(list(OBSERVATIONS)).cast(OBSERVATIONS).collect()  # type: ignore[arg-type]
 
 
 def data_dir() -> Path:

@@ -92,7 +92,7 @@ def catalog() -> pl.DataFrame:
 def data(size: str) -> Data:
     panel = synthetic.panel(size, catalog(), directory=ROOT / ".benchmarks-data"
                             if not os.environ.get("BENCH_DATA_DIR") else None)
-    obs = synthetic.canonical(pl.read_parquet(panel.parquet), str(panel.parquet))
+    obs = synthetic.canonical(pl.scan_parquet(panel.parquet), str(panel.parquet))
     return Data(size, panel, obs, pl.read_parquet(panel.cities))
 
 
