@@ -114,9 +114,9 @@ def check_rows(
             _parse_year(raw.schema["year"]).alias("_year"),
             (_parse_value() * pl.col("scale")).alias("_value"),
         )
-        .join(meta.lazy(), on="indicator", how="left")
-        .join(_unknown_hints(raw, catalog["id"].to_list()).lazy(), on="indicator", how="left")
-        .collect()
+        .join(meta.lazy(), on="indicator", how="left", maintain_order="left")
+        .join(_unknown_hints(raw, catalog["id"].to_list()).lazy(), on="indicator", how="left",
+              maintain_order="left")
     )
     cell = pl.col("value").cast(pl.String)
     lo, hi, v = pl.col("lower"), pl.col("upper"), pl.col("_value")
@@ -210,7 +210,11 @@ def check_rows(
     rule_col = pl.lit(None, dtype=pl.String)
     for name, cond, _, _, _ in reversed(rules):
         rule_col = pl.when(cond.fill_null(False)).then(pl.lit(name)).otherwise(rule_col)
-    frame = frame.with_columns(rule_col.alias("rule"))
+    # stays lazy: the rejected rows (few) and the candidates are collected in separate streaming
+    # passes, so the wide working frame (raw text + parsed + catalog columns, ~20 columns) is never
+    # held whole — on 30 M rows it needed more than 24 GiB
+    lazy = frame.with_columns(rule_col.alias("rule"))
+    frame = lazy.filter(pl.col("rule").is_not_null()).collect()
     rejected_parts = []
     for name, _, column, message, hint in rules:
         part = frame.filter(pl.col("rule") == name)
@@ -228,7 +232,7 @@ def check_rows(
                 )
             )
     rejected = pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=REJECTED)
-    ok = frame.filter(pl.col("rule").is_null())
+    ok = lazy.filter(pl.col("rule").is_null())
     soft = ok.filter((pl.col("bound_type") == "soft") & outside.fill_null(False))
     warnings = soft.select(
         "source",
@@ -237,7 +241,7 @@ def check_rows(
         pl.lit("soft_bounds").alias("rule"),
         pl.format("{} is outside the plausible range {}", v, bounds).alias("message"),
         pl.lit("kept; check the value and its unit").alias("hint"),
-    )
+    ).collect()
     candidates = ok.select(
         "city_id",
         "city_name",
@@ -249,14 +253,49 @@ def check_rows(
         "source",
         "row",
         pl.col("column").cast(pl.String),
-    )
+    ).collect()
     return candidates, rejected.cast(REJECTED), warnings.cast(WARNINGS)
 
 
 def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rules over all files together: conflicting or repeated keys, a city with two names."""
+    """Rules over all files together: conflicting or repeated keys, a city with two names.
+
+    The rules need window functions over string keys, which on 30 M rows cost minutes and tens
+    of GiB. So the rows that *could* break a rule are found first with integer codes — rows whose
+    key occurs more than once, and every row of a city that has two names — and only those go
+    through the full rules (clean data: none at all); the others are accepted as they are.
+    """
+    frame = candidates.with_row_index("_order")
+    codes = frame.lazy().select(
+        pl.col(c).cast(pl.Categorical).to_physical().alias(c)
+        for c in ("city_id", "indicator", "city_name")
+    ).with_columns(frame["year"]).collect(engine="in-memory")
+    repeated = codes.select(pl.struct("city_id", "year", "indicator").is_duplicated())\
+        .to_series()
+    pairs = codes.select("city_id", "city_name").filter(pl.col("city_name").is_not_null()).unique()
+    two_names = pairs.group_by("city_id").len().filter(pl.col("len") > 1)["city_id"]
+    suspect = repeated | codes["city_id"].is_in(two_names)
+    del codes, pairs
+    if suspect.any():
+        checked, rejected = _check_set_rows(frame.filter(suspect))
+        accepted = pl.concat([frame.filter(~suspect), checked.select(frame.columns)]).sort(
+            "_order")
+    else:
+        accepted, rejected = frame, pl.DataFrame(schema=REJECTED)
+    if accepted["city_name"].null_count():  # fill a missing name from the city's other rows
+        known = accepted.filter(pl.col("city_name").is_not_null()).unique(
+            "city_id", keep="first", maintain_order=True).select("city_id", pl.col(
+                "city_name").alias("_name"))
+        accepted = accepted.join(known, on="city_id", how="left", maintain_order="left")\
+            .with_columns(pl.col("city_name").fill_null(pl.col("_name"))).drop("_name")
+    return accepted, rejected.cast(REJECTED)
+
+
+def _check_set_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The set rules on the suspect rows (every row of each repeated key, every row of each city
+    with two names), with the messages that say where the first occurrence is."""
     key = ["city_id", "year", "indicator"]
-    frame = candidates.with_row_index("_order").with_columns(
+    frame = frame.with_columns(
         pl.len().over(key).alias("_n"),
         pl.col("value").n_unique().over(key).alias("_nv"),
         pl.col("_order").min().over(key).alias("_first"),
@@ -335,7 +374,7 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .sort("_order")
         .with_columns(pl.col("city_name").fill_null(pl.col("_name")))
     )
-    return accepted, rejected.cast(REJECTED)
+    return accepted, rejected
 
 
 def validate(
