@@ -18,11 +18,11 @@ NUMERIC = ("population", "area_km2")
 
 def read_cities(path: Path, registry: Registry) -> pl.DataFrame:
     """A cities file: ``city_id`` required; ``networks`` may be ';'-separated; numbers typed."""
-    from benchmarkkit.load import loader_for
+    from benchmarkkit.load import read_table
 
     if not path.is_file():
         raise InputError("cities file not found", source=str(path))
-    table = loader_for(path, registry).read(path, ReadOptions()).drop("_row", "_bad")
+    table = read_table(path, registry, ReadOptions()).drop("_row", "_bad")
     if "city_id" not in table.columns:
         raise InputError("missing required column 'city_id'", source=str(path), column="city_id",
                          hint=did_you_mean("city_id", table.columns) or "add a city_id column")

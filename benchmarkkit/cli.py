@@ -274,6 +274,24 @@ class DataRequest:
     cities_file: Path | None = None
 
 
+def _refuse_file_options(request: DataRequest) -> None:
+    """Options that describe the user's files mean nothing for the embedded demo: say so rather
+    than run on the demo as if they had been applied."""
+    given = [name for name, value in (
+        ("--cities", request.cities_file), ("--mapping", request.mapping),
+        ("--shape", request.shape), ("--column", request.columns),
+        ("--constant", request.constants), ("--separator", request.separator),
+        ("--sheet", request.sheet),
+        ("--encoding", request.encoding if request.encoding != "utf-8" else None)) if value]
+    if given:
+        from benchmarkkit.errors import InputError
+
+        raise InputError(
+            f"{given[0]} applies to your own data files, and none was given (without files the "
+            "embedded demo data, with their own city table, are used)",
+            hint=f"name your data file(s) before the options, or drop {given[0]}")
+
+
 def load_data(obj: Context, request: DataRequest):
     """The load → validate → derive stage shared by every data command; demo data when no paths."""
     from benchmarkkit import mapping as mapping_mod
@@ -284,6 +302,7 @@ def load_data(obj: Context, request: DataRequest):
     registry = obj.registry()
     catalog = catalog_from_registry(registry)
     if not request.paths:
+        _refuse_file_options(request)
         from benchmarkkit.demo import load_demo
 
         return load_demo(registry, catalog), catalog, registry

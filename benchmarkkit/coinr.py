@@ -71,12 +71,12 @@ def load_coinr(
     groups = meta.filter(pl.col("Type") == "Group")["iCode"].to_list()
     path = request.paths[0]
     options = ReadOptions(request.encoding, request.separator, request.sheet)
-    from benchmarkkit.load import loader_for
+    from benchmarkkit.load import read_table
 
     if not path.is_file():
         raise InputError("file not found", source=str(path))
 
-    table = loader_for(path, registry).read(path, options)
+    table = read_table(path, registry, options)
     for col in ("uCode", *codes):
         if col not in table.columns:
             raise InputError(

@@ -46,6 +46,16 @@ def loader_for(path: Path, registry: Registry):
                      hint=f"supported: {', '.join(known)}")
 
 
+
+def read_table(path: Path, registry: Registry, options: ReadOptions) -> pl.DataFrame:
+    """``path`` through the loader registered for it — built-in or a plugin's, the same way for
+    data, cities and COINr files: bounded by ``--plugin-timeout``, a crash named with its plugin."""
+    from benchmarkkit.plugins import call_plugin
+
+    loader = loader_for(path, registry)
+    owner = registry.owner.get(("loader", loader.name), loader.name)
+    return call_plugin(owner, f"reading {path.name}", registry.timeout, loader.read, path, options)
+
 def read_file(
     path: Path, registry: Registry, mapping: Mapping, options: ReadOptions
 ) -> tuple[pl.DataFrame, dict[str, str]]:
@@ -55,11 +65,7 @@ def read_file(
         raise InputError("is a folder, not a file", source=str(path))
     if path.stat().st_size == 0:
         raise InputError("the file is empty", source=str(path), hint="export the data again")
-    from benchmarkkit.plugins import call_plugin  # a plugin's loader: bounded, named if it fails
-
-    loader = loader_for(path, registry)
-    owner = registry.owner.get(("loader", loader.name), loader.name)
-    table = call_plugin(owner, f"reading {path.name}", registry.timeout, loader.read, path, options)
+    table = read_table(path, registry, options)
     if table.height == 0:
         raise InputError("the file has a header but no rows", source=str(path),
                          hint="export the data again")

@@ -471,3 +471,15 @@ def test_bug_score_missing_file_is_silent(tmp_path):
     result = cli("score", tmp_path / "nope.csv")
     no_crash(result)
     assert result.exit_code != 0 and "nope.csv" in result.output, result.output
+
+
+@pytest.mark.parametrize("option", [["--cities", "cities.csv"], ["--mapping", "map.toml"],
+                                    ["--column", "city_id=Stadt"], ["--sheet", "Data"],
+                                    ["--encoding", "gbk"], ["--shape", "wide"]])
+@pytest.mark.parametrize("command", ["score", "compare --city ES001C", "report"])
+def test_file_options_without_files_are_refused_not_ignored(command, option):
+    """Without data files the demo is used; an option describing the user's files would be
+    silently ignored there, so it is an error that says so."""
+    result = cli(*command.split(), *option)
+    assert_error(result, f"{option[0]} applies to your own data files", "demo")
+    assert result.exit_code == 2

@@ -17,7 +17,7 @@ import pytest
 from benchmarkkit.errors import PluginError
 from benchmarkkit.plugins import build_registry
 from benchmarkkit.timelimit import supported, time_limit
-from tests.conftest import write
+from tests.conftest import FIXTURES, write
 
 needs_alarm = pytest.mark.skipif(
     not hasattr(signal, "SIGALRM"), reason="no SIGALRM here (Windows): the limit is a no-op"
@@ -164,15 +164,25 @@ def test_asking_for_the_hanging_scorer_by_name_is_fatal(tmp_path, run):
     assert "plugin 'spin': took longer than 1 s (building scorer 'spin')" in line
 
 
+VALID_ROW = ("city_id,city_name,country,year,indicator,value\n"
+             "VN001,Huế,VN,2023,life_expectancy,76.5\n")
+
+
 @needs_alarm
-def test_a_hanging_loader_is_named(tmp_path, run):
+@pytest.mark.parametrize("command", ["validate", "score --cities", "score --framework"])
+def test_a_hanging_loader_is_named(tmp_path, run, command):
+    """Data, cities and COINr files all go through the same bounded loader call."""
     plugin = write(tmp_path / "slowload.py", (
         "import time\nfrom benchmarkkit import hookimpl\nfrom benchmarkkit.read import Loader\n"
         "@hookimpl\ndef register_loaders(register):\n"
         "    register(Loader('slow', ('.slow',), lambda path, options: time.sleep(60)))\n"
     ))
     data = write(tmp_path / "data.slow", "anything\n")
-    result = run("--plugin-timeout", "1", "--plugin", plugin, "validate", data)
+    args = {"validate": ["validate", data],
+            "score --cities": ["score", write(tmp_path / "d.csv", VALID_ROW), "--cities", data],
+            "score --framework": ["score", "--framework", FIXTURES / "asem" / "iMeta.csv",
+                                  data]}[command]
+    result = run("--plugin-timeout", "1", "--plugin", plugin, *args)
     clean(result)
     assert result.exit_code == 2, result.output
     [line] = error_lines(result)
