@@ -705,7 +705,8 @@ def score(
         "aggregate": (tuple(aggregate.split("/")) if aggregate and "/" in aggregate else aggregate),
     }
     result = run_scoring(
-        obj, DataRequest(files, **data), framework_file, scorers, list(years) or None, options
+        obj, DataRequest(files, **data), framework_file, scorers, list(years) or None, options,
+        levels=levels or None,  # the engine then skips building the rows nobody asked for
     )
     scores = result.scores
     if levels:

@@ -140,6 +140,8 @@ def run_scoring(
     scorers: tuple[str, ...],
     years: list[int] | None,
     options: dict[str, Any],
+    *,
+    levels: tuple[int, ...] | None = None,
 ) -> Scored:
     """Score the data with the chosen scorers (default: every registered one).
 
@@ -229,6 +231,7 @@ def run_scoring(
                     registry,
                     years=years,
                     encoded=encoded,
+                    levels=levels or None,
                 )
             nothing = owner and _scored_nothing(result, framework, chosen_pipeline,
                                                 loaded.observations)

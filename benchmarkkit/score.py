@@ -34,7 +34,7 @@ full frame with string keys.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -358,7 +358,15 @@ def score(
     *,
     years: list[int] | None = None,
     encoded: Encoded | None = None,
+    levels: Collection[int] | None = None,
 ) -> ScoreResult:
+    """Score ``observations`` with ``framework`` and ``pipeline`` (see the module docstring).
+
+    ``levels``: the levels to return (None: all). Every level is still computed — a parent needs
+    its children — but the others are not ranked or turned into output rows, which at 10,000
+    cities is most of the time and memory (level 1 alone is one row per city, year and
+    indicator). The top level (the index) is always returned.
+    """
     nodes = framework.nodes
     leaves = nodes.filter(pl.col("level") == 1)
     top = int(nodes["level"].max())  # type: ignore[arg-type]
@@ -417,7 +425,9 @@ def score(
     _coverage(blocks, level1, run)
     del level1
     _thin_index(blocks[top], top, pipeline.min_index_coverage, run)
-    scores = _assemble(blocks, run, dense)
+    keep = None if levels is None else {*levels, top}
+    scores = _assemble({lv: b for lv, b in blocks.items() if keep is None or lv in keep}, run,
+                       dense)
     methods = {"normalise": calls["normalise"].spec, "treat": calls["treat"].spec,
                "impute": pipeline.impute,
                "aggregate": ", ".join(f"level {lv}: {c.spec}"

@@ -87,6 +87,28 @@ def test_hand_worked_index(framework, registry):
     assert (a["n_present"], a["n_children"], a["coverage"]) == (1, 2, 0.5)
 
 
+def test_levels_returns_only_what_is_asked_and_always_the_index(framework, registry):
+    """Levels not asked for are computed (parents need them) but not built into rows; the rows
+    that are returned are exactly those of a full run."""
+    full = score(framework, DATA, CITIES, Pipeline(), registry).scores
+    top = score(framework, DATA, CITIES, Pipeline(), registry, levels=[3]).scores
+    assert top.equals(full.filter(pl.col("level") == 3))
+    assert top["score"].to_list() == pytest.approx([12.5, 81.25, 62.5])  # c1, c2, c3
+    two = score(framework, DATA, CITIES, Pipeline(), registry, levels=[2]).scores
+    assert two.equals(full.filter(pl.col("level") >= 2))
+    one = score(framework, DATA, CITIES, Pipeline(), registry, levels=[1]).scores
+    assert one.equals(full.filter(pl.col("level") != 2))
+
+
+def test_score_command_level_option(tmp_path, run):
+    out = tmp_path / "top.csv"
+    result = run("score", "--level", "3", "--year", "2023", "--out", out)
+    assert result.exit_code == 0, result.output
+    written = pl.read_csv(out)
+    assert set(written["level"]) == {3} and written.height > 200
+    assert set(written["scorer"]) == {"livability", "competitiveness", "sustainability"}
+
+
 def test_min_coverage_makes_a_thin_parent_missing(framework, registry):
     result = score(framework, DATA, CITIES, Pipeline(min_coverage=0.75), registry)
     # c3 has 1 of A's 2 children: 0.5 < 0.75 → A missing; then the index has 1 of its 2

@@ -137,6 +137,23 @@ def test_three_indices(benchmark, record, size):
            target_x_floor=10.0, target_s=5.0 if size == "large" else None)
 
 
+def test_three_indices_without_indicator_rows(benchmark, record, size):
+    """The same, asking only for the index and focus-area levels (``score --level 2 --level
+    3``): level 1 is computed but not ranked or built into rows."""
+    d = h.data(size)
+    floor = h.best_of(lambda: h.floor(d.observations), 5)
+    fws = h.frameworks(d.observations)
+
+    def run() -> list[Any]:
+        encoded = encode(d.observations)
+        return [score(fw, d.observations, d.cities, pipeline, h.registry(), encoded=encoded,
+                      levels=[2, 3]) for fw, pipeline in fws.values()]
+
+    benchmark.pedantic(run, rounds=h.rounds_for(size), warmup_rounds=1, iterations=1)
+    record("three indices, levels 2-3 only", size, floor=floor,
+           target_x_floor=10.0, target_s=5.0 if size == "large" else None)
+
+
 def test_coinr_equivalent(benchmark, record):
     """COINr's reference task: one year, 10,000 cities × 120 indicators, min-max + mean."""
     fw, obs = h.coinr_case()
