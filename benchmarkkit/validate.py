@@ -277,7 +277,7 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     suspect = repeated | codes["city_id"].is_in(two_names)
     del codes, pairs
     if suspect.any():
-        checked, rejected = _check_set_rows(frame.filter(suspect))
+        checked, rejected = _check_set_rows(frame.filter(suspect).rechunk())
         accepted = pl.concat([frame.filter(~suspect), checked.select(frame.columns)]).sort(
             "_order")
     else:
@@ -398,6 +398,10 @@ def validate(
         if candidates
         else empty_candidates.with_columns(pl.lit(None, pl.String).alias("column"))
     )
+    if len({column.n_chunks() for column in all_ok.get_columns()}) > 1:
+        # columns split into different numbers of chunks (files collected by the streaming
+        # engine, then concatenated) make some Polars kernels panic: align them first
+        all_ok = all_ok.rechunk()
     accepted, set_rejected = check_set(all_ok)
     rejected_all = pl.concat(
         [*((unusable is not None and [unusable]) or []), *rejected, set_rejected], how="vertical"

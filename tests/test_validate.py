@@ -89,3 +89,31 @@ def test_set_rules_only_touch_suspect_rows_and_keep_order():
                    (11, "city_name_conflict")]
     clean, none = check_set(frame.filter(pl.col("city_id").is_in(["A", "B"])))
     assert none.height == 0 and clean["city_name"].to_list() == ["Alpha", "Beta", "Beta"]
+
+
+def test_three_files_whose_columns_come_in_different_chunks(tmp_path, run):
+    """Found by the fuzz test: candidates of several files, each collected by the streaming
+    engine, had columns in different numbers of chunks, and a set rule then made Polars panic.
+    These three files reproduced it every time."""
+    head = "city_id,city_name,country,year,indicator,value\n"
+    files = [
+        head + "B,Beta,PT,2022,unemployment_rate,70\nB,Alfa,PT,20x3,unemployment_rate,70\n"
+        "C,Alpha,PT,2022,unemployment_rate,71\n",
+        head + "B,,PT,2022,life_expectancy,\nC,Alfa,PT,2023,life_expectancy,1e308\n"
+        ",,PT,2022,,71\n A,,PT,20x3,xx,71\n,,PT,,life_expectancy,NaN\n"
+        "A,,PT,2023,unemployment_rate,1e308\nB,,PT,20x3,xx,NaN\n",
+        head + ",Alpha,PT,20x3,unemployment_rate,NaN\nA,Alpha,PT,,,\nC,,PT,,xx,NaN\n"
+        "B,,PT,2022,xx,71\n,,PT,2022,,70.0\nB,Alfa,PT,2022,life_expectancy,\n"
+        "A,Alpha,PT,2023,,70.0\n",
+    ]
+    paths = [write(tmp_path / f"f{i}.csv", text) for i, text in enumerate(files)]
+    out = tmp_path / "rejected.csv"
+    result = run("validate", *paths, "--rejected", out)
+    assert result.exit_code == 1, result.output
+    # candidates after the row rules: B 2022 (f0 r2), C 2022 (f0 r4, "Alpha"), C 2023 (f1 r3,
+    # "Alfa"); C has two names, one row each, so the first seen ("Alpha") wins
+    assert "rows read: 17   accepted: 2   rejected: 15" in result.stdout
+    rejected = pl.read_csv(out)
+    conflict = rejected.filter(pl.col("rule") == "city_name_conflict")
+    assert conflict.height == 1 and conflict["row"].item() == 3
+    assert conflict["source"].item().endswith("f1.csv")
