@@ -121,6 +121,18 @@ class Group(click.Group):
                 err=True,
             )
             ctx.exit(3)
+        except BaseException as err:
+            # a panic inside Polars (Rust) arrives as pyo3's PanicException, a BaseException:
+            # still a bug, still one line — but Ctrl-C and the like pass through untouched
+            if type(err).__name__ != "PanicException" or "--debug" in sys.argv:
+                raise
+            first = str(err).strip().splitlines()[0] if str(err).strip() else "no message"
+            click.echo(
+                f"internal error: a panic in a library ({first}) "
+                "(this is a bug; run again with --debug and report the traceback)",
+                err=True,
+            )
+            ctx.exit(3)
         if result in (None, 0) and _plugins_failed(ctx):
             ctx.exit(PLUGIN_FAILED)
         return result

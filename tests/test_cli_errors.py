@@ -483,3 +483,21 @@ def test_file_options_without_files_are_refused_not_ignored(command, option):
     result = cli(*command.split(), *option)
     assert_error(result, f"{option[0]} applies to your own data files", "demo")
     assert result.exit_code == 2
+
+
+def test_a_panic_inside_polars_is_one_line_not_a_traceback(tmp_path):
+    """pyo3's PanicException is a BaseException, which ``except Exception`` misses; the CLI
+    still turns it into the one-line internal-error message (here raised from a plugin, the
+    only way to provoke one on purpose)."""
+    plugin = write(tmp_path / "panics.py", (
+        "from polars.exceptions import PanicException\n"
+        "from benchmarkkit import hookimpl\n"
+        "@hookimpl\ndef select_peers(city_id, spec):\n"
+        "    raise PanicException('assertion failed: i < self.len()')\n"))
+    result = cli("--plugin", plugin, "compare", "--city", "ES001C")
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        repr(result.exception))
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == 3, result.output
+    [line] = [ln for ln in result.output.splitlines() if ln.startswith("internal error")]
+    assert "assertion failed: i < self.len()" in line and "--debug" in line
