@@ -289,33 +289,42 @@ class DataRequest:
 def _refuse_file_options(request: DataRequest) -> None:
     """Options that describe the user's files mean nothing for the embedded demo: say so rather
     than run on the demo as if they had been applied."""
-    given = [name for name, value in (
-        ("--cities", request.cities_file), ("--mapping", request.mapping),
-        ("--shape", request.shape), ("--column", request.columns),
-        ("--constant", request.constants), ("--separator", request.separator),
-        ("--sheet", request.sheet),
-        ("--encoding", request.encoding if request.encoding != "utf-8" else None)) if value]
+    given = [
+        name
+        for name, value in (
+            ("--cities", request.cities_file),
+            ("--mapping", request.mapping),
+            ("--shape", request.shape),
+            ("--column", request.columns),
+            ("--constant", request.constants),
+            ("--separator", request.separator),
+            ("--sheet", request.sheet),
+            ("--encoding", request.encoding if request.encoding != "utf-8" else None),
+        )
+        if value
+    ]
     if given:
         from benchmarkkit.errors import InputError
 
         raise InputError(
             f"{given[0]} applies to your own data files, and none was given (without files the "
             "embedded demo data, with their own city table, are used)",
-            hint=f"name your data file(s) before the options, or drop {given[0]}")
+            hint=f"name your data file(s) before the options, or drop {given[0]}",
+        )
 
 
 def load_data(obj: Context, request: DataRequest):
     """The load → validate → derive stage shared by every data command; demo data when no paths."""
-    from benchmarkkit import mapping as mapping_mod
-    from benchmarkkit.catalog import catalog_from_registry
-    from benchmarkkit.load import load
-    from benchmarkkit.read import ReadOptions
+    from benchmarkkit.io import mapping as mapping_mod
+    from benchmarkkit.io.catalog import catalog_from_registry
+    from benchmarkkit.io.load import load
+    from benchmarkkit.io.read import ReadOptions
 
     registry = obj.registry()
     catalog = catalog_from_registry(registry)
     if not request.paths:
         _refuse_file_options(request)
-        from benchmarkkit.demo import load_demo
+        from benchmarkkit.io.demo import load_demo
 
         return load_demo(registry, catalog), catalog, registry
     separator = request.separator
@@ -347,7 +356,7 @@ def load_data(obj: Context, request: DataRequest):
     )
     cities = None
     if request.cities_file is not None:
-        from benchmarkkit.cities import read_cities
+        from benchmarkkit.io.cities import read_cities
 
         cities = read_cities(request.cities_file, registry)
     loaded = load(
@@ -385,7 +394,7 @@ def require_usable(loaded: Any) -> None:
 
 def write_table(frame: pl.DataFrame, out: Path) -> None:
     """Write csv/parquet/json by suffix, atomically; CSV cells are made formula-safe."""
-    from benchmarkkit.export import write_frame
+    from benchmarkkit.io.export import write_frame
 
     write_frame(frame, out)
 
@@ -432,7 +441,7 @@ def validate(
     used at all.
     """
     if list_rules:
-        from benchmarkkit.validate import RULES
+        from benchmarkkit.io.validate import RULES
 
         for name, meaning in RULES.items():
             click.echo(f"{name:24} {meaning}")
@@ -511,9 +520,9 @@ def indicators(
     """List the indicator catalog (every registered indicator set)."""
     import polars as pl
 
-    from benchmarkkit.catalog import catalog_from_registry
     from benchmarkkit.columns import FOCUS_AREAS, INDICES
     from benchmarkkit.errors import InputError, did_you_mean
+    from benchmarkkit.io.catalog import catalog_from_registry
 
     catalog = catalog_from_registry(obj.registry())
     if focus_area is not None and focus_area not in FOCUS_AREAS:
@@ -542,7 +551,7 @@ def indicators(
     if set_name:
         frame = frame.filter(pl.col("set") == set_name)
     frame = frame.sort("set", "focus_area", "id", nulls_last=True)
-    from benchmarkkit.export import echo_frame
+    from benchmarkkit.io.export import echo_frame
 
     echo_frame(
         frame.select(
@@ -614,14 +623,14 @@ def plugins(obj: Context, show_all: bool, fmt: str) -> None:
 @main.command()
 @click.option(
     "--kind",
-    type=click.Choice(["normalizer", "aggregator", "imputer", "treatment"]),
+    type=click.Choice(["normaliser", "aggregator", "imputer", "treatment"]),
     help="Only this kind of method.",
 )
 @click.pass_obj
 def methods(obj: Context, kind: str | None) -> None:
     """List every registered method with its parameters (and the plugin that registered it)."""
     registry = obj.registry()
-    for k in ("normalizer", "aggregator", "imputer", "treatment"):
+    for k in ("normaliser", "aggregator", "imputer", "treatment"):
         if kind and k != kind:
             continue
         click.echo(f"{k}s:")
@@ -717,7 +726,12 @@ def score(
         "aggregate": (tuple(aggregate.split("/")) if aggregate and "/" in aggregate else aggregate),
     }
     result = run_scoring(
-        obj, DataRequest(files, **data), framework_file, scorers, list(years) or None, options,
+        obj,
+        DataRequest(files, **data),
+        framework_file,
+        scorers,
+        list(years) or None,
+        options,
         levels=levels or None,  # the engine then skips building the rows nobody asked for
     )
     scores = result.scores
@@ -739,7 +753,7 @@ def score(
         click.echo(f"{scores.height} scores written to {out}")
         return
     top = scores.filter(pl.col("level") == pl.col("level").max().over("scorer"))
-    from benchmarkkit.export import text_table
+    from benchmarkkit.io.export import text_table
 
     shown = (
         top.filter(pl.col("score").is_not_null())
@@ -795,8 +809,8 @@ def compare(
     """Compare a city with its peers: scores, ranks, gaps, change, strengths, weaknesses, levers."""
     import polars as pl
 
-    from benchmarkkit.export import echo_frame
-    from benchmarkkit.report import comparison_for
+    from benchmarkkit.io.export import echo_frame
+    from benchmarkkit.report.build import comparison_for
     from benchmarkkit.run import run_scoring
 
     request = DataRequest(files, **data)
@@ -883,8 +897,8 @@ def report(
     **data: Any,
 ) -> None:
     """Write the yearly comparison report: one HTML file that opens without a network."""
-    from benchmarkkit.export import atomic_write
-    from benchmarkkit.report import build_report, build_reports
+    from benchmarkkit.io.export import atomic_write
+    from benchmarkkit.report.build import build_report, build_reports
 
     request = DataRequest(files, **data)
     if batch:
@@ -905,7 +919,7 @@ def report(
         f" ({len(html) // 1024} KiB)"
     )
     if not files:
-        from benchmarkkit.demo import ATTRIBUTION
+        from benchmarkkit.io.demo import ATTRIBUTION
 
         click.echo(ATTRIBUTION)
 
@@ -944,7 +958,7 @@ def chart(
     **data: Any,
 ) -> None:
     """Draw one chart of the comparison: ranking, heatmap, strip, trend, slope or coverage."""
-    from benchmarkkit.report import write_chart
+    from benchmarkkit.report.build import write_chart
 
     if out.suffix.lower() not in (".html", ".png", ".svg", ".json"):
         fail(f"--out must end in .html, .png, .svg or .json, got '{out}'")

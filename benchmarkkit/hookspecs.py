@@ -39,17 +39,18 @@ def register_scorers(register: Register) -> None:
 
 
 @hookspec
-def register_normalizers(register: Register) -> None:
-    """Register normalisation methods: ``register(benchmarkkit.methods.Normalizer(...))``.
+def register_normalisers(register: Register) -> None:
+    """Register normalisation methods: ``register(benchmarkkit.methods.spec.Normaliser(...))``.
 
     ``fn(x, params)`` returns a Polars expression of the direction-adjusted value ``x`` that the
-    engine evaluates per (indicator, year) partition. See ``benchmarkkit.methods`` for the contract.
+    engine evaluates per (indicator, year) partition. See ``benchmarkkit.methods.spec`` for the
+    contract.
     """
 
 
 @hookspec
 def register_aggregators(register: Register) -> None:
-    """Register aggregation methods: ``register(benchmarkkit.methods.Aggregator(...))``.
+    """Register aggregation methods: ``register(benchmarkkit.methods.spec.Aggregator(...))``.
 
     ``fn(x, w, params)`` is evaluated in a ``group_by`` over the children present for one city,
     year and parent; ``frame_fn`` instead receives the whole child frame (for methods such as
@@ -59,7 +60,7 @@ def register_aggregators(register: Register) -> None:
 
 @hookspec
 def register_imputers(register: Register) -> None:
-    """Register imputation methods: ``register(benchmarkkit.methods.Imputer(...))``.
+    """Register imputation methods: ``register(benchmarkkit.methods.spec.Imputer(...))``.
 
     Imputed cells are flagged ``imputed`` by the engine; a method only computes the fill value.
     """
@@ -67,7 +68,7 @@ def register_imputers(register: Register) -> None:
 
 @hookspec
 def register_treatments(register: Register) -> None:
-    """Register outlier treatments: ``register(benchmarkkit.methods.Treatment(...))``."""
+    """Register outlier treatments: ``register(benchmarkkit.methods.spec.Treatment(...))``."""
 
 
 @hookspec

@@ -33,7 +33,7 @@ GROUP = "benchmarkkit"
 
 REGISTER_HOOKS = {
     "register_scorers": "scorer",
-    "register_normalizers": "normalizer",
+    "register_normalisers": "normaliser",
     "register_aggregators": "aggregator",
     "register_imputers": "imputer",
     "register_treatments": "treatment",
@@ -313,7 +313,12 @@ def fix_hint(plugin: str) -> str:
 
 
 def call_plugin(
-    plugin: str, doing: str, timeout: float | None, fn: Callable[..., Any], /, *args: Any,
+    plugin: str,
+    doing: str,
+    timeout: float | None,
+    fn: Callable[..., Any],
+    /,
+    *args: Any,
     **kwargs: Any,
 ) -> Any:
     """``fn(*args, **kwargs)`` under the time limit, a crash turned into one line naming the plugin.
@@ -349,8 +354,9 @@ def ask_select_peers(registry: Registry, **kwargs: Any) -> list[str] | None:
     for position, impl in enumerate(impls):
         args = {name: kwargs[name] for name in impl.argnames}
         try:
-            answer = call_plugin(impl.plugin_name, "select_peers", registry.timeout,
-                                 impl.function, **args)
+            answer = call_plugin(
+                impl.plugin_name, "select_peers", registry.timeout, impl.function, **args
+            )
         except PluginError as err:
             if position == len(impls) - 1:
                 raise
@@ -364,7 +370,7 @@ def ask_select_peers(registry: Registry, **kwargs: Any) -> list[str] | None:
 def guarded_sections(registry: Registry) -> list[Any]:
     """The registered report sections, each rendering under the time limit; a section that fails
     is reported (``Registry.failed``) and left out of the report, the others still render."""
-    from benchmarkkit.sections import ReportSection
+    from benchmarkkit.report.sections import ReportSection
 
     out = []
     for name, section in registry.of("report_section").items():

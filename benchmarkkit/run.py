@@ -20,9 +20,9 @@ from benchmarkkit.timelimit import time_limit
 
 if TYPE_CHECKING:
     from benchmarkkit.cli import Context, DataRequest
-    from benchmarkkit.load import Loaded
+    from benchmarkkit.engine.score import ScoreResult
+    from benchmarkkit.io.load import Loaded
     from benchmarkkit.plugins import Registry
-    from benchmarkkit.score import ScoreResult
     from benchmarkkit.scorer import Framework, Pipeline
 
 
@@ -80,8 +80,13 @@ def _check_framework(framework: object, plugin: str, name: str) -> None:
         )
 
 
-def _build(scorer: Any, plugin: str, catalog: pl.DataFrame, observations: pl.DataFrame,
-           timeout: float | None) -> Framework:
+def _build(
+    scorer: Any,
+    plugin: str,
+    catalog: pl.DataFrame,
+    observations: pl.DataFrame,
+    timeout: float | None,
+) -> Framework:
     """The scorer's framework for these data: bounded in time, checked, failures named."""
     try:
         with time_limit(timeout, plugin, f"building scorer '{scorer.name}'"):
@@ -98,8 +103,9 @@ def _build(scorer: Any, plugin: str, catalog: pl.DataFrame, observations: pl.Dat
     return built
 
 
-def _scored_nothing(result: ScoreResult, framework: Framework, pipeline: Pipeline,
-                    observations: pl.DataFrame) -> str | None:
+def _scored_nothing(
+    result: ScoreResult, framework: Framework, pipeline: Pipeline, observations: pl.DataFrame
+) -> str | None:
     """Why every index value is missing, when the data could have been scored; else None.
 
     "NaN everywhere" (a weight or a method of the plugin returning NaN) must not pass for thin
@@ -116,7 +122,8 @@ def _scored_nothing(result: ScoreResult, framework: Framework, pipeline: Pipelin
         return None
     withheld = result.warnings.filter(pl.col("kind").is_in(["thin_coverage", "screened_out"]))
     had_data = top.filter(pl.col("n_present") > 0).join(
-        withheld.select("city_id", "year").unique(), on=["city_id", "year"], how="anti")
+        withheld.select("city_id", "year").unique(), on=["city_id", "year"], how="anti"
+    )
     if had_data.height == 0:
         return None
     leaves = framework.nodes.filter(pl.col("level") == 1)["node"].implode()
@@ -129,8 +136,10 @@ def _scored_nothing(result: ScoreResult, framework: Framework, pipeline: Pipelin
     if separable.height == 0:
         return None
     cities = had_data["city_id"].n_unique()
-    return (f"scorer '{framework.name}' gave no score to any city although {cities} cities had "
-            "its indicators (every index value is missing or NaN)")
+    return (
+        f"scorer '{framework.name}' gave no score to any city although {cities} cities had "
+        "its indicators (every index value is missing or NaN)"
+    )
 
 
 def run_scoring(
@@ -151,8 +160,8 @@ def run_scoring(
     scorer by name (``--scorer``), for a ``--framework`` file, or when no scorer is left.
     """
     from benchmarkkit.cli import load_data
-    from benchmarkkit.framework import complete_from_catalog, read_framework
-    from benchmarkkit.score import encode, score
+    from benchmarkkit.engine.score import encode, score
+    from benchmarkkit.io.framework import complete_from_catalog, read_framework
 
     registry = obj.registry()
     timeout = obj.plugin_timeout
@@ -160,14 +169,12 @@ def run_scoring(
     if framework_file is not None:
         framework = read_framework(framework_file)
         if framework_file.suffix.lower() == ".csv":
-            from benchmarkkit.coinr import load_coinr
+            from benchmarkkit.io.coinr import load_coinr
 
             loaded, catalog = load_coinr(framework_file, request, registry)
         else:
             loaded, catalog, _ = load_data(obj, request)
-        frameworks.append(
-            (complete_from_catalog(framework, catalog), framework.pipeline, None)
-        )
+        frameworks.append((complete_from_catalog(framework, catalog), framework.pipeline, None))
     else:
         loaded, catalog, _ = load_data(obj, request)
     if request.paths:
@@ -199,8 +206,10 @@ def run_scoring(
         if built.nodes.filter(pl.col("level") == 1).height == 0:
             message = f"scorer '{name}' has none of its indicators in this data"
             if name in scorers:  # asked for by name: an error; otherwise skipped, said once
-                raise InputError(message, hint="check `benchmarkkit indicators --index "
-                                 f"{name}` against your data")
+                raise InputError(
+                    message,
+                    hint=f"check `benchmarkkit indicators --index {name}` against your data",
+                )
             import click
 
             click.echo(f"warning: {message}; skipped", err=True)
@@ -233,18 +242,28 @@ def run_scoring(
                     encoded=encoded,
                     levels=levels or None,
                 )
-            nothing = owner and _scored_nothing(result, framework, chosen_pipeline,
-                                                loaded.observations)
+            nothing = owner and _scored_nothing(
+                result, framework, chosen_pipeline, loaded.observations
+            )
             if nothing:
-                raise PluginError(plugin, nothing, hint="check its weights and methods, or "
-                                  f"skip it with --disable-plugin {plugin}")
+                raise PluginError(
+                    plugin,
+                    nothing,
+                    hint="check its weights and methods, or "
+                    f"skip it with --disable-plugin {plugin}",
+                )
         except (PluginError, MethodError) as err:
             # a method error may be the user's option (then every scorer fails: see below) or
             # this scorer's own defaults (then only it fails)
             if owner is None or framework.name in scorers:
                 raise
-            reported = err if isinstance(err, PluginError) else PluginError(
-                owner, f"scoring '{framework.name}' failed ({err})", hint=fix_hint(owner))
+            reported = (
+                err
+                if isinstance(err, PluginError)
+                else PluginError(
+                    owner, f"scoring '{framework.name}' failed ({err})", hint=fix_hint(owner)
+                )
+            )
             failures.append((reported, err))
             continue
         except BenchmarkkitError:
@@ -296,5 +315,7 @@ def _nothing_left(
             f"no index could be scored: all {len(failures)} scorers failed (see above)",
             hint="fix the plugins, or skip them with --disable-plugin NAME",
         )
-    raise InputError("no index can be scored: the data hold none of the scorers' indicators",
-                     hint="list indicator ids with `benchmarkkit indicators`")
+    raise InputError(
+        "no index can be scored: the data hold none of the scorers' indicators",
+        hint="list indicator ids with `benchmarkkit indicators`",
+    )

@@ -10,16 +10,27 @@ from __future__ import annotations
 import polars as pl
 
 from benchmarkkit import hookimpl
-from benchmarkkit.framework import NODE_SCHEMA
+from benchmarkkit.io.framework import NODE_SCHEMA
 from benchmarkkit.scorer import Framework, Pipeline, Scorer
 
 PILLARS = {
-    "connectivity": ["household_internet_access", "fixed_broadband_households",
-                     "wireless_broadband_subscriptions", "fast_broadband_population"],
-    "e_services": ["online_city_services", "open_data_published", "qol_admin_online",
-                   "electronic_health_records"],
-    "smart_infrastructure": ["smart_electricity_meters", "smart_water_meters",
-                             "realtime_transit_info_stops"],
+    "connectivity": [
+        "household_internet_access",
+        "fixed_broadband_households",
+        "wireless_broadband_subscriptions",
+        "fast_broadband_population",
+    ],
+    "e_services": [
+        "online_city_services",
+        "open_data_published",
+        "qol_admin_online",
+        "electronic_health_records",
+    ],
+    "smart_infrastructure": [
+        "smart_electricity_meters",
+        "smart_water_meters",
+        "realtime_transit_info_stops",
+    ],
 }
 PIPELINE = Pipeline(normalise="minmax:0,100", aggregate="arithmetic", reference="pooled")
 
@@ -31,14 +42,23 @@ def build(catalog: pl.DataFrame, observations: pl.DataFrame) -> Framework:
         have = [i for i in indicators if i in present]
         if not have:
             continue
-        rows.append({"node": pillar, "name": pillar.replace("_", " ").title(), "level": 2,
-                     "parent": "digital_readiness", "weight": 1.0})
-        rows += [{"node": i, "name": i, "level": 1, "parent": pillar, "weight": 1.0}
-                 for i in have]
+        rows.append(
+            {
+                "node": pillar,
+                "name": pillar.replace("_", " ").title(),
+                "level": 2,
+                "parent": "digital_readiness",
+                "weight": 1.0,
+            }
+        )
+        rows += [{"node": i, "name": i, "level": 1, "parent": pillar, "weight": 1.0} for i in have]
     nodes = pl.DataFrame(rows, schema=NODE_SCHEMA)
     directions = catalog.select(pl.col("id").alias("node"), pl.col("direction").alias("_d"))
-    nodes = nodes.join(directions, on="node", how="left").with_columns(
-        pl.coalesce("direction", "_d").alias("direction")).drop("_d")
+    nodes = (
+        nodes.join(directions, on="node", how="left")
+        .with_columns(pl.coalesce("direction", "_d").alias("direction"))
+        .drop("_d")
+    )
     return Framework("digital_readiness", nodes, "Digital readiness", PIPELINE)
 
 

@@ -9,15 +9,25 @@ from __future__ import annotations
 from importlib.resources import files
 
 from benchmarkkit import hookimpl
-from benchmarkkit.catalog import IndicatorSet, Register
+from benchmarkkit.io.catalog import IndicatorSet, Register
 
 
 @hookimpl
 def register_indicator_sets(register: Register) -> None:
     here = files(__name__)
-    register(IndicatorSet("iso_u4ssc", here / "iso_u4ssc.csv",
-                          "ISO 37120:2014, ISO 37122:2019, ISO 37123:2019 and U4SSC KPIs"))
+    register(
+        IndicatorSet(
+            "iso_u4ssc",
+            here / "iso_u4ssc.csv",
+            "ISO 37120:2014, ISO 37122:2019, ISO 37123:2019 and U4SSC KPIs",
+        )
+    )
     demo = here / "eurostat_urban_audit.csv"
     if demo.is_file():
-        register(IndicatorSet("eurostat_urban_audit", demo,
-                              "Eurostat Urban Audit and the EU Quality of Life survey 2023"))
+        register(
+            IndicatorSet(
+                "eurostat_urban_audit",
+                demo,
+                "Eurostat Urban Audit and the EU Quality of Life survey 2023",
+            )
+        )

@@ -2,13 +2,13 @@
 
 The labour market, innovation, human capital, digital connectivity, reliable utilities, fiscal
 capacity and e-government — every catalog indicator tagged ``competitiveness`` in the data, by
-the six ASCN focus areas. Methods: see ``benchmarkkit.catalog_index.BUILTIN_PIPELINE``.
+the six ASCN focus areas. Methods: see ``benchmarkkit.engine.catalog_index.BUILTIN_PIPELINE``.
 """
 
 from __future__ import annotations
 
 from benchmarkkit import hookimpl
-from benchmarkkit.catalog_index import catalog_scorer
+from benchmarkkit.engine.catalog_index import catalog_scorer
 from benchmarkkit.hookspecs import Register
 
 

@@ -2,13 +2,13 @@
 
 Health, safety, housing, education, basic services, the environment people live with and easy
 mobility — every catalog indicator tagged ``livability`` that the data contain, grouped by the six
-ASCN focus areas. Methods: see ``benchmarkkit.catalog_index.BUILTIN_PIPELINE``.
+ASCN focus areas. Methods: see ``benchmarkkit.engine.catalog_index.BUILTIN_PIPELINE``.
 """
 
 from __future__ import annotations
 
 from benchmarkkit import hookimpl
-from benchmarkkit.catalog_index import catalog_scorer
+from benchmarkkit.engine.catalog_index import catalog_scorer
 from benchmarkkit.hookspecs import Register
 
 

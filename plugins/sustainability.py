@@ -2,13 +2,13 @@
 
 Emissions, energy, water and waste, land and green space, sustainable mobility and resilience to
 shocks — every catalog indicator tagged ``sustainability`` in the data, grouped by the six
-ASCN focus areas. Methods: see ``benchmarkkit.catalog_index.BUILTIN_PIPELINE``.
+ASCN focus areas. Methods: see ``benchmarkkit.engine.catalog_index.BUILTIN_PIPELINE``.
 """
 
 from __future__ import annotations
 
 from benchmarkkit import hookimpl
-from benchmarkkit.catalog_index import catalog_scorer
+from benchmarkkit.engine.catalog_index import catalog_scorer
 from benchmarkkit.hookspecs import Register
 
 

@@ -30,7 +30,7 @@ def registry():
 
 @pytest.fixture(scope="session")
 def catalog(registry):
-    from benchmarkkit.catalog import catalog_from_registry
+    from benchmarkkit.io.catalog import catalog_from_registry
 
     return catalog_from_registry(registry)
 

@@ -13,14 +13,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from benchmarkkit.aggregate import (
+from benchmarkkit.errors import MethodError
+from benchmarkkit.methods.aggregate import (
     AGGREGATORS,
     check_positive,
     copeland_scores,
     invalid_values,
     register_aggregators,
 )
-from benchmarkkit.errors import MethodError
 
 METHODS = {a.name: a for a in AGGREGATORS}
 

@@ -17,8 +17,8 @@ import altair as alt
 import polars as pl
 import pytest
 
-from benchmarkkit import charts
-from benchmarkkit.charts import (
+from benchmarkkit.report import charts
+from benchmarkkit.report.charts import (
     HIGHLIGHT,
     MAX_ROWS,
     MEDIAN,
@@ -75,8 +75,11 @@ def rows(d: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def unit(d: dict[str, Any], mark: str, nth: int = 0) -> dict[str, Any]:
-    return [u for u in units(d) if (u["mark"]["type"] if isinstance(u["mark"], dict)
-                                    else u["mark"]) == mark][nth]
+    return [
+        u
+        for u in units(d)
+        if (u["mark"]["type"] if isinstance(u["mark"], dict) else u["mark"]) == mark
+    ][nth]
 
 
 def title_text(d: dict[str, Any]) -> tuple[str, str]:
@@ -190,7 +193,11 @@ def test_ranking_bars(ranking: pl.DataFrame) -> None:
     assert {t["field"] for t in enc["tooltip"]} == {"city_name", "city_id", "score", "rank"}
     data = rows(d, bars)
     assert {(r["city_id"], r["score"]) for r in data} == {
-        ("C1", 55.0), ("C2", 80.0), ("C4", 20.0), ("C5", 61.5)}
+        ("C1", 55.0),
+        ("C2", 80.0),
+        ("C4", 20.0),
+        ("C5", 61.5),
+    }
     assert next(r for r in data if r["city_id"] == CITY)["group"] == "Alpha"
     rule = unit(d, "rule")
     assert rule["mark"]["color"] == MEDIAN
@@ -202,8 +209,14 @@ def test_ranking_bars(ranking: pl.DataFrame) -> None:
 
 
 def test_ranking_bars_tells_apart_cities_that_share_a_name() -> None:
-    frame = pl.DataFrame({"city_id": ["C1", "C2"], "city_name": ["Valencia", "Valencia"],
-                          "score": [50.0, 60.0], "rank": [2, 1]})
+    frame = pl.DataFrame(
+        {
+            "city_id": ["C1", "C2"],
+            "city_name": ["Valencia", "Valencia"],
+            "score": [50.0, 60.0],
+            "rank": [2, 1],
+        }
+    )
     d = spec(ranking_bars(frame, CITY, "x"))
     assert unit(d, "bar")["encoding"]["y"]["sort"] == ["Valencia (C2)", "Valencia (C1)"]
 
@@ -220,11 +233,17 @@ def test_focus_area_heatmap(heat: pl.DataFrame) -> None:
     empty, cells, text, outline = units(d)
     # ASCN keys become labels; columns follow ASCN's order, not the frame's
     assert cells["encoding"]["x"]["sort"] == [
-        "Civic & social", "Quality environment", "Industry & innovation"]
+        "Civic & social",
+        "Quality environment",
+        "Industry & innovation",
+    ]
     assert cells["encoding"]["color"]["field"] == "score"
     assert {r["score"] for r in rows(d, cells)} == {40.0, 90.0, 70.0, 75.0, 72.0}  # no null
     assert {r["focus_area"] for r in rows(d, empty)} == {
-        "Civic & social", "Quality environment", "Industry & innovation"}
+        "Civic & social",
+        "Quality environment",
+        "Industry & innovation",
+    }
     assert next(r["cell"] for r in rows(d, text) if r["score"] is None) == "–"
     # the city's row: outlined, bold, even though its mean is lower than Beta's
     assert rows(d, outline) == [{"label": "Alpha"}]
@@ -232,7 +251,10 @@ def test_focus_area_heatmap(heat: pl.DataFrame) -> None:
     assert "Alpha" in cells["encoding"]["y"]["axis"]["labelFontWeight"]["expr"]
     assert cells["encoding"]["y"]["sort"] == ["Beta", "Alpha"]
     assert {t["field"] for t in cells["encoding"]["tooltip"]} == {
-        "city_name", "focus_area", "score"}
+        "city_name",
+        "focus_area",
+        "score",
+    }
 
 
 def test_indicator_strip(strip: pl.DataFrame) -> None:
@@ -247,10 +269,24 @@ def test_indicator_strip(strip: pl.DataFrame) -> None:
     data = rows(d, dots)
     assert len(data) == 7  # the NaN score is dropped
     assert [r for r in data if r["is_city"]] == [
-        {"indicator_name": "Air", "city_id": "C1", "city_name": "Alpha", "score": 30.0,
-         "label": "Alpha", "group": "Alpha", "is_city": True},
-        {"indicator_name": "Jobs", "city_id": "C1", "city_name": "Alpha", "score": 90.0,
-         "label": "Alpha", "group": "Alpha", "is_city": True},
+        {
+            "indicator_name": "Air",
+            "city_id": "C1",
+            "city_name": "Alpha",
+            "score": 30.0,
+            "label": "Alpha",
+            "group": "Alpha",
+            "is_city": True,
+        },
+        {
+            "indicator_name": "Jobs",
+            "city_id": "C1",
+            "city_name": "Alpha",
+            "score": 90.0,
+            "label": "Alpha",
+            "group": "Alpha",
+            "is_city": True,
+        },
     ]
     medians = {r["indicator_name"]: r["median"] for r in rows(d, ticks)}
     assert medians == {"Air": 30.0, "Jobs": 60.0, "Parks": 60.0}  # peers only
@@ -269,9 +305,11 @@ def test_trend_lines(series: pl.DataFrame) -> None:
     assert line["encoding"]["strokeDash"]["scale"]["range"][1] != [1, 0]
     data = rows(d, d)
     assert len(data) == series.height
-    assert {(r["series_label"], r["year"], r["score"]) for r in data if r["index"] == "livability"
-            and r["series"] == "city"} == {("Alpha", 2021, 50.0), ("Alpha", 2022, None),
-                                           ("Alpha", 2023, 60.0)}
+    assert {
+        (r["series_label"], r["year"], r["score"])
+        for r in data
+        if r["index"] == "livability" and r["series"] == "city"
+    } == {("Alpha", 2021, 50.0), ("Alpha", 2022, None), ("Alpha", 2023, 60.0)}
     assert {t["field"] for t in point["encoding"]["tooltip"]} >= {"year", "score"}
 
 
@@ -286,11 +324,15 @@ def test_slope_chart_keeps_the_latest_two_years_and_spreads_labels(series: pl.Da
     assert last["encoding"]["y"]["field"] == "label_y"
     # 41 vs 40 and 44 vs 45 would overprint: their labels are pushed apart, centred
     for year in (2022, 2023):
-        ys = sorted(r["label_y"] for r in data
-                    if r["index"] == "sustainability" and r["year"] == year)
+        ys = sorted(
+            r["label_y"] for r in data if r["index"] == "sustainability" and r["year"] == year
+        )
         assert ys[1] - ys[0] == pytest.approx(8.0)
-    end = {(r["series_label"], r["year"]): r["end_label"] for r in data
-           if r["index"] == "sustainability"}
+    end = {
+        (r["series_label"], r["year"]): r["end_label"]
+        for r in data
+        if r["index"] == "sustainability"
+    }
     assert end[("Alpha", 2023)] == "45.0"
 
 
@@ -310,8 +352,9 @@ def test_coverage_bars(coverage: pl.DataFrame) -> None:
     assert [(r["n_present"], r["n_children"]) for r in data] == [(13, 14), (7, 7), (0, 0)]
 
 
-def test_vstack_keeps_each_charts_legend_its_own(ranking: pl.DataFrame,
-                                                 series: pl.DataFrame) -> None:
+def test_vstack_keeps_each_charts_legend_its_own(
+    ranking: pl.DataFrame, series: pl.DataFrame
+) -> None:
     """Shared colour scales would merge "Alpha/Peers" and "Alpha/Peer median" into one legend."""
     d = spec(themed(vstack(ranking_bars(ranking, CITY, "a"), trend_lines(series, CITY))))
     assert len(d["vconcat"]) == 2
@@ -330,8 +373,14 @@ BUILDERS: dict[str, Callable[[pl.DataFrame], Any]] = {
     "slope": lambda f: slope_chart(f, CITY, title="Empty"),
     "coverage": lambda f: coverage_bars(f, title="Empty"),
 }
-FIXTURE = {"ranking": "ranking", "heat": "heat", "strip": "strip", "trend": "series",
-           "slope": "series", "coverage": "coverage"}
+FIXTURE = {
+    "ranking": "ranking",
+    "heat": "heat",
+    "strip": "strip",
+    "trend": "series",
+    "slope": "series",
+    "coverage": "coverage",
+}
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
@@ -345,10 +394,10 @@ def test_empty_input_gives_a_no_data_chart(name: str, request: pytest.FixtureReq
 
 
 @pytest.mark.parametrize("name", ["ranking", "heat", "strip", "trend", "slope"])
-def test_all_missing_scores_give_a_no_data_chart(name: str,
-                                                 request: pytest.FixtureRequest) -> None:
-    frame = request.getfixturevalue(FIXTURE[name]).with_columns(pl.lit(None, pl.Float64)
-                                                                .alias("score"))
+def test_all_missing_scores_give_a_no_data_chart(name: str, request: pytest.FixtureRequest) -> None:
+    frame = request.getfixturevalue(FIXTURE[name]).with_columns(
+        pl.lit(None, pl.Float64).alias("score")
+    )
     assert marks(spec(BUILDERS[name](frame))) == ["text"]
 
 
@@ -400,16 +449,21 @@ def demo(registry: Any, catalog: pl.DataFrame) -> dict[str, Any]:
 
     One scorer (the quickest of the three built-ins) covers every chart: an index, its focus
     areas and indicators over two years; all three would triple the fixture's run time."""
-    from benchmarkkit.demo import DEFAULT_CITY, load_demo
-    from benchmarkkit.score import score
+    from benchmarkkit.engine.score import score
+    from benchmarkkit.io.demo import DEFAULT_CITY, load_demo
 
     loaded = load_demo(registry, catalog)
     scorer = registry.of("scorer")["sustainability"]
     framework = scorer.build(catalog, loaded.observations)
-    result = score(framework, loaded.observations, loaded.cities, scorer.pipeline, registry,
-                   years=[2022, 2023])
-    return {"scores": result.scores, "cities": loaded.cities, "nodes": framework.nodes,
-            "city": DEFAULT_CITY}
+    result = score(
+        framework, loaded.observations, loaded.cities, scorer.pipeline, registry, years=[2022, 2023]
+    )
+    return {
+        "scores": result.scores,
+        "cities": loaded.cities,
+        "nodes": framework.nodes,
+        "city": DEFAULT_CITY,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -423,28 +477,36 @@ def demo_frames(demo: dict[str, Any]) -> dict[str, pl.DataFrame]:
     index = scores.filter(pl.col("level") == 3)
     peer_median = (
         index.filter(pl.col("city_id") != city)
-        .group_by("scorer", "year").agg(pl.col("score").median())
+        .group_by("scorer", "year")
+        .agg(pl.col("score").median())
         .with_columns(pl.lit("peer median").alias("series"))
     )
     mine = index.filter(pl.col("city_id") == city).with_columns(pl.lit("city").alias("series"))
-    trend = pl.concat([f.select(pl.col("scorer").alias("index"), "year", "series", "score")
-                       for f in (mine, peer_median)]).sort("index", "series", "year")
+    trend = pl.concat(
+        [
+            f.select(pl.col("scorer").alias("index"), "year", "series", "score")
+            for f in (mine, peer_median)
+        ]
+    ).sort("index", "series", "year")
     return {
-        "ranking": now.filter(pl.col("level") == 3).select("city_id", "city_name", "score",
-                                                           "rank"),
+        "ranking": now.filter(pl.col("level") == 3).select("city_id", "city_name", "score", "rank"),
         "heat": now.filter(pl.col("level") == 2).select(
-            "city_id", "city_name", pl.col("node").alias("focus_area"), "score"),
-        "strip": now.filter(pl.col("level") == 1).join(names, on="node").select(
-            pl.col("node_label").alias("indicator_name"), "city_id", "city_name", "score"),
+            "city_id", "city_name", pl.col("node").alias("focus_area"), "score"
+        ),
+        "strip": now.filter(pl.col("level") == 1)
+        .join(names, on="node")
+        .select(pl.col("node_label").alias("indicator_name"), "city_id", "city_name", "score"),
         "trend": trend,
         "coverage": now.filter(pl.col("city_id") == city, pl.col("level") >= 2)
-        .join(names, on="node").sort("level", "node", descending=[True, False])
+        .join(names, on="node")
+        .sort("level", "node", descending=[True, False])
         .select("node_label", "n_present", "n_children"),
     }
 
 
-def test_charts_of_the_real_demo_scores(demo: dict[str, Any],
-                                        demo_frames: dict[str, pl.DataFrame]) -> None:
+def test_charts_of_the_real_demo_scores(
+    demo: dict[str, Any], demo_frames: dict[str, pl.DataFrame]
+) -> None:
     city = demo["city"]
     label = demo["cities"].filter(pl.col("city_id") == city)["city_name"][0]
     f = demo_frames
@@ -462,7 +524,8 @@ def test_charts_of_the_real_demo_scores(demo: dict[str, Any],
     bars = unit(d["ranking"], "bar")
     assert bars["encoding"]["color"]["scale"]["domain"][0] == label
     assert sorted(r["score"] for r in rows(d["ranking"], bars)) == sorted(
-        f["ranking"]["score"].drop_nulls().to_list())
+        f["ranking"]["score"].drop_nulls().to_list()
+    )
     assert rows(d["heat"], unit(d["heat"], "rect", 2)) == [{"label": label}]
     heat_areas = set(unit(d["heat"], "rect")["encoding"]["x"]["sort"])
     assert heat_areas <= set(charts.FOCUS_AREA_LABELS.values())
@@ -474,12 +537,17 @@ def test_charts_of_the_real_demo_scores(demo: dict[str, Any],
     assert [r["n_present"] for r in cover] == f["coverage"]["n_present"].to_list()
 
 
-def test_inline_html_needs_no_network(demo: dict[str, Any], demo_frames: dict[str, pl.DataFrame],
-                                      tmp_path: Path) -> None:
+def test_inline_html_needs_no_network(
+    demo: dict[str, Any], demo_frames: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
     """The report must open offline: Vega is inlined, no script comes from a CDN."""
     city = demo["city"]
-    page = themed(vstack(ranking_bars(demo_frames["ranking"], city, "Sustainability"),
-                         trend_lines(demo_frames["trend"], city)))
+    page = themed(
+        vstack(
+            ranking_bars(demo_frames["ranking"], city, "Sustainability"),
+            trend_lines(demo_frames["trend"], city),
+        )
+    )
     out = tmp_path / "x.html"
     page.save(out, inline=True)
     html = out.read_text(encoding="utf-8")

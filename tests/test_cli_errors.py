@@ -28,8 +28,9 @@ def cli(*args: object):
 
 
 def no_crash(result) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "Traceback" not in result.output, result.output
     assert "internal error" not in result.output, result.output
 
@@ -84,14 +85,20 @@ def test_every_command_refuses_an_unknown_option(command):
 # indicators
 
 
-@pytest.mark.parametrize("args,fragments", [
-    (("--focus-area", "safety_securty"), ("unknown focus area", "did you mean 'safety_security'")),
-    (("--focus-area", "health"), ("unknown focus area 'health'", "focus areas:")),
-    (("--index", "livabilty"), ("unknown index", "did you mean 'livability'")),
-    (("--index", "Competitivness"), ("unknown index", "did you mean 'competitiveness'")),
-    (("--set", "iso_u4sc"), ("unknown indicator set", "did you mean 'iso_u4ssc'")),
-    (("--set", "zzz"), ("unknown indicator set 'zzz'", "sets:")),
-])
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (
+            ("--focus-area", "safety_securty"),
+            ("unknown focus area", "did you mean 'safety_security'"),
+        ),
+        (("--focus-area", "health"), ("unknown focus area 'health'", "focus areas:")),
+        (("--index", "livabilty"), ("unknown index", "did you mean 'livability'")),
+        (("--index", "Competitivness"), ("unknown index", "did you mean 'competitiveness'")),
+        (("--set", "iso_u4sc"), ("unknown indicator set", "did you mean 'iso_u4ssc'")),
+        (("--set", "zzz"), ("unknown indicator set 'zzz'", "sets:")),
+    ],
+)
 def test_indicators_unknown_names(args, fragments):
     assert_error(cli("indicators", *args), *fragments)
 
@@ -141,11 +148,15 @@ def test_plugins_dir_that_is_a_file(data):
     assert_error(cli("--plugins-dir", data, "plugins"), "is not a directory")
 
 
-@pytest.mark.parametrize("body,fragment", [
-    (None, "does not exist"),
-    ("def oops(:\n", "SyntaxError"),
-    ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
-], ids=["missing", "syntax-error", "raises"])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        (None, "does not exist"),
+        ("def oops(:\n", "SyntaxError"),
+        ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
+    ],
+    ids=["missing", "syntax-error", "raises"],
+)
 def test_broken_plugin_is_one_error_line_and_the_command_still_runs(tmp_path, body, fragment):
     """By design a broken plugin is reported and skipped, not fatal: the command finishes and
     exits 4 ("finished, but a plugin failed"), see cli.PLUGIN_FAILED and the README."""
@@ -174,48 +185,74 @@ def test_validate_without_files():
     assert_error(cli("validate"), "give one or more data files")
 
 
-@pytest.mark.parametrize("option,value", [
-    ("--column", "city_id"), ("--column", "=x"), ("--column", " =x"), ("--column", ""),
-    ("--constant", "year"), ("--constant", "=2023"),
-])
+@pytest.mark.parametrize(
+    "option,value",
+    [
+        ("--column", "city_id"),
+        ("--column", "=x"),
+        ("--column", " =x"),
+        ("--column", ""),
+        ("--constant", "year"),
+        ("--constant", "=2023"),
+    ],
+)
 def test_bad_pair_syntax(data, option, value):
     assert_error(cli("validate", data, option, value), option, "NAME=VALUE")
 
 
-@pytest.mark.parametrize("option,value,fragments", [
-    ("--column", "citi_id=code", ("unknown role 'citi_id'", "did you mean 'city_id'")),
-    ("--column", "valeu=v", ("unknown role 'valeu'", "did you mean 'value'")),
-    ("--constant", "contry=PT", ("unknown role 'contry'", "did you mean 'country'")),
-    ("--constant", "zzz=1", ("unknown role 'zzz'", "roles:")),
-])
+@pytest.mark.parametrize(
+    "option,value,fragments",
+    [
+        ("--column", "citi_id=code", ("unknown role 'citi_id'", "did you mean 'city_id'")),
+        ("--column", "valeu=v", ("unknown role 'valeu'", "did you mean 'value'")),
+        ("--constant", "contry=PT", ("unknown role 'contry'", "did you mean 'country'")),
+        ("--constant", "zzz=1", ("unknown role 'zzz'", "roles:")),
+    ],
+)
 def test_unknown_role(data, option, value, fragments):
     assert_error(cli("validate", data, option, value), *fragments)
 
 
 def test_column_mapped_to_a_header_that_is_not_there(data):
-    line = assert_unusable(cli("validate", data, "--column", "city_id=ctiy_id"),
-                           "mapped column 'ctiy_id'")
+    line = assert_unusable(
+        cli("validate", data, "--column", "city_id=ctiy_id"), "mapped column 'ctiy_id'"
+    )
     assert "did you mean 'city_id'" in line
 
 
 def test_missing_mapping_file(data, tmp_path):
-    assert_error(cli("validate", data, "--mapping", tmp_path / "map.toml"),
-                 "mapping file not found")
+    assert_error(
+        cli("validate", data, "--mapping", tmp_path / "map.toml"), "mapping file not found"
+    )
 
 
-@pytest.mark.parametrize("text,fragments", [
-    ("shape = [\n", ("not valid TOML",)),
-    ("[columns\ncity_id = 'a'\n", ("not valid TOML",)),
-    ("shap = 'wide'\n", ("unknown key 'shap'", "did you mean 'shape'")),
-    ("colums = {}\n", ("unknown key 'colums'", "did you mean 'columns'")),
-    ("shape = 'tall'\n", ("shape 'tall' is not one of",)),
-    ("[columns]\nciti_id = 'x'\n", ("unknown role 'citi_id'", "did you mean 'city_id'")),
-    ("[constants]\nyeer = 2023\n", ("unknown role 'yeer'",)),
-    ("[indicators]\n'x' = 5\n", ("[indicators] 'x' must be an id",)),
-    ("[indicators]\n'x' = { scale = 2 }\n", ("[indicators] 'x' must be an id",)),
-    ("[scale]\nlife_expectancy = 'ten'\n", ("[scale] life_expectancy must be a number",)),
-], ids=["toml-array", "toml-table", "unknown-key", "unknown-section", "bad-shape",
-        "unknown-role", "unknown-constant", "indicator-int", "indicator-no-id", "scale-text"])
+@pytest.mark.parametrize(
+    "text,fragments",
+    [
+        ("shape = [\n", ("not valid TOML",)),
+        ("[columns\ncity_id = 'a'\n", ("not valid TOML",)),
+        ("shap = 'wide'\n", ("unknown key 'shap'", "did you mean 'shape'")),
+        ("colums = {}\n", ("unknown key 'colums'", "did you mean 'columns'")),
+        ("shape = 'tall'\n", ("shape 'tall' is not one of",)),
+        ("[columns]\nciti_id = 'x'\n", ("unknown role 'citi_id'", "did you mean 'city_id'")),
+        ("[constants]\nyeer = 2023\n", ("unknown role 'yeer'",)),
+        ("[indicators]\n'x' = 5\n", ("[indicators] 'x' must be an id",)),
+        ("[indicators]\n'x' = { scale = 2 }\n", ("[indicators] 'x' must be an id",)),
+        ("[scale]\nlife_expectancy = 'ten'\n", ("[scale] life_expectancy must be a number",)),
+    ],
+    ids=[
+        "toml-array",
+        "toml-table",
+        "unknown-key",
+        "unknown-section",
+        "bad-shape",
+        "unknown-role",
+        "unknown-constant",
+        "indicator-int",
+        "indicator-no-id",
+        "scale-text",
+    ],
+)
 def test_bad_mapping_file(data, tmp_path, text, fragments):
     mapping = write(tmp_path / "map.toml", text)
     assert_error(cli("validate", data, "--mapping", mapping), str(mapping), *fragments)
@@ -290,8 +327,7 @@ def test_uppercase_suffix_is_a_known_format(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["klingon", "rot13", "base64", "utf-99"])
 def test_unknown_encoding(data, encoding):
-    assert_unusable(cli("validate", data, "--encoding", encoding),
-                    f"unknown encoding '{encoding}'")
+    assert_unusable(cli("validate", data, "--encoding", encoding), f"unknown encoding '{encoding}'")
 
 
 def test_wrong_encoding_names_the_option(tmp_path):
@@ -363,10 +399,13 @@ def test_rejected_with_unknown_suffix(bad_data, tmp_path, name):
 
 
 def test_warnings_into_missing_directory(tmp_path):
-    data = write(tmp_path / "s.csv",
-                 "city_id,year,indicator,value\nA,2023,homicides_per_100k,500\n")
-    assert_error(cli("validate", data, "--warnings", tmp_path / "no" / "w.csv"),
-                 "output folder does not exist")
+    data = write(
+        tmp_path / "s.csv", "city_id,year,indicator,value\nA,2023,homicides_per_100k,500\n"
+    )
+    assert_error(
+        cli("validate", data, "--warnings", tmp_path / "no" / "w.csv"),
+        "output folder does not exist",
+    )
 
 
 def _writable(folder: Path) -> bool:
@@ -401,8 +440,9 @@ def test_bug_read_only_directory_simulated(bad_data, tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", kwargs.get("dir"))
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    assert_error(cli("validate", bad_data, "--rejected", tmp_path / "rejected.csv"),
-                 "permission denied")
+    assert_error(
+        cli("validate", bad_data, "--rejected", tmp_path / "rejected.csv"), "permission denied"
+    )
 
 
 def test_bug_rejected_is_an_existing_directory(bad_data, tmp_path):
@@ -419,7 +459,8 @@ def test_bug_rejected_is_an_existing_directory(bad_data, tmp_path):
 
 
 SCORE_DATA = "city_id,year,indicator,value\n" + "".join(
-    f"C{i},2023,life_expectancy,{70 + i}\nC{i},2023,unemployment_rate,{5 + i}\n" for i in range(5))
+    f"C{i},2023,life_expectancy,{70 + i}\nC{i},2023,unemployment_rate,{5 + i}\n" for i in range(5)
+)
 
 
 @pytest.fixture
@@ -427,21 +468,25 @@ def score_data(tmp_path) -> Path:
     return write(tmp_path / "scores-in.csv", SCORE_DATA)
 
 
-@pytest.mark.parametrize("args,fragments", [
-    (("--scorer", "livabilty"), ("unknown scorer 'livabilty'", "did you mean 'livability'")),
-    (("--normalise", "zscor"), ("unknown normaliser 'zscor'", "did you mean 'zscore'")),
-    (("--normalise", "minmax:a,b"), ("minmax", "must be float")),
-    (("--impute", "bogus"), ("unknown imputer 'bogus'",)),
-    (("--impute", "latest:x"), ("latest", "must be int")),
-    (("--aggregate", "genmean:x"), ("genmean", "must be float")),
-    (("--aggregate", "arithmetic/bogus"), ("unknown aggregator 'bogus'",)),
-    (("--treat", "jrc:-1"), ("winmax",)),
-    (("--min-coverage", "2"), ("--min-coverage is a share between 0 and 1",)),
-    (("--min-coverage", "nan"), ("--min-coverage is a share between 0 and 1",)),
-    (("--screen", "-0.1"), ("--screen is a share between 0 and 1",)),
-    (("--year", "1999"), ("no data for year 1999",)),
-    (("--column", "citi_id=x"), ("unknown role 'citi_id'",)),
-], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and v[0].startswith("--") else None)
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (("--scorer", "livabilty"), ("unknown scorer 'livabilty'", "did you mean 'livability'")),
+        (("--normalise", "zscor"), ("unknown normaliser 'zscor'", "did you mean 'zscore'")),
+        (("--normalise", "minmax:a,b"), ("minmax", "must be float")),
+        (("--impute", "bogus"), ("unknown imputer 'bogus'",)),
+        (("--impute", "latest:x"), ("latest", "must be int")),
+        (("--aggregate", "genmean:x"), ("genmean", "must be float")),
+        (("--aggregate", "arithmetic/bogus"), ("unknown aggregator 'bogus'",)),
+        (("--treat", "jrc:-1"), ("winmax",)),
+        (("--min-coverage", "2"), ("--min-coverage is a share between 0 and 1",)),
+        (("--min-coverage", "nan"), ("--min-coverage is a share between 0 and 1",)),
+        (("--screen", "-0.1"), ("--screen is a share between 0 and 1",)),
+        (("--year", "1999"), ("no data for year 1999",)),
+        (("--column", "citi_id=x"), ("unknown role 'citi_id'",)),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and v[0].startswith("--") else None,
+)
 def test_score_bad_options(score_data, args, fragments):
     assert_error(cli("score", score_data, *args), *fragments)
 
@@ -450,19 +495,25 @@ def test_score_missing_framework(score_data, tmp_path):
     assert_error(cli("score", score_data, "--framework", tmp_path / "fw.toml"), "not found")
 
 
-@pytest.mark.parametrize("name,text,fragment", [
-    ("fw.toml", "[[nodes\n", "not valid TOML"),
-    ("fw.csv", "a,b\n1,2\n", "iMeta lacks the column"),
-])
+@pytest.mark.parametrize(
+    "name,text,fragment",
+    [
+        ("fw.toml", "[[nodes\n", "not valid TOML"),
+        ("fw.csv", "a,b\n1,2\n", "iMeta lacks the column"),
+    ],
+)
 def test_score_bad_framework(score_data, tmp_path, name, text, fragment):
     framework = write(tmp_path / name, text)
     assert_error(cli("score", score_data, "--framework", framework), fragment)
 
 
-@pytest.mark.parametrize("out,fragment", [
-    ("no/such/scores.csv", "output folder does not exist"),
-    ("scores.txt", "cannot write"),
-])
+@pytest.mark.parametrize(
+    "out,fragment",
+    [
+        ("no/such/scores.csv", "output folder does not exist"),
+        ("scores.txt", "cannot write"),
+    ],
+)
 def test_score_bad_out(score_data, tmp_path, out, fragment):
     assert_error(cli("score", score_data, "--out", tmp_path / out), fragment)
 
@@ -473,9 +524,17 @@ def test_bug_score_missing_file_is_silent(tmp_path):
     assert result.exit_code != 0 and "nope.csv" in result.output, result.output
 
 
-@pytest.mark.parametrize("option", [["--cities", "cities.csv"], ["--mapping", "map.toml"],
-                                    ["--column", "city_id=Stadt"], ["--sheet", "Data"],
-                                    ["--encoding", "gbk"], ["--shape", "wide"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--cities", "cities.csv"],
+        ["--mapping", "map.toml"],
+        ["--column", "city_id=Stadt"],
+        ["--sheet", "Data"],
+        ["--encoding", "gbk"],
+        ["--shape", "wide"],
+    ],
+)
 @pytest.mark.parametrize("command", ["score", "compare --city ES001C", "report"])
 def test_file_options_without_files_are_refused_not_ignored(command, option):
     """Without data files the demo is used; an option describing the user's files would be
@@ -489,14 +548,19 @@ def test_a_panic_inside_polars_is_one_line_not_a_traceback(tmp_path):
     """pyo3's PanicException is a BaseException, which ``except Exception`` misses; the CLI
     still turns it into the one-line internal-error message (here raised from a plugin, the
     only way to provoke one on purpose)."""
-    plugin = write(tmp_path / "panics.py", (
-        "from polars.exceptions import PanicException\n"
-        "from benchmarkkit import hookimpl\n"
-        "@hookimpl\ndef select_peers(city_id, spec):\n"
-        "    raise PanicException('assertion failed: i < self.len()')\n"))
+    plugin = write(
+        tmp_path / "panics.py",
+        (
+            "from polars.exceptions import PanicException\n"
+            "from benchmarkkit import hookimpl\n"
+            "@hookimpl\ndef select_peers(city_id, spec):\n"
+            "    raise PanicException('assertion failed: i < self.len()')\n"
+        ),
+    )
     result = cli("--plugin", plugin, "compare", "--city", "ES001C")
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "Traceback" not in result.output, result.output
     assert result.exit_code == 3, result.output
     [line] = [ln for ln in result.output.splitlines() if ln.startswith("internal error")]

@@ -39,13 +39,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-import benchmarkkit.peers
+import benchmarkkit.analysis.peers
 from benchmarkkit import hookimpl
-from benchmarkkit.compare import compare, rescorer
+from benchmarkkit.analysis.compare import compare, rescorer
+from benchmarkkit.analysis.peers import find_peers
+from benchmarkkit.engine.score import score
 from benchmarkkit.errors import InputError
-from benchmarkkit.framework import read_toml_framework
-from benchmarkkit.peers import find_peers
-from benchmarkkit.score import score
+from benchmarkkit.io.framework import read_toml_framework
 from benchmarkkit.scorer import Pipeline
 from tests.conftest import write
 
@@ -80,13 +80,19 @@ RAW = {  # city: {year: (x, y, z)}
     "c4": {2022: (40, 60, 50), 2023: (40, 60, 50)},
 }
 DATA = pl.DataFrame(
-    [(c, y, i, float(v)) for c, years in RAW.items() for y, vals in years.items()
-     for i, v in zip("xyz", vals, strict=True)],
-    schema={"city_id": pl.String, "year": pl.Int32, "indicator": pl.String,
-            "value": pl.Float64}, orient="row")
+    [
+        (c, y, i, float(v))
+        for c, years in RAW.items()
+        for y, vals in years.items()
+        for i, v in zip("xyz", vals, strict=True)
+    ],
+    schema={"city_id": pl.String, "year": pl.Int32, "indicator": pl.String, "value": pl.Float64},
+    orient="row",
+)
 CITIES = pl.DataFrame({"city_id": ["c1", "c2", "c3", "c4"]})
-CATALOG = pl.DataFrame({"id": ["x", "y", "z"], "name": ["Ex", "Why", "Zed"],
-                        "unit": ["%", "days", "km"]})
+CATALOG = pl.DataFrame(
+    {"id": ["x", "y", "z"], "name": ["Ex", "Why", "Zed"], "unit": ["%", "days", "km"]}
+)
 PEERS = ["c1", "c2", "c3"]
 
 
@@ -126,27 +132,58 @@ def test_summary_ranks_medians_gaps_and_change(result):
         "A": (10.0, 3, 3, 45.0, 100.0, -35.0, -90.0, 0.0, 3, 10.0, 0),
         "B": (75.0, 1, 3, 0.0, 75.0, 75.0, 0.0, 25.0, 2, 50.0, 1),
     }
-    cols = ["score", "rank", "n_peers", "peer_median", "peer_best", "gap_to_median",
-            "gap_to_best", "previous_score", "previous_rank", "change", "rank_change"]
+    cols = [
+        "score",
+        "rank",
+        "n_peers",
+        "peer_median",
+        "peer_best",
+        "gap_to_median",
+        "gap_to_best",
+        "previous_score",
+        "previous_rank",
+        "change",
+        "rank_change",
+    ]
     for node, want in expected.items():
         got = tuple(s[node][c] for c in cols)
         assert got == pytest.approx(want), node
-        assert (s[node]["coverage"], s[node]["status"], s[node]["previous_year"]) == (1.0, "ok",
-                                                                                      2022)
+        assert (s[node]["coverage"], s[node]["status"], s[node]["previous_year"]) == (
+            1.0,
+            "ok",
+            2022,
+        )
 
 
 def test_indicators_raw_values_direction_and_trend(result):
     rows = by_node(result.indicators, "indicator")
-    cols = ["value", "score", "rank", "n_peers", "position", "peer_median", "peer_best",
-            "gap_to_median", "gap_to_best", "previous_value", "change"]
+    cols = [
+        "value",
+        "score",
+        "rank",
+        "n_peers",
+        "position",
+        "peer_median",
+        "peer_best",
+        "gap_to_median",
+        "gap_to_best",
+        "previous_value",
+        "change",
+    ]
     assert tuple(rows["x"][c] for c in cols) == pytest.approx(
-        (10, 0, 3, 3, 1, 30, 50, -20, -40, 10, 0))
+        (10, 0, 3, 3, 1, 30, 50, -20, -40, 10, 0)
+    )
     assert tuple(rows["y"][c] for c in cols) == pytest.approx(
-        (50, 20, 3, 3, 1, 40, 10, -10, -40, 60, -10))
+        (50, 20, 3, 3, 1, 40, 10, -10, -40, 60, -10)
+    )
     assert tuple(rows["z"][c] for c in cols) == pytest.approx(
-        (40, 75, 1, 3, 0, 10, 40, 30, 0, 20, 20))
+        (40, 75, 1, 3, 0, 10, 40, 30, 0, 20, 20)
+    )
     assert [(rows[i]["trend"], rows[i]["trend_better"]) for i in "xyz"] == [
-        ("flat", None), ("down", True), ("up", True)]
+        ("flat", None),
+        ("down", True),
+        ("up", True),
+    ]
     assert (rows["y"]["name"], rows["y"]["unit"], rows["y"]["parent"]) == ("Why", "days", "A")
 
 
@@ -177,7 +214,11 @@ def test_first_year_has_no_previous(toy):
     index = by_node(out.summary)["index"]
     assert out.previous_year is None and out.peers == ("c1", "c2", "c3")
     assert (index["rank"], index["previous_score"], index["change"], index["rank_change"]) == (
-        3, None, None, None)
+        3,
+        None,
+        None,
+        None,
+    )
     assert out.indicators["trend"].to_list() == [None, None, None]
 
 
@@ -185,7 +226,10 @@ def test_a_city_whose_index_is_withheld_is_not_scored(toy):
     frameworks, scores, _ = toy
     thin = scores.with_columns(
         pl.when((pl.col("city_id") == "c1") & (pl.col("node") == "index"))
-        .then(None).otherwise(pl.col("score")).alias("score"))
+        .then(None)
+        .otherwise(pl.col("score"))
+        .alias("score")
+    )
     summary = by_node(compare(thin, DATA, CATALOG, frameworks, "c1", 2023, PEERS).summary)
     # the peers still have a median: of {50, 22.5}; c1 has no rank
     index = summary["index"]
@@ -196,8 +240,11 @@ def test_a_city_whose_index_is_withheld_is_not_scored(toy):
 
 def test_no_data_in_the_year_or_for_the_city(toy):
     frameworks, scores, _ = toy
-    with pytest.raises(InputError, match=r"c1 has no indicator data in 2021 \(years with data "
-                                         r"for c1: 2022, 2023\)"):
+    with pytest.raises(
+        InputError,
+        match=r"c1 has no indicator data in 2021 \(years with data "
+        r"for c1: 2022, 2023\)",
+    ):
         compare(scores, DATA, CATALOG, frameworks, "c1", 2021, PEERS)
     with pytest.raises(InputError, match="no indicator data for city 'c9'"):
         compare(scores, DATA, CATALOG, frameworks, "c9", 2023, PEERS)
@@ -215,65 +262,85 @@ def peer_registry():
 
     registry = build_registry()
     if not registry.manager.has_plugin("peers"):
-        registry.manager.register(benchmarkkit.peers, name="peers")
+        registry.manager.register(benchmarkkit.analysis.peers, name="peers")
     return registry
 
 
-TOWNS = pl.DataFrame({
-    "city_id": ["AL01", "BE02", "GA03", "DE04", "EP05", "ZE06"],
-    "city_name": ["Alphaville (greater city)", "Betatown", "Gamma", "Delta", "Epsilon", "Zeta"],
-    "country": ["ES", "ES", "PT", "DE", "NO", "ES"],
-    "region": ["South", "South", "South", "West", "North", "South"],
-    "population": [1e6, 4e5, 2.5e6, 1.9e6, 6e5, None],
-    "networks": [["EU27", "EC"], ["EU27"], ["EU27"], ["EU27", "EC"], [], ["EU27"]],
-})
+TOWNS = pl.DataFrame(
+    {
+        "city_id": ["AL01", "BE02", "GA03", "DE04", "EP05", "ZE06"],
+        "city_name": ["Alphaville (greater city)", "Betatown", "Gamma", "Delta", "Epsilon", "Zeta"],
+        "country": ["ES", "ES", "PT", "DE", "NO", "ES"],
+        "region": ["South", "South", "South", "West", "North", "South"],
+        "population": [1e6, 4e5, 2.5e6, 1.9e6, 6e5, None],
+        "networks": [["EU27", "EC"], ["EU27"], ["EU27"], ["EU27", "EC"], [], ["EU27"]],
+    }
+)
 """ZE06 has data only in 2022, so it is never a 2023 peer."""
-TOWN_DATA = pl.DataFrame({
-    "city_id": ["AL01", "BE02", "GA03", "DE04", "EP05", "ZE06"],
-    "year": [2023, 2023, 2023, 2023, 2023, 2022], "indicator": ["x"] * 6, "value": [1.0] * 6,
-})
+TOWN_DATA = pl.DataFrame(
+    {
+        "city_id": ["AL01", "BE02", "GA03", "DE04", "EP05", "ZE06"],
+        "year": [2023, 2023, 2023, 2023, 2023, 2022],
+        "indicator": ["x"] * 6,
+        "value": [1.0] * 6,
+    }
+)
 
 
-def peers_of(registry, spec: str, city: str = "AL01", cities: pl.DataFrame = TOWNS,
-             data: pl.DataFrame = TOWN_DATA) -> list[str]:
+def peers_of(
+    registry,
+    spec: str,
+    city: str = "AL01",
+    cities: pl.DataFrame = TOWNS,
+    data: pl.DataFrame = TOWN_DATA,
+) -> list[str]:
     return find_peers(registry, city, 2023, spec, cities, data)
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("all", ["AL01", "BE02", "DE04", "EP05", "GA03"]),  # not ZE06: no data in 2023
-    ("country:ES", ["AL01", "BE02"]),
-    ("country", ["AL01", "BE02"]),  # a bare column: the city's own value
-    ("region:south", ["AL01", "BE02", "GA03"]),  # case-insensitive
-    ("network:EC", ["AL01", "DE04"]),  # membership in the networks list
-    ("networks", ["AL01", "BE02", "DE04", "GA03"]),  # sharing any network with AL01
-    ("ids:BE02,EP05", ["AL01", "BE02", "EP05"]),
-    ("EP05,BE02", ["AL01", "BE02", "EP05"]),  # a bare comma list
-    ("size:2", ["AL01", "DE04", "EP05"]),  # 0.5–2 million: not 0.4 nor 2.5 million
-    ("size:3", ["AL01", "BE02", "DE04", "EP05", "GA03"]),  # 333 333 – 3 million
-    ("region:South+size:3", ["AL01", "BE02", "GA03"]),  # intersection
-    ("network:EU27+country:ES+size:3", ["AL01", "BE02"]),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("all", ["AL01", "BE02", "DE04", "EP05", "GA03"]),  # not ZE06: no data in 2023
+        ("country:ES", ["AL01", "BE02"]),
+        ("country", ["AL01", "BE02"]),  # a bare column: the city's own value
+        ("region:south", ["AL01", "BE02", "GA03"]),  # case-insensitive
+        ("network:EC", ["AL01", "DE04"]),  # membership in the networks list
+        ("networks", ["AL01", "BE02", "DE04", "GA03"]),  # sharing any network with AL01
+        ("ids:BE02,EP05", ["AL01", "BE02", "EP05"]),
+        ("EP05,BE02", ["AL01", "BE02", "EP05"]),  # a bare comma list
+        ("size:2", ["AL01", "DE04", "EP05"]),  # 0.5–2 million: not 0.4 nor 2.5 million
+        ("size:3", ["AL01", "BE02", "DE04", "EP05", "GA03"]),  # 333 333 – 3 million
+        ("region:South+size:3", ["AL01", "BE02", "GA03"]),  # intersection
+        ("network:EU27+country:ES+size:3", ["AL01", "BE02"]),
+    ],
+)
 def test_peer_specs(peer_registry, spec, expected):
     assert peers_of(peer_registry, spec) == expected
 
 
-SIMILAR = pl.DataFrame({
-    "city_id": ["P", "Q", "R", "S", "T"],
-    "population": [1e6, 1e6, 1e7, 1e5, None],
-    "temp_warmest_month": [20.0, 24.0, 20.0, 22.0, 20.0],
-    "area_km2": [100.0, 100.0, 5000.0, 100.0, 100.0],
-    "population_year": [2020, 2020, 2020, 2020, 2020],
-})
-SIMILAR_DATA = pl.DataFrame({"city_id": list("PQRST"), "year": [2023] * 5,
-                             "indicator": ["x"] * 5, "value": [1.0] * 5})
+SIMILAR = pl.DataFrame(
+    {
+        "city_id": ["P", "Q", "R", "S", "T"],
+        "population": [1e6, 1e6, 1e7, 1e5, None],
+        "temp_warmest_month": [20.0, 24.0, 20.0, 22.0, 20.0],
+        "area_km2": [100.0, 100.0, 5000.0, 100.0, 100.0],
+        "population_year": [2020, 2020, 2020, 2020, 2020],
+    }
+)
+SIMILAR_DATA = pl.DataFrame(
+    {"city_id": list("PQRST"), "year": [2023] * 5, "indicator": ["x"] * 5, "value": [1.0] * 5}
+)
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("similar:1", ["P", "R"]),
-    ("similar:2", ["P", "R", "S"]),
-    ("similar:9", ["P", "Q", "R", "S"]),  # T has no population: skipped
-    ("ids:Q,S+similar:1", ["P", "S"]),  # similar picks among what the other parts leave
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("similar:1", ["P", "R"]),
+        ("similar:2", ["P", "R", "S"]),
+        ("similar:9", ["P", "Q", "R", "S"]),  # T has no population: skipped
+        ("ids:Q,S+similar:1", ["P", "S"]),  # similar picks among what the other parts leave
+    ],
+)
 def test_similar_is_euclidean_on_z_scores(peer_registry, spec, expected):
     """log population: 6, 6, 7, 5 (log10; z-scores do not depend on the base) → mean 6, sample
     variance (0 + 0 + 1 + 1)/3 = 2/3. Warmest month over all five cities (T included): mean
@@ -283,26 +350,32 @@ def test_similar_is_euclidean_on_z_scores(peer_registry, spec, expected):
     assert peers_of(peer_registry, spec, "P", SIMILAR, SIMILAR_DATA) == expected
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("continent:Europe", "the cities table has no column 'continent'"),
-    ("similiar:3", "did you mean 'similar'"),
-    ("country:XX", "no city has country 'XX'"),
-    ("region:Suoth", "did you mean 'South'"),
-    ("country:PT+network:EC", "the peer group of AL01 for 'country:PT\\+network:EC' is empty"),
-    ("size:0.5", "needs a factor of at least 1"),
-    ("similar:two", "needs a whole number"),
-    ("ids:BE02,XX99", "unknown city 'XX99' in the peer list"),
-    ("nonsense", "unknown peer spec 'nonsense'"),
-    ("country:ES+", "has an empty part"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("continent:Europe", "the cities table has no column 'continent'"),
+        ("similiar:3", "did you mean 'similar'"),
+        ("country:XX", "no city has country 'XX'"),
+        ("region:Suoth", "did you mean 'South'"),
+        ("country:PT+network:EC", "the peer group of AL01 for 'country:PT\\+network:EC' is empty"),
+        ("size:0.5", "needs a factor of at least 1"),
+        ("similar:two", "needs a whole number"),
+        ("ids:BE02,XX99", "unknown city 'XX99' in the peer list"),
+        ("nonsense", "unknown peer spec 'nonsense'"),
+        ("country:ES+", "has an empty part"),
+    ],
+)
 def test_bad_peer_specs_explain_themselves(peer_registry, spec, message):
     with pytest.raises(InputError, match=message):
         peers_of(peer_registry, spec)
 
 
 def test_unknown_city_suggests_ids_and_names(peer_registry):
-    with pytest.raises(InputError, match=r"unknown city 'Alphavile'.*did you mean 'AL01' "
-                                         r"\(Alphaville \(greater city\)\)\?"):
+    with pytest.raises(
+        InputError,
+        match=r"unknown city 'Alphavile'.*did you mean 'AL01' "
+        r"\(Alphaville \(greater city\)\)\?",
+    ):
         peers_of(peer_registry, "all", "Alphavile")
     with pytest.raises(InputError, match="did you mean 'BE02'"):
         peers_of(peer_registry, "all", "betatown")
@@ -331,8 +404,8 @@ def test_a_plugin_can_add_a_peer_spec(peer_registry):
 
 @pytest.fixture(scope="module")
 def demo(peer_registry):
-    from benchmarkkit.catalog import catalog_from_registry
-    from benchmarkkit.demo import DEFAULT_CITY, DEFAULT_YEAR, load_demo
+    from benchmarkkit.io.catalog import catalog_from_registry
+    from benchmarkkit.io.demo import DEFAULT_CITY, DEFAULT_YEAR, load_demo
 
     registry = peer_registry
     catalog = catalog_from_registry(registry)
@@ -342,11 +415,23 @@ def demo(peer_registry):
     frameworks = {name: s.build(catalog, obs) for name, s in scorers.items()}
     pipelines = {name: s.pipeline for name, s in scorers.items()}
     years = [DEFAULT_YEAR - 1, DEFAULT_YEAR]
-    scores = pl.concat([score(fw, obs, cities, pipelines[n], registry, years=years).scores
-                        for n, fw in frameworks.items()])
+    scores = pl.concat(
+        [
+            score(fw, obs, cities, pipelines[n], registry, years=years).scores
+            for n, fw in frameworks.items()
+        ]
+    )
     peers = find_peers(registry, DEFAULT_CITY, DEFAULT_YEAR, "country:ES", cities, obs)
-    out = compare(scores, obs, catalog, frameworks, DEFAULT_CITY, DEFAULT_YEAR, peers,
-                  rescorer(frameworks, pipelines, cities, registry, years=[DEFAULT_YEAR]))
+    out = compare(
+        scores,
+        obs,
+        catalog,
+        frameworks,
+        DEFAULT_CITY,
+        DEFAULT_YEAR,
+        peers,
+        rescorer(frameworks, pipelines, cities, registry, years=[DEFAULT_YEAR]),
+    )
     return out, scores, obs, catalog, frameworks
 
 
@@ -356,11 +441,15 @@ def test_demo_comparison_is_consistent(demo):
     assert set(out.summary["scorer"]) == {"livability", "competitiveness", "sustainability"}
     ranked = out.summary.filter(pl.col("rank").is_not_null())
     assert ranked.height and (ranked["rank"] <= ranked["n_peers"]).all()
-    lowest = (scores.filter(pl.col("city_id").is_in(list(out.peers)) & (pl.col("year") == 2023))
-              .group_by("scorer", "node").agg(pl.col("score").min().alias("_min")))
+    lowest = (
+        scores.filter(pl.col("city_id").is_in(list(out.peers)) & (pl.col("year") == 2023))
+        .group_by("scorer", "node")
+        .agg(pl.col("score").min().alias("_min"))
+    )
     spread = ranked.join(lowest, on=["scorer", "node"])
-    assert ((spread["_min"] <= spread["peer_median"])
-            & (spread["peer_median"] <= spread["peer_best"])).all()
+    assert (
+        (spread["_min"] <= spread["peer_median"]) & (spread["peer_median"] <= spread["peer_best"])
+    ).all()
     assert (ranked["gap_to_best"] <= 1e-9).all()
     assert ranked.filter(pl.col("previous_rank").is_not_null()).height  # 2022 is there too
 
@@ -382,7 +471,8 @@ def test_demo_ranks_among_all_cities_are_the_engines(demo):
     _, scores, obs, catalog, frameworks = demo
     everyone = scores.filter(pl.col("year") == 2023)["city_id"].unique().to_list()
     out = compare(scores, obs, catalog, frameworks, "ES001C", 2023, everyone)
-    engine = scores.filter((pl.col("city_id") == "ES001C") & (pl.col("year") == 2023)
-                           & (pl.col("level") >= 2)).select("scorer", "node", "rank")
+    engine = scores.filter(
+        (pl.col("city_id") == "ES001C") & (pl.col("year") == 2023) & (pl.col("level") >= 2)
+    ).select("scorer", "node", "rank")
     both = out.summary.join(engine, on=["scorer", "node"], suffix="_engine")
     assert both.height and (both["rank"].eq_missing(both["rank_engine"])).all()

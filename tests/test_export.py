@@ -66,8 +66,10 @@ def test_city_ids_leading_a_message_are_neutralised(tmp_path):
     """duplicate_conflict messages start with the city id: '=cmd 2023 life_expectancy: …'."""
     lines = ["city_id,year,indicator,value"]
     for city in PAYLOADS:
-        lines += [f'"{city.replace(chr(34), chr(34) * 2)}",2023,life_expectancy,70',
-                  f'"{city.replace(chr(34), chr(34) * 2)}",2023,life_expectancy,71']
+        lines += [
+            f'"{city.replace(chr(34), chr(34) * 2)}",2023,life_expectancy,70',
+            f'"{city.replace(chr(34), chr(34) * 2)}",2023,life_expectancy,71',
+        ]
     out = tmp_path / "rejected.csv"
     data = write(tmp_path / "dup.csv", "\n".join(lines) + "\n")
     result = cli("validate", data, "--rejected", out)
@@ -92,8 +94,7 @@ def test_negative_numbers_in_messages_are_text_but_row_stays_a_number(tmp_path):
     assert frame.schema["row"].is_integer()
 
 
-@pytest.mark.parametrize("name", ["=evil.csv", "+evil.csv", "@evil.csv", "-evil.csv",
-                                  "\tevil.csv"])
+@pytest.mark.parametrize("name", ["=evil.csv", "+evil.csv", "@evil.csv", "-evil.csv", "\tevil.csv"])
 def test_source_file_names_are_neutralised(tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / name, "city_id,year,indicator,value\nA,2023,life_expectancy,abc\n")
@@ -110,7 +111,8 @@ def test_unusable_file_row_is_empty_not_text(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     rows = records(tmp_path / "rejected.csv")
     assert [(r["source"], r["row"], r["rule"]) for r in rows] == [
-        ("'=missing.csv", "", "file_unusable")]
+        ("'=missing.csv", "", "file_unusable")
+    ]
     assert_formula_safe(rows)
 
 
@@ -166,16 +168,26 @@ def test_indicators_csv_keeps_negative_numbers_numeric():
 
 
 def test_neutralise_formulas_unit():
-    from benchmarkkit.export import neutralise_formulas
+    from benchmarkkit.io.export import neutralise_formulas
 
-    frame = pl.DataFrame({
-        "text": [*PAYLOADS, "\tx", "\rx", "plain", " =x", "", None, "'=already"],
-        "number": [-1, -2, 3, 4, -5, 6, 7, 8, 9, 10, -11],
-        "float": [-1.5, 2.0, None, 4.0, -5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0],
-    })
+    frame = pl.DataFrame(
+        {
+            "text": [*PAYLOADS, "\tx", "\rx", "plain", " =x", "", None, "'=already"],
+            "number": [-1, -2, 3, 4, -5, 6, 7, 8, 9, 10, -11],
+            "float": [-1.5, 2.0, None, 4.0, -5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0],
+        }
+    )
     got = neutralise_formulas(frame)
-    assert got["text"].to_list() == [*("'" + p for p in PAYLOADS), "'\tx", "'\rx", "plain", " =x",
-                                      "", None, "'=already"]
+    assert got["text"].to_list() == [
+        *("'" + p for p in PAYLOADS),
+        "'\tx",
+        "'\rx",
+        "plain",
+        " =x",
+        "",
+        None,
+        "'=already",
+    ]
     assert got["number"].to_list() == frame["number"].to_list()
     assert got["float"].to_list() == frame["float"].to_list()
     assert got.schema == frame.schema
@@ -190,12 +202,20 @@ def test_successful_write_leaves_only_the_target(tmp_path):
     outdir = tmp_path / "out"
     outdir.mkdir()
     for suffix in (".csv", ".parquet", ".json", ".xlsx"):
-        result = cli("validate", data, "--rejected", outdir / f"rejected{suffix}",
-                     "--warnings", outdir / f"warnings{suffix}")
+        result = cli(
+            "validate",
+            data,
+            "--rejected",
+            outdir / f"rejected{suffix}",
+            "--warnings",
+            outdir / f"warnings{suffix}",
+        )
         assert result.exit_code == 1, result.output
     assert sorted(p.name for p in outdir.iterdir()) == sorted(
-        f"{kind}{suffix}" for kind in ("rejected", "warnings")
-        for suffix in (".csv", ".parquet", ".json", ".xlsx"))
+        f"{kind}{suffix}"
+        for kind in ("rejected", "warnings")
+        for suffix in (".csv", ".parquet", ".json", ".xlsx")
+    )
 
 
 def test_overwrite_replaces_the_whole_file_and_is_readable(tmp_path):
@@ -219,8 +239,9 @@ def test_relative_output_in_the_current_folder(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("error", [RuntimeError("disk on fire"), KeyboardInterrupt()],
-                         ids=["error", "interrupt"])
+@pytest.mark.parametrize(
+    "error", [RuntimeError("disk on fire"), KeyboardInterrupt()], ids=["error", "interrupt"]
+)
 def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatch, error):
     data = write(tmp_path / "d.csv", "city_id,year,indicator,value\nA,2023,life_expectancy,abc\n")
     out = tmp_path / "rejected.csv"

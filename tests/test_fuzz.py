@@ -71,7 +71,7 @@ def cli(*args: object):
 
 
 def rules() -> set[str]:
-    from benchmarkkit.validate import RULES
+    from benchmarkkit.io.validate import RULES
 
     return set(RULES) - {"soft_bounds"}
 
@@ -114,8 +114,13 @@ def check(result, out: Path) -> dict:
             event(f"rule {rule}")
     leftovers = [p.name for p in out.parent.iterdir() if p.name.endswith(".tmp")]
     assert not leftovers, leftovers
-    return {"read": read, "accepted": accepted, "rejected": rejected, "records": records,
-            "unusable": unusable}
+    return {
+        "read": read,
+        "accepted": accepted,
+        "rejected": rejected,
+        "records": records,
+        "unusable": unusable,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -136,26 +141,86 @@ def validate_bytes(base: Path, name: str, data: bytes, *extra: object) -> tuple[
 
 RTL = ["القاهرة", "دبي", "الرياض", "ירושלים", "תל אביב-יפו", "\u200fחיפה\u200f", "\u202eABC"]
 EMOJI = ["🏙️", "👨‍👩‍👧", "🇵🇹", "🌆 City", "☕"]
-NUMBERS = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e308", "-1e308", "5e-324", "1e400",
-           "-1e400", "1e-400", "0", "-0", "+7.5", " 7.5 ", "7,5", "1 000", "1_000", "76.5%",
-           "0x10", "١٢٫٥", "", " ", "n/a", "—", "1.7976931348623157e308", "2e308"]
-SPECIAL = ['"', '""', '"quoted"', ",", ";", "\t", "\n", "\r\n", "a,b", "a;b", "line\nbreak", "'",
-           "=1+1", "+cmd", "-2", "@SUM(A1)", "\x00"]
-YEARS = ["2023", "2023.0", " 2023 ", "20x3", "1899", "2101", "-2023", "1e3", "2023.5", "", "nan",
-         "99999999999999999999", "2.023e3", "inf"]
+NUMBERS = [
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e308",
+    "-1e308",
+    "5e-324",
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "0",
+    "-0",
+    "+7.5",
+    " 7.5 ",
+    "7,5",
+    "1 000",
+    "1_000",
+    "76.5%",
+    "0x10",
+    "١٢٫٥",
+    "",
+    " ",
+    "n/a",
+    "—",
+    "1.7976931348623157e308",
+    "2e308",
+]
+SPECIAL = [
+    '"',
+    '""',
+    '"quoted"',
+    ",",
+    ";",
+    "\t",
+    "\n",
+    "\r\n",
+    "a,b",
+    "a;b",
+    "line\nbreak",
+    "'",
+    "=1+1",
+    "+cmd",
+    "-2",
+    "@SUM(A1)",
+    "\x00",
+]
+YEARS = [
+    "2023",
+    "2023.0",
+    " 2023 ",
+    "20x3",
+    "1899",
+    "2101",
+    "-2023",
+    "1e3",
+    "2023.5",
+    "",
+    "nan",
+    "99999999999999999999",
+    "2.023e3",
+    "inf",
+]
 
-safe_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12
-)
+safe_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 float_text = st.floats(allow_nan=True, allow_infinity=True).map(repr)
-number_cell = st.one_of(st.sampled_from(NUMBERS), float_text,
-                        st.integers(-(10**30), 10**30).map(str))
-city_cell = st.one_of(st.sampled_from(["PT001C", "VN001", "CN001", "", " ", *RTL, *EMOJI]),
-                      safe_text)
-indicator_cell = st.one_of(st.sampled_from(KNOWN),
-                           st.sampled_from(["", " life_expectancy ", "unemployment_rat"]),
-                           safe_text)
+number_cell = st.one_of(
+    st.sampled_from(NUMBERS), float_text, st.integers(-(10**30), 10**30).map(str)
+)
+city_cell = st.one_of(
+    st.sampled_from(["PT001C", "VN001", "CN001", "", " ", *RTL, *EMOJI]), safe_text
+)
+indicator_cell = st.one_of(
+    st.sampled_from(KNOWN),
+    st.sampled_from(["", " life_expectancy ", "unemployment_rat"]),
+    safe_text,
+)
 year_cell = st.one_of(st.sampled_from(YEARS), st.integers(1800, 2200).map(str))
 any_cell = st.one_of(number_cell, city_cell, st.sampled_from(SPECIAL), any_text, year_cell)
 
@@ -170,8 +235,12 @@ def cell_for(header: str, clean: bool = False) -> st.SearchStrategy[str]:
     """Mostly plausible cells for the column (so that rows do get accepted), sometimes junk."""
     h = header.strip().lower()
     if clean:
-        return {"city_id": good_city, "city": good_city, "year": good_year.map(str),
-                "indicator": good_indicator}.get(h, st.floats(40, 90).map(repr))
+        return {
+            "city_id": good_city,
+            "city": good_city,
+            "year": good_year.map(str),
+            "indicator": good_indicator,
+        }.get(h, st.floats(40, 90).map(repr))
     if h in ("city_id", "city", "city_name", "name", "country"):
         return st.one_of(good_city, good_city, city_cell, any_cell)
     if h in ("year", "time"):
@@ -197,12 +266,19 @@ def headers(draw) -> list[str]:
             cols.append("flag")
         cols = draw(st.permutations(cols))
     elif shape == "wide":
-        inds = draw(st.lists(st.one_of(st.sampled_from(KNOWN), random_header), min_size=1,
-                             max_size=4, unique_by=lambda s: s.strip()))
+        inds = draw(
+            st.lists(
+                st.one_of(st.sampled_from(KNOWN), random_header),
+                min_size=1,
+                max_size=4,
+                unique_by=lambda s: s.strip(),
+            )
+        )
         cols = ["city_id", "year", *inds]
     elif shape == "wide_years":
-        years = draw(st.lists(st.integers(1890, 2110).map(str), min_size=1, max_size=4,
-                              unique=True))
+        years = draw(
+            st.lists(st.integers(1890, 2110).map(str), min_size=1, max_size=4, unique=True)
+        )
         cols = ["city", "indicator", *years]
     else:
         cols = draw(st.lists(random_header, min_size=1, max_size=6))
@@ -227,14 +303,16 @@ def tables(draw) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def render(header: list[str], rows: list[list[str]], sep: str, quoting: str,
-           terminator: str) -> str:
+def render(
+    header: list[str], rows: list[list[str]], sep: str, quoting: str, terminator: str
+) -> str:
     if quoting == "raw":  # no quoting at all: embedded separators and newlines break rows
         return "".join(sep.join(r) + terminator for r in [header, *rows])
     buf = io.StringIO()
     mode = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL}[quoting]
     csv.writer(buf, delimiter=sep, quoting=mode, lineterminator=terminator).writerows(
-        [header, *rows])
+        [header, *rows]
+    )
     return buf.getvalue()
 
 
@@ -260,8 +338,9 @@ def test_random_csv_holds_the_invariants(base, table, sep, quoting, terminator, 
 
 
 @FUZZ
-@given(data=st.binary(max_size=300),
-       prefix=st.sampled_from([b"", b"city_id,year,indicator,value\n"]))
+@given(
+    data=st.binary(max_size=300), prefix=st.sampled_from([b"", b"city_id,year,indicator,value\n"])
+)
 def test_arbitrary_bytes_as_csv(base, data, prefix):
     validate_bytes(base, "junk.csv", prefix + data)
 
@@ -286,16 +365,26 @@ gbk_text = st.text(alphabet=st.sampled_from(HAN + "abcXYZ019 -"), min_size=0, ma
     chinese_header=st.booleans(),
 )
 def test_gbk_files_with_and_without_encoding(base, names, values, with_encoding, chinese_header):
-    header = ("城市代码,城市,年份,人均预期寿命" if chinese_header
-              else "city_id,city_name,year,life_expectancy")
-    lines = [header] + [f"CN{i:03},{name},2023,{v}"
-                        for i, (name, v) in enumerate(zip(names, values, strict=False))]
+    header = (
+        "城市代码,城市,年份,人均预期寿命"
+        if chinese_header
+        else "city_id,city_name,year,life_expectancy"
+    )
+    lines = [header] + [
+        f"CN{i:03},{name},2023,{v}" for i, (name, v) in enumerate(zip(names, values, strict=False))
+    ]
     text = "\n".join(lines) + "\n"
     data = text.encode("gbk", errors="replace")
     extra = ["--encoding", "gbk"] if with_encoding else []
     if chinese_header:
-        extra += ["--column", "city_id=城市代码", "--column", "city_name=城市",
-                  "--column", "year=年份"]
+        extra += [
+            "--column",
+            "city_id=城市代码",
+            "--column",
+            "city_name=城市",
+            "--column",
+            "year=年份",
+        ]
     result, _ = validate_bytes(base, "gbk.csv", data, *extra)
     try:
         data.decode("utf-8")
@@ -309,11 +398,23 @@ def test_gbk_files_with_and_without_encoding(base, names, values, with_encoding,
         assert "is not valid" not in result.output
 
 
-@pytest.mark.parametrize("data", [
-    b"", b" ", b"\n\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"city_id,year,indicator,value\n",
-    b"city_id,year,indicator,value", b"city_id;year;indicator;value\r\n\r\n",
-    b"\xef\xbb\xbfcity_id\tyear\tindicator\tvalue\n", b",,,\n", b"\n\ncity_id,year\nA,2023\n",
-], ids=lambda d: repr(d)[:30])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b" ",
+        b"\n\n",
+        b"\xef\xbb\xbf",
+        b"\xef\xbb\xbf\n",
+        b"city_id,year,indicator,value\n",
+        b"city_id,year,indicator,value",
+        b"city_id;year;indicator;value\r\n\r\n",
+        b"\xef\xbb\xbfcity_id\tyear\tindicator\tvalue\n",
+        b",,,\n",
+        b"\n\ncity_id,year\nA,2023\n",
+    ],
+    ids=lambda d: repr(d)[:30],
+)
 def test_empty_and_header_only_files_are_unusable(base, data):
     result, got = validate_bytes(base, "empty.csv", data)
     assert result.exit_code == 2
@@ -322,8 +423,11 @@ def test_empty_and_header_only_files_are_unusable(base, data):
 
 @FEW
 @given(
-    names=st.lists(st.sampled_from(["city_id", "year", "indicator", "value", *KNOWN, "x"]),
-                   min_size=1, max_size=4),
+    names=st.lists(
+        st.sampled_from(["city_id", "year", "indicator", "value", *KNOWN, "x"]),
+        min_size=1,
+        max_size=4,
+    ),
     dup=st.data(),
 )
 def test_duplicate_headers_are_named(base, names, dup):
@@ -342,8 +446,11 @@ def test_duplicate_headers_are_named(base, names, dup):
 
 @pytest.fixture(scope="module")
 def bounds(catalog) -> dict[str, tuple[float, float, str]]:
-    rows = catalog.filter(catalog["id"].is_in(list(KNOWN))).select(
-        "id", "lower", "upper", "bound_type").rows()
+    rows = (
+        catalog.filter(catalog["id"].is_in(list(KNOWN)))
+        .select("id", "lower", "upper", "bound_type")
+        .rows()
+    )
     return {i: (lo, hi, kind) for i, lo, hi, kind in rows}
 
 
@@ -360,12 +467,31 @@ def expected_rule(value: float, lo: float, hi: float, kind: str) -> str | None:
 @FUZZ
 @given(
     cells=st.lists(
-        st.tuples(st.sampled_from(KNOWN),
-                  st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                            st.sampled_from([1e308, -1e308, 5e-324, -5e-324, 0.0, -0.0, 100.0,
-                                             100.00000000000001, math.inf, -math.inf, math.nan])),
-                  st.sampled_from(["{!r}", "{:.17g}", "{:e}", " {!r} ", "{!r}\t"])),
-        min_size=1, max_size=12),
+        st.tuples(
+            st.sampled_from(KNOWN),
+            st.one_of(
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.sampled_from(
+                    [
+                        1e308,
+                        -1e308,
+                        5e-324,
+                        -5e-324,
+                        0.0,
+                        -0.0,
+                        100.0,
+                        100.00000000000001,
+                        math.inf,
+                        -math.inf,
+                        math.nan,
+                    ]
+                ),
+            ),
+            st.sampled_from(["{!r}", "{:.17g}", "{:e}", " {!r} ", "{!r}\t"]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
 )
 def test_numeric_rules_match_an_oracle(base, bounds, cells):
     lines = ["city_id,year,indicator,value"]
@@ -387,8 +513,16 @@ def test_number_spellings(base, texts):
     by_row = {int(r["row"]): r["rule"] for r in got["records"]}
     for i, t in enumerate(texts):
         rule = by_row.get(i + 2)
-        if t.strip().lower() in ("nan", "-nan", "inf", "-inf", "infinity", "1e400", "-1e400",
-                                 "2e308"):
+        if t.strip().lower() in (
+            "nan",
+            "-nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "1e400",
+            "-1e400",
+            "2e308",
+        ):
             assert rule == "not_finite", t
         elif not t.strip():
             assert rule == "missing_value", t
@@ -404,9 +538,13 @@ def test_number_spellings(base, texts):
 # Excel
 
 excel_value = st.one_of(
-    st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([1e308, 5e-324, -1e308, 2023, 2023.0, 76.5]),
-    st.integers(-(10**15), 10**15), any_cell, st.just(("formula", "=1+1")),
+    st.integers(-(10**15), 10**15),
+    any_cell,
+    st.just(("formula", "=1+1")),
 )
 SHEET_NAMES = ["data", "Sheet1", "数据", "بيانات", "נתונים", "cities 2023"]
 
@@ -433,8 +571,9 @@ def _excel_cell(sheet, r: int, c: int, value) -> None:
     sheet_name=st.sampled_from(SHEET_NAMES),
     placement=st.sampled_from(["first", "first", "second", "wrong_name"]),
 )
-def test_random_excel_holds_the_invariants(base, table, extra, merge, vmerge, sheet_name,
-                                           placement):
+def test_random_excel_holds_the_invariants(
+    base, table, extra, merge, vmerge, sheet_name, placement
+):
     import xlsxwriter
 
     header, rows = table
@@ -478,37 +617,73 @@ def test_random_excel_holds_the_invariants(base, table, extra, merge, vmerge, sh
 def _column(draw, role: str, n: int) -> pa.Array:
     """One column for a role, in a dtype a real file might (wrongly) use."""
     natural = {"year": "int", "value": "float"}.get(role, "string")
-    kind = draw(st.one_of(st.just(natural), st.sampled_from([
-        "string", "large_string", "categorical", "int", "float", "bool", "null", "date", "decimal",
-        "int8", "uint16"])))
+    kind = draw(
+        st.one_of(
+            st.just(natural),
+            st.sampled_from(
+                [
+                    "string",
+                    "large_string",
+                    "categorical",
+                    "int",
+                    "float",
+                    "bool",
+                    "null",
+                    "date",
+                    "decimal",
+                    "int8",
+                    "uint16",
+                ]
+            ),
+        )
+    )
     if kind == "null":
         return pa.nulls(n)
     if kind == "bool":
-        return pa.array(draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n,
-                                      max_size=n)), pa.bool_())
+        return pa.array(
+            draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)), pa.bool_()
+        )
     if kind == "date":
-        return pa.array(draw(st.lists(st.one_of(st.none(), st.dates()), min_size=n, max_size=n)),
-                        pa.date32())
+        return pa.array(
+            draw(st.lists(st.one_of(st.none(), st.dates()), min_size=n, max_size=n)), pa.date32()
+        )
     if kind in ("int", "int8", "uint16"):
-        lo, hi, typ = {"int": (-(2**63), 2**63 - 1, pa.int64()), "int8": (-128, 127, pa.int8()),
-                       "uint16": (0, 2**16 - 1, pa.uint16())}[kind]
+        lo, hi, typ = {
+            "int": (-(2**63), 2**63 - 1, pa.int64()),
+            "int8": (-128, 127, pa.int8()),
+            "uint16": (0, 2**16 - 1, pa.uint16()),
+        }[kind]
         near = st.integers(1890, 2110) if role == "year" else st.integers(-5, 200)
         ints = st.one_of(near, near, st.none(), st.integers(lo, hi))
-        return pa.array([min(max(v, lo), hi) if v is not None else None
-                         for v in draw(st.lists(ints, min_size=n, max_size=n))], typ)
+        return pa.array(
+            [
+                min(max(v, lo), hi) if v is not None else None
+                for v in draw(st.lists(ints, min_size=n, max_size=n))
+            ],
+            typ,
+        )
     if kind == "float":
-        floats = st.one_of(good_value, good_value, st.none(),
-                           st.floats(allow_nan=True, allow_infinity=True),
-                           st.sampled_from([2023.0, 2023.5, 1e308, 5e-324, 76.5, -1.0]))
+        floats = st.one_of(
+            good_value,
+            good_value,
+            st.none(),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([2023.0, 2023.5, 1e308, 5e-324, 76.5, -1.0]),
+        )
         return pa.array(draw(st.lists(floats, min_size=n, max_size=n)), pa.float64())
     if kind == "decimal":
-        decs = st.one_of(st.none(), st.decimals(min_value=-(10**6), max_value=10**6, places=3,
-                                                allow_nan=False, allow_infinity=False))
+        decs = st.one_of(
+            st.none(),
+            st.decimals(
+                min_value=-(10**6), max_value=10**6, places=3, allow_nan=False, allow_infinity=False
+            ),
+        )
         return pa.array(draw(st.lists(decs, min_size=n, max_size=n)), pa.decimal128(20, 3))
-    pool = {"city_id": st.one_of(good_city, city_cell),
-            "year": st.one_of(good_year.map(str), year_cell),
-            "indicator": st.one_of(good_indicator, indicator_cell)}.get(
-        role, st.one_of(good_value.map(repr), number_cell))
+    pool = {
+        "city_id": st.one_of(good_city, city_cell),
+        "year": st.one_of(good_year.map(str), year_cell),
+        "indicator": st.one_of(good_indicator, indicator_cell),
+    }.get(role, st.one_of(good_value.map(repr), number_cell))
     texts = draw(st.lists(st.one_of(pool, pool, pool, st.none()), min_size=n, max_size=n))
     if kind == "categorical":
         return pa.array(texts, pa.string()).dictionary_encode()
@@ -545,23 +720,40 @@ def test_typed_files_with_unexpected_dtypes(base, table, fmt):
         assert all(r["rule"] != "ragged_row" for r in got["records"])
 
 
-@pytest.mark.parametrize("name,array", [
-    ("int value", pa.array([70, 71], pa.int64())),
-    ("string value", pa.array(["70", "x"], pa.large_string())),
-    ("bool value", pa.array([True, False])),
-    ("all-null value", pa.nulls(2)),
-    ("categorical value", pa.array(["70", "nan"]).dictionary_encode()),
-    ("decimal value", pa.array([decimal.Decimal("70.5"), None], pa.decimal128(10, 2))),
-    ("date value", pa.array([dt.date(2023, 1, 1), None], pa.date32())),
-    ("struct value", pa.array([{"a": 1}, None])),
-])
-@pytest.mark.parametrize("year", [
-    pa.array([2023, 2024], pa.int64()), pa.array(["2023", "2024"]), pa.array([True, False]),
-    pa.nulls(2), pa.array(["2023", "2024"]).dictionary_encode(), pa.array([2023.0, 2024.5]),
-], ids=["int", "string", "bool", "null", "categorical", "float"])
+@pytest.mark.parametrize(
+    "name,array",
+    [
+        ("int value", pa.array([70, 71], pa.int64())),
+        ("string value", pa.array(["70", "x"], pa.large_string())),
+        ("bool value", pa.array([True, False])),
+        ("all-null value", pa.nulls(2)),
+        ("categorical value", pa.array(["70", "nan"]).dictionary_encode()),
+        ("decimal value", pa.array([decimal.Decimal("70.5"), None], pa.decimal128(10, 2))),
+        ("date value", pa.array([dt.date(2023, 1, 1), None], pa.date32())),
+        ("struct value", pa.array([{"a": 1}, None])),
+    ],
+)
+@pytest.mark.parametrize(
+    "year",
+    [
+        pa.array([2023, 2024], pa.int64()),
+        pa.array(["2023", "2024"]),
+        pa.array([True, False]),
+        pa.nulls(2),
+        pa.array(["2023", "2024"]).dictionary_encode(),
+        pa.array([2023.0, 2024.5]),
+    ],
+    ids=["int", "string", "bool", "null", "categorical", "float"],
+)
 def test_parquet_dtype_matrix(base, name, array, year):
-    table = pa.table({"city_id": ["A", "B"], "year": year,
-                      "indicator": ["life_expectancy", "life_expectancy"], "value": array})
+    table = pa.table(
+        {
+            "city_id": ["A", "B"],
+            "year": year,
+            "indicator": ["life_expectancy", "life_expectancy"],
+            "value": array,
+        }
+    )
     with tempfile.TemporaryDirectory(dir=base) as folder:
         path, out = Path(folder) / "m.parquet", Path(folder) / "rejected.csv"
         pq.write_table(table, path)
@@ -603,8 +795,13 @@ def test_bug_wide_header_named_row(base):
 
 
 def test_bug_remapped_role_name_left_as_wide_column(base):
-    validate_bytes(base, "remap.csv", b"code,city_id,year,life_expectancy\nA,x,2023,70\n",
-                   "--column", "city_id=code")
+    validate_bytes(
+        base,
+        "remap.csv",
+        b"code,city_id,year,life_expectancy\nA,x,2023,70\n",
+        "--column",
+        "city_id=code",
+    )
 
 
 def test_csv_column_named_underscore_row_is_refused_not_lost(base):
@@ -625,17 +822,33 @@ def test_bug_parquet_column_named_underscore_row(base):
 LONG_ROW = {"city_id": ["A"], "year": [2023], "indicator": ["life_expectancy"], "value": [70.0]}
 
 
-@pytest.mark.parametrize("table", [
-    pa.table({"city_id": ["A"], "year": [2023], "life_expectancy": pa.array([[1.0, 2.0]])}),
-    pa.table({"city_id": ["A"], "year": [2023],
-              "life_expectancy": pa.array([[]], pa.list_(pa.string()))}),
-    pa.table({**LONG_ROW, "value": pa.array([[70.0]])}),
-    pa.table({**LONG_ROW, "year": pa.array([[2023]])}),
-    pa.table({**LONG_ROW, "city_id": pa.array([["A"]])}),
-    pa.table({**LONG_ROW, "city_id": pa.array([b"\xff"])}),
-    pa.table({**LONG_ROW, "value": pa.array([70], pa.duration("s"))}),
-], ids=["wide-list", "wide-empty-list", "value-list", "year-list", "city-list", "city-binary",
-        "value-duration"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        pa.table({"city_id": ["A"], "year": [2023], "life_expectancy": pa.array([[1.0, 2.0]])}),
+        pa.table(
+            {
+                "city_id": ["A"],
+                "year": [2023],
+                "life_expectancy": pa.array([[]], pa.list_(pa.string())),
+            }
+        ),
+        pa.table({**LONG_ROW, "value": pa.array([[70.0]])}),
+        pa.table({**LONG_ROW, "year": pa.array([[2023]])}),
+        pa.table({**LONG_ROW, "city_id": pa.array([["A"]])}),
+        pa.table({**LONG_ROW, "city_id": pa.array([b"\xff"])}),
+        pa.table({**LONG_ROW, "value": pa.array([70], pa.duration("s"))}),
+    ],
+    ids=[
+        "wide-list",
+        "wide-empty-list",
+        "value-list",
+        "year-list",
+        "city-list",
+        "city-binary",
+        "value-duration",
+    ],
+)
 def test_bug_uncastable_dtype_in_parquet(base, table):
     with tempfile.TemporaryDirectory(dir=base) as folder:
         path, out = Path(folder) / "n.parquet", Path(folder) / "rejected.csv"
@@ -646,14 +859,22 @@ def test_bug_uncastable_dtype_in_parquet(base, table):
 def test_bug_uint64_year_overflow(base):
     with tempfile.TemporaryDirectory(dir=base) as folder:
         path, out = Path(folder) / "u.parquet", Path(folder) / "rejected.csv"
-        pq.write_table(pa.table({"city_id": ["A"], "year": pa.array([2**63 + 5], pa.uint64()),
-                                 "indicator": ["life_expectancy"], "value": [70.0]}), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "city_id": ["A"],
+                    "year": pa.array([2**63 + 5], pa.uint64()),
+                    "indicator": ["life_expectancy"],
+                    "value": [70.0],
+                }
+            ),
+            path,
+        )
         check(cli("validate", path, "--rejected", out), out)
 
 
 def test_bug_bad_year_message_empty_when_year_is_empty(base):
-    _, got = validate_bytes(base, "y.csv",
-                            b"city_id,year,indicator,value\nA,,life_expectancy,70\n")
+    _, got = validate_bytes(base, "y.csv", b"city_id,year,indicator,value\nA,,life_expectancy,70\n")
     assert [r["rule"] for r in got["records"]] == ["bad_year"]
     assert got["records"][0]["message"]
 

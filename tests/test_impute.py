@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from benchmarkkit.errors import MethodError
-from benchmarkkit.impute import IMPUTERS, register_imputers
+from benchmarkkit.methods.impute import IMPUTERS, register_imputers
 
 METHODS = {m.name: m for m in IMPUTERS}
 

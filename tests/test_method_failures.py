@@ -13,25 +13,27 @@ from click.testing import CliRunner
 from benchmarkkit.cli import main
 from tests.conftest import write
 
-HEAD = ("import polars as pl\nfrom benchmarkkit import hookimpl\n"
-        "from benchmarkkit.methods import *\n")
+HEAD = (
+    "import polars as pl\nfrom benchmarkkit import hookimpl\n"
+    "from benchmarkkit.methods.spec import *\n"
+)
 
 PLUGINS = {
     "nan_norm": (
-        "@hookimpl\ndef register_normalizers(register):\n"
-        "    register(Normalizer('nan_norm', lambda x, p: x * float('nan')))\n",
+        "@hookimpl\ndef register_normalisers(register):\n"
+        "    register(Normaliser('nan_norm', lambda x, p: x * float('nan')))\n",
         ["--normalise", "nan_norm"],
         "plugin '{name}': normaliser 'nan_norm' returned no usable value",
     ),
     "text_norm": (
-        "@hookimpl\ndef register_normalizers(register):\n"
-        "    register(Normalizer('text_norm', lambda x, p: x.cast(pl.String)))\n",
+        "@hookimpl\ndef register_normalisers(register):\n"
+        "    register(Normaliser('text_norm', lambda x, p: x.cast(pl.String)))\n",
         ["--normalise", "text_norm"],
         "plugin '{name}': normaliser 'text_norm' returned String values, not numbers",
     ),
     "missing_col": (
-        "@hookimpl\ndef register_normalizers(register):\n"
-        "    register(Normalizer('missing_col', lambda x, p: x / pl.col('no_such_column')))\n",
+        "@hookimpl\ndef register_normalisers(register):\n"
+        "    register(Normaliser('missing_col', lambda x, p: x / pl.col('no_such_column')))\n",
         ["--normalise", "missing_col"],
         "plugin '{name}': normaliser 'missing_col' failed (ColumnNotFoundError",
     ),
@@ -72,9 +74,21 @@ def plugin_dir(tmp_path_factory):
 def test_misbehaving_method_is_named(plugin_dir, name, tmp_path):
     _, options, expected = PLUGINS[name]
     expected = expected.format(name=name)
-    result = CliRunner().invoke(main, ["--plugin", str(plugin_dir / f"{name}.py"), "score",
-                                       "--scorer", "livability", "--year", "2023", *options,
-                                       "--out", str(tmp_path / "s.csv")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--plugin",
+            str(plugin_dir / f"{name}.py"),
+            "score",
+            "--scorer",
+            "livability",
+            "--year",
+            "2023",
+            *options,
+            "--out",
+            str(tmp_path / "s.csv"),
+        ],
+    )
     assert result.exit_code not in (0, 3), result.output
     assert expected in result.output, result.output
     assert "Traceback" not in result.output
@@ -85,7 +99,19 @@ def test_misbehaving_method_is_named(plugin_dir, name, tmp_path):
 def test_unused_broken_methods_do_no_harm(plugin_dir, tmp_path):
     """Registered but not asked for: the built-in pipeline runs as usual."""
     out = tmp_path / "s.csv"
-    result = CliRunner().invoke(main, ["--plugins-dir", str(plugin_dir), "score", "--scorer",
-                                       "livability", "--year", "2023", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--plugins-dir",
+            str(plugin_dir),
+            "score",
+            "--scorer",
+            "livability",
+            "--year",
+            "2023",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 1000

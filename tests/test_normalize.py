@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 
 from benchmarkkit.errors import MethodError
-from benchmarkkit.normalize import NORMALIZERS, register_normalizers
+from benchmarkkit.methods.normalise import NORMALISERS, register_normalisers
 
 NAN = float("nan")
-METHODS = {n.name: n for n in NORMALIZERS}
+METHODS = {n.name: n for n in NORMALISERS}
 
 
 def run(name: str, values: list[float | None], params: dict[str, Any] | None = None, **cols: Any):
@@ -231,7 +231,7 @@ def test_dist2max_and_fracmax():
 
 def test_result_keeps_the_input_column_name():
     frame = pl.DataFrame({"indicator": ["i", "i"], "value": [1.0, 2.0], "target": [2.0, 2.0]})
-    for method in NORMALIZERS:
+    for method in NORMALISERS:
         params = {"ref": "c0"} if method.name == "dist2ref" else {}
         if method.name in ("dist2ref", "goalposts"):
             continue
@@ -245,9 +245,9 @@ def test_boolean_parameters_refuse_nonsense():
         run("dist2targ", [1, 2], {"cap_max": "maybe"}, target=2)
 
 
-def test_hook_register_normalizers():
+def test_hook_register_normalisers():
     got: list[Any] = []
-    register_normalizers(got.append)
+    register_normalisers(got.append)
     assert [n.name for n in got] == [
         "minmax",
         "zscore",

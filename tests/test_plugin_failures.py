@@ -27,8 +27,8 @@ HEAD = '''\
 import time
 import polars as pl
 from benchmarkkit import hookimpl
-from benchmarkkit.framework import NODE_SCHEMA
-from benchmarkkit.methods import Normalizer
+from benchmarkkit.io.framework import NODE_SCHEMA
+from benchmarkkit.methods.spec import Normaliser
 from benchmarkkit.scorer import Framework, Pipeline, Scorer
 
 
@@ -44,10 +44,14 @@ def framework(name, observations, weight=1.0):
 
 def scorer_plugin(name: str, build_body: str, extra: str = "", pipeline: str = "Pipeline()") -> str:
     """A one-file plugin registering scorer ``name`` whose build runs ``build_body``."""
-    return HEAD + extra + (
-        f"\ndef build(catalog, observations):\n    {build_body}\n"
-        f"\n@hookimpl\ndef register_scorers(register):\n"
-        f"    register(Scorer({name!r}, build, pipeline={pipeline}))\n"
+    return (
+        HEAD
+        + extra
+        + (
+            f"\ndef build(catalog, observations):\n    {build_body}\n"
+            f"\n@hookimpl\ndef register_scorers(register):\n"
+            f"    register(Scorer({name!r}, build, pipeline={pipeline}))\n"
+        )
     )
 
 
@@ -62,14 +66,14 @@ RAISES = scorer_plugin(
     "raises",
     "return framework('raises', observations)",
     "\ndef boom(x, params):\n    raise RuntimeError('normaliser exploded')\n"
-    "\n@hookimpl\ndef register_normalizers(register):\n    register(Normalizer('boom', boom))\n",
+    "\n@hookimpl\ndef register_normalisers(register):\n    register(Normaliser('boom', boom))\n",
     pipeline="Pipeline(normalise='boom')",
 )
 NAN_METHOD = scorer_plugin(
     "nanidx",
     "return framework('nanidx', observations)",
-    "\n@hookimpl\ndef register_normalizers(register):\n"
-    "    register(Normalizer('nanorm', lambda x, params: pl.lit(float('nan'))))\n",
+    "\n@hookimpl\ndef register_normalisers(register):\n"
+    "    register(Normaliser('nanorm', lambda x, params: pl.lit(float('nan'))))\n",
     pipeline="Pipeline(normalise='nanorm')",
 )
 NAN_WEIGHTS = scorer_plugin("nanw", "return framework('nanw', observations, weight=float('nan'))")
@@ -123,9 +127,19 @@ def test_hanging_scorers_are_stopped_named_and_the_others_still_run(tmp_path, ru
 @needs_alarm
 def test_disabling_the_hanging_plugins_makes_the_run_clean(tmp_path, run):
     folder = plugins_dir(tmp_path, spin=SPIN, sleepy=SLEEPY)
-    result = run("--plugin-timeout", "1", "--plugins-dir", folder,
-                 "--disable-plugin", "spin", "--disable-plugin", "sleepy",
-                 "score", "--year", "2023")
+    result = run(
+        "--plugin-timeout",
+        "1",
+        "--plugins-dir",
+        folder,
+        "--disable-plugin",
+        "spin",
+        "--disable-plugin",
+        "sleepy",
+        "score",
+        "--year",
+        "2023",
+    )
     assert result.exit_code == 0, result.output
     assert error_lines(result) == []
     builtins_scored(result)
@@ -164,24 +178,30 @@ def test_asking_for_the_hanging_scorer_by_name_is_fatal(tmp_path, run):
     assert "plugin 'spin': took longer than 1 s (building scorer 'spin')" in line
 
 
-VALID_ROW = ("city_id,city_name,country,year,indicator,value\n"
-             "VN001,Huế,VN,2023,life_expectancy,76.5\n")
+VALID_ROW = (
+    "city_id,city_name,country,year,indicator,value\nVN001,Huế,VN,2023,life_expectancy,76.5\n"
+)
 
 
 @needs_alarm
 @pytest.mark.parametrize("command", ["validate", "score --cities", "score --framework"])
 def test_a_hanging_loader_is_named(tmp_path, run, command):
     """Data, cities and COINr files all go through the same bounded loader call."""
-    plugin = write(tmp_path / "slowload.py", (
-        "import time\nfrom benchmarkkit import hookimpl\nfrom benchmarkkit.read import Loader\n"
-        "@hookimpl\ndef register_loaders(register):\n"
-        "    register(Loader('slow', ('.slow',), lambda path, options: time.sleep(60)))\n"
-    ))
+    plugin = write(
+        tmp_path / "slowload.py",
+        (
+            "import time\nfrom benchmarkkit import hookimpl\n"
+            "from benchmarkkit.io.read import Loader\n"
+            "@hookimpl\ndef register_loaders(register):\n"
+            "    register(Loader('slow', ('.slow',), lambda path, options: time.sleep(60)))\n"
+        ),
+    )
     data = write(tmp_path / "data.slow", "anything\n")
-    args = {"validate": ["validate", data],
-            "score --cities": ["score", write(tmp_path / "d.csv", VALID_ROW), "--cities", data],
-            "score --framework": ["score", "--framework", FIXTURES / "asem" / "iMeta.csv",
-                                  data]}[command]
+    args = {
+        "validate": ["validate", data],
+        "score --cities": ["score", write(tmp_path / "d.csv", VALID_ROW), "--cities", data],
+        "score --framework": ["score", "--framework", FIXTURES / "asem" / "iMeta.csv", data],
+    }[command]
     result = run("--plugin-timeout", "1", "--plugin", plugin, *args)
     clean(result)
     assert result.exit_code == 2, result.output
@@ -205,8 +225,11 @@ def test_a_scorer_raising_while_scoring_is_named_and_skipped(tmp_path, run):
     builtins_scored(result)
 
 
-@pytest.mark.parametrize("name,code", [("nanidx", NAN_METHOD), ("nanw", NAN_WEIGHTS)],
-                         ids=["nan-normaliser", "nan-weights"])
+@pytest.mark.parametrize(
+    "name,code",
+    [("nanidx", NAN_METHOD), ("nanw", NAN_WEIGHTS)],
+    ids=["nan-normaliser", "nan-weights"],
+)
 def test_a_scorer_giving_no_city_a_score_is_a_failure(tmp_path, run, name, code):
     plugin = write(tmp_path / f"{name}.py", code)
     result = run("--plugin", plugin, "score", "--year", "2023")
@@ -233,8 +256,10 @@ def test_a_scorer_giving_no_city_a_score_is_a_failure(tmp_path, run, name, code)
 def test_thin_data_is_not_blamed_on_the_scorer(tmp_path, run):
     """One city cannot be min-max normalised: every index is missing, but that is the data's
     doing, so a warning (exit 0), not a plugin failure."""
-    data = write(tmp_path / "one.csv", "city_id,city_name,country,year,indicator,value\n"
-                 "VN001,Huế,VN,2023,life_expectancy,76.5\n")
+    data = write(
+        tmp_path / "one.csv",
+        "city_id,city_name,country,year,indicator,value\nVN001,Huế,VN,2023,life_expectancy,76.5\n",
+    )
     result = run("score", data, "--scorer", "livability")
     clean(result)
     assert error_lines(result) == [], result.output
@@ -257,23 +282,32 @@ def test_when_every_scorer_fails_the_command_fails(tmp_path, run):
 
 @pytest.mark.slow  # a whole report: about 7 s, most of it the Vega bundle and charts
 def test_a_failing_section_and_peer_selector_are_skipped_in_the_report(tmp_path, run):
-    plugin = write(tmp_path / "badreport.py", (
-        "from benchmarkkit import hookimpl\nfrom benchmarkkit.sections import ReportSection\n"
-        "def render(context):\n    raise KeyError('no such chart')\n"
-        "@hookimpl\ndef register_report_sections(register):\n"
-        "    register(ReportSection('broken_section', 5, render))\n"
-        "@hookimpl\ndef select_peers(city_id, spec):\n    raise ValueError('selector crashed')\n"
-    ))
+    plugin = write(
+        tmp_path / "badreport.py",
+        (
+            "from benchmarkkit import hookimpl\n"
+            "from benchmarkkit.report.sections import ReportSection\n"
+            "def render(context):\n    raise KeyError('no such chart')\n"
+            "@hookimpl\ndef register_report_sections(register):\n"
+            "    register(ReportSection('broken_section', 5, render))\n"
+            "@hookimpl\ndef select_peers(city_id, spec):\n"
+            "    raise ValueError('selector crashed')\n"
+        ),
+    )
     out = tmp_path / "report.html"
     result = run("--plugin", plugin, "report", "--out", out)
     clean(result)
     assert result.exit_code == 4, result.output
     errors = error_lines(result)
     assert len(errors) == 2, result.output
-    assert any("plugin 'badreport': select_peers failed (ValueError: selector crashed)" in e
-               for e in errors)
-    assert any("plugin 'badreport': rendering report section 'broken_section' failed (KeyError"
-               in e for e in errors)
+    assert any(
+        "plugin 'badreport': select_peers failed (ValueError: selector crashed)" in e
+        for e in errors
+    )
+    assert any(
+        "plugin 'badreport': rendering report section 'broken_section' failed (KeyError" in e
+        for e in errors
+    )
     html = out.read_text(encoding="utf-8")
     assert 'id="broken_section"' not in html
     assert "<section" in html  # the built-in sections are there
@@ -369,12 +403,16 @@ def test_time_limit_off_the_main_thread_is_a_no_op():
 
 @needs_alarm
 def test_build_registry_bounds_registration(tmp_path):
-    plugin = write(tmp_path / "slowreg.py", (
-        "import time\nfrom benchmarkkit import hookimpl\n"
-        "@hookimpl\ndef register_scorers(register):\n    time.sleep(60)\n"
-    ))
+    plugin = write(
+        tmp_path / "slowreg.py",
+        (
+            "import time\nfrom benchmarkkit import hookimpl\n"
+            "@hookimpl\ndef register_scorers(register):\n    time.sleep(60)\n"
+        ),
+    )
     registry = build_registry([plugin], timeout=0.5)
     [problem] = registry.problems
     assert str(problem).startswith(
-        "plugin 'slowreg': took longer than 0.5 s (calling register_scorers)")
+        "plugin 'slowreg': took longer than 0.5 s (calling register_scorers)"
+    )
     assert {"livability", "competitiveness", "sustainability"} <= set(registry.of("scorer"))

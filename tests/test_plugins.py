@@ -43,10 +43,10 @@ BROKEN = {
     "wrongargs": "from benchmarkkit import hookimpl\n@hookimpl\n"
     "def register_scorers(register, city):\n    pass\n",
     "clash": "from benchmarkkit import hookimpl\n"
-    "from benchmarkkit.catalog_index import catalog_scorer\n"
+    "from benchmarkkit.engine.catalog_index import catalog_scorer\n"
     "@hookimpl\ndef register_scorers(register):\n"
     "    register(catalog_scorer('livability', 'Mine', ''))\n",
-    "raises": "from benchmarkkit import hookimpl\n@hookimpl\ndef register_normalizers(register):\n"
+    "raises": "from benchmarkkit import hookimpl\n@hookimpl\ndef register_normalisers(register):\n"
     "    raise RuntimeError('boom')\n",
 }
 
@@ -69,7 +69,7 @@ def test_broken_plugins_are_named_and_the_others_still_work(broken_dir, run):
     assert "did you mean 'register_scorers'?" in joined
     assert "plugin 'wrongargs': invalid hook implementation" in joined
     assert "plugin 'clash': scorer name 'livability' is already registered by plugin" in joined
-    assert "plugin 'raises': register_normalizers failed (RuntimeError: boom)" in joined
+    assert "plugin 'raises': register_normalisers failed (RuntimeError: boom)" in joined
     assert "Traceback" not in result.output
     assert "livability  2023  1" in result.stdout
 
@@ -123,7 +123,7 @@ def test_hook_register_scorers(run):
     assert "digital_readiness  2023  1" in result.stdout
 
 
-def test_hook_register_normalizers(registry):
+def test_hook_register_normalisers(registry):
     assert {
         "minmax",
         "zscore",
@@ -135,7 +135,7 @@ def test_hook_register_normalizers(registry):
         "dist2max",
         "dist2ref",
         "fracmax",
-    } <= set(registry.of("normalizer"))
+    } <= set(registry.of("normaliser"))
 
 
 def test_hook_register_aggregators(registry):
@@ -164,7 +164,7 @@ def test_hook_register_indicator_sets(tmp_path, run):
         tmp_path / "extra_set.py",
         (
             "from pathlib import Path\nfrom benchmarkkit import hookimpl\n"
-            "from benchmarkkit.catalog import IndicatorSet\n@hookimpl\n"
+            "from benchmarkkit.io.catalog import IndicatorSet\n@hookimpl\n"
             "def register_indicator_sets(register):\n"
             f"    register(IndicatorSet('extra', Path({str(csv)!r})))\n"
         ),
@@ -179,7 +179,7 @@ def test_hook_register_loaders(tmp_path, run):
         tmp_path / "jsonl.py",
         (
             "import polars as pl\nfrom benchmarkkit import hookimpl\n"
-            "from benchmarkkit.read import Loader\n"
+            "from benchmarkkit.io.read import Loader\n"
             "def read(path, options):\n"
             "    f = pl.read_ndjson(path).with_columns(pl.all().cast(pl.String))\n"
             "    return f.with_row_index('_row', offset=1).with_columns("

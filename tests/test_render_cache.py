@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarkkit import render
+from benchmarkkit.report import render
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from benchmarkkit.engine.score import effective_weights, score
 from benchmarkkit.errors import MethodError
-from benchmarkkit.framework import read_toml_framework
-from benchmarkkit.score import effective_weights, score
+from benchmarkkit.io.framework import read_toml_framework
 from benchmarkkit.scorer import Pipeline
 from tests.conftest import write
 
@@ -54,13 +54,30 @@ direction = 1
 
 
 def obs(rows: list[tuple[str, int, str, float | None]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"city_id": pl.String, "year": pl.Int32,
-                                      "indicator": pl.String, "value": pl.Float64}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "city_id": pl.String,
+            "year": pl.Int32,
+            "indicator": pl.String,
+            "value": pl.Float64,
+        },
+        orient="row",
+    )
 
 
-DATA = obs([("c1", 2023, "x", 10), ("c1", 2023, "y", 5), ("c1", 2023, "z", 1),
-            ("c2", 2023, "x", 20), ("c2", 2023, "y", 15), ("c2", 2023, "z", 3),
-            ("c3", 2023, "x", 30), ("c3", 2023, "z", 2)])
+DATA = obs(
+    [
+        ("c1", 2023, "x", 10),
+        ("c1", 2023, "y", 5),
+        ("c1", 2023, "z", 1),
+        ("c2", 2023, "x", 20),
+        ("c2", 2023, "y", 15),
+        ("c2", 2023, "z", 3),
+        ("c3", 2023, "x", 30),
+        ("c3", 2023, "z", 2),
+    ]
+)
 CITIES = pl.DataFrame({"city_id": ["c1", "c2", "c3"], "region": ["N", "N", "S"]})
 
 
@@ -123,22 +140,32 @@ def test_min_coverage_makes_a_thin_parent_missing(framework, registry):
 def test_effective_weights(framework):
     w = effective_weights(framework.nodes)
     got = dict(zip(w["node"], w["effective_weight"], strict=True))
-    assert got == pytest.approx({"index": 1.0, "A": 0.25, "B": 0.75, "x": 0.125, "y": 0.125,
-                                 "z": 0.75})
+    assert got == pytest.approx(
+        {"index": 1.0, "A": 0.25, "B": 0.75, "x": 0.125, "y": 0.125, "z": 0.75}
+    )
 
 
 def test_ties_share_the_minimum_rank(framework, registry):
-    data = obs([(c, 2023, i, 1.0 if c != "c3" else 2.0) for c in ("c1", "c2", "c3")
-                for i in ("x", "z")])
+    data = obs(
+        [(c, 2023, i, 1.0 if c != "c3" else 2.0) for c in ("c1", "c2", "c3") for i in ("x", "z")]
+    )
     result = score(framework, data, CITIES, Pipeline(), registry)
-    ranks = dict(zip(*result.scores.filter(pl.col("node") == "index")
-                     .select("city_id", "rank").to_dict().values(), strict=True))
+    ranks = dict(
+        zip(
+            *result.scores.filter(pl.col("node") == "index")
+            .select("city_id", "rank")
+            .to_dict()
+            .values(),
+            strict=True,
+        )
+    )
     assert ranks == {"c3": 1, "c1": 2, "c2": 2}
 
 
 def test_constant_column_is_warned_and_dropped(framework, registry):
-    data = DATA.with_columns(pl.when(pl.col("indicator") == "z").then(7.0)
-                             .otherwise(pl.col("value")).alias("value"))
+    data = DATA.with_columns(
+        pl.when(pl.col("indicator") == "z").then(7.0).otherwise(pl.col("value")).alias("value")
+    )
     result = score(framework, data, CITIES, Pipeline(), registry)
     kinds = set(result.warnings["kind"])
     assert "constant_column" in kinds
@@ -166,16 +193,20 @@ def test_geometric_mean_refuses_zeros(framework, registry):
     with pytest.raises(MethodError, match="geometric aggregation needs"):
         score(framework, DATA, CITIES, Pipeline(aggregate="geometric"), registry)
     # on [1, 100] it works: x → 1, 50.5, 100; y → 100, 1; A(c1) = sqrt(1·100) = 10
-    result = score(framework, DATA, CITIES,
-                   Pipeline(normalise="minmax:1,100", aggregate="geometric"), registry)
+    result = score(
+        framework, DATA, CITIES, Pipeline(normalise="minmax:1,100", aggregate="geometric"), registry
+    )
     assert node_scores(result, "A")["c1"] == pytest.approx(10.0)
 
 
 def test_pooled_reference_moves_only_with_own_data(framework, registry):
     """A city whose data stand still keeps its score when another city changes (pooled)."""
     y2024 = DATA.with_columns(pl.lit(2024, pl.Int32).alias("year")).with_columns(
-        pl.when((pl.col("city_id") == "c2") & (pl.col("indicator") == "x")).then(25.0)
-        .otherwise(pl.col("value")).alias("value"))
+        pl.when((pl.col("city_id") == "c2") & (pl.col("indicator") == "x"))
+        .then(25.0)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
     both = pl.concat([DATA, y2024])
     pooled = score(framework, both, CITIES, Pipeline(reference="pooled"), registry)
     c1 = pooled.scores.filter((pl.col("node") == "index") & (pl.col("city_id") == "c1"))

@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import benchmarkkit.treat as treat_module
+import benchmarkkit.methods.treat as treat_module
 from benchmarkkit.errors import MethodError
-from benchmarkkit.treat import (
+from benchmarkkit.methods.treat import (
     TREATMENTS,
     Rule,
     _below,
@@ -338,12 +338,15 @@ def generated_part(rng: random.Random, i: int) -> list[float | None]:
         sigma = rng.uniform(0.3, 2.5)
         values = [rng.lognormvariate(0, sigma) for _ in range(n)]
     sign = rng.choice([1, -1])  # both signs of skew
-    return [None if r < 0.08 else NAN if r < 0.12 else sign * v
-            for v, r in ((v, rng.random()) for v in values)]
+    return [
+        None if r < 0.08 else NAN if r < 0.12 else sign * v
+        for v, r in ((v, rng.random()) for v in values)
+    ]
 
 
-def assert_same_treatment(got: tuple[pl.DataFrame, pl.DataFrame],
-                          want: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+def assert_same_treatment(
+    got: tuple[pl.DataFrame, pl.DataFrame], want: tuple[pl.DataFrame, pl.DataFrame]
+) -> None:
     """Values bit for bit, decisions exactly, statistics to 1e-12 (their sums may be added in
     another order: Polars' grouped float sums depend on the rows' order and layout)."""
     assert got[0]["x"].equals(want[0]["x"])
@@ -374,11 +377,19 @@ def test_the_fast_path_gives_the_exact_loops_results(seed, monkeypatch):
     for winmax in (0, 1, 5, 10):
         fast = jrc(frame, {"winmax": winmax})
         assert_same_treatment(fast, _treat(frame, Rule(winmax=winmax), _winsorise_exact))
-        outcomes |= {"win" if w else "log" if lg else "none" for w, lg in
-                     fast[1].select("winsorised", "log_transformed").iter_rows()}
+        outcomes |= {
+            "win" if w else "log" if lg else "none"
+            for w, lg in fast[1].select("winsorised", "log_transformed").iter_rows()
+        }
     assert outcomes == {"none", "win", "log"}
-    for case in ("one table: win", "one table: log", "two tables: win", "two tables: log",
-                 "two tables: declined", "overlap: declined"):
+    for case in (
+        "one table: win",
+        "one table: log",
+        "two tables: win",
+        "two tables: log",
+        "two tables: declined",
+        "overlap: declined",
+    ):
         assert tally.get(case, 0) > 0, (case, tally)
 
 
@@ -392,8 +403,9 @@ def test_partition_ids_and_row_order_do_not_matter():
         got, got_log = jrc(other.with_columns(pl.col("_id").alias("_part")), {})
         names = other.select("_part", "_id").unique()
         got_log = got_log.rename({"_part": "_id"}).join(names, on="_id").drop("_id")
-        assert_same_treatment((got.sort("row"), got_log.select(log.columns).sort("_part")),
-                              (out, log))
+        assert_same_treatment(
+            (got.sort("row"), got_log.select(log.columns).sort("_part")), (out, log)
+        )
 
 
 def test_a_retest_too_close_to_a_threshold_is_left_to_the_exact_loop():

@@ -50,8 +50,10 @@ def test_counts_add_up_and_messages_name_the_cell(tmp_path, run):
     assert read == accepted + rejected.height
     by_rule = dict(zip(rejected["rule"], rejected["message"], strict=False))
     assert by_rule["non_numeric"] == "'abc' is not a number"
-    assert "did you mean 'unemployment_rate'?" in rejected.filter(
-        pl.col("rule") == "unknown_indicator")["hint"][0]
+    assert (
+        "did you mean 'unemployment_rate'?"
+        in rejected.filter(pl.col("rule") == "unknown_indicator")["hint"][0]
+    )
     assert "140" in by_rule["hard_bounds"]
     assert set(rejected.columns) == {"source", "row", "column", "rule", "message", "hint"}
 
@@ -59,34 +61,56 @@ def test_counts_add_up_and_messages_name_the_cell(tmp_path, run):
 def test_set_rules_only_touch_suspect_rows_and_keep_order():
     """check_set finds suspects with integer codes, runs the full rules on them only, and keeps
     the accepted rows in input order with missing names filled — worked out by hand below."""
-    from benchmarkkit.validate import check_set
+    from benchmarkkit.io.validate import check_set
 
     rows = [  # city_id, city_name, year, indicator, value
-        ("A", "Alpha", 2023, "x", 1.0),   # 0 clean
-        ("B", None, 2023, "x", 2.0),      # 1 clean city, name missing here: filled with "Beta"
-        ("C", "Gamma", 2023, "x", 3.0),   # 2 repeated key, same value: first one kept
-        ("B", "Beta", 2023, "y", 4.0),    # 3 clean
-        ("C", "Gamma", 2023, "x", 3.0),   # 4 repeat of row 2: "duplicate"
-        ("D", "Delta", 2023, "x", 5.0),   # 5 conflicting values: both rejected
-        ("D", "Delta", 2023, "x", 6.0),   # 6
-        ("E", "Eps", 2023, "x", 7.0),     # 7 city with two names, "Eps" the majority
-        ("E", "Eps", 2023, "y", 8.0),     # 8
+        ("A", "Alpha", 2023, "x", 1.0),  # 0 clean
+        ("B", None, 2023, "x", 2.0),  # 1 clean city, name missing here: filled with "Beta"
+        ("C", "Gamma", 2023, "x", 3.0),  # 2 repeated key, same value: first one kept
+        ("B", "Beta", 2023, "y", 4.0),  # 3 clean
+        ("C", "Gamma", 2023, "x", 3.0),  # 4 repeat of row 2: "duplicate"
+        ("D", "Delta", 2023, "x", 5.0),  # 5 conflicting values: both rejected
+        ("D", "Delta", 2023, "x", 6.0),  # 6
+        ("E", "Eps", 2023, "x", 7.0),  # 7 city with two names, "Eps" the majority
+        ("E", "Eps", 2023, "y", 8.0),  # 8
         ("E", "Epsilon", 2023, "z", 9.0),  # 9 the minority name: "city_name_conflict"
-        ("E", None, 2022, "x", 1.5),      # 10 suspect city, name missing: filled with "Eps"
+        ("E", None, 2022, "x", 1.5),  # 10 suspect city, name missing: filled with "Eps"
     ]
-    frame = pl.DataFrame(rows, schema={"city_id": pl.String, "city_name": pl.String,
-                                       "year": pl.Int32, "indicator": pl.String,
-                                       "value": pl.Float64}, orient="row").with_columns(
-        pl.lit("f.csv").alias("source"), (pl.int_range(pl.len()) + 2).alias("row"),
-        pl.lit("value").alias("column"), pl.lit(None, pl.String).alias("country"),
-        pl.lit(None, pl.String).alias("flag"))
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "city_id": pl.String,
+            "city_name": pl.String,
+            "year": pl.Int32,
+            "indicator": pl.String,
+            "value": pl.Float64,
+        },
+        orient="row",
+    ).with_columns(
+        pl.lit("f.csv").alias("source"),
+        (pl.int_range(pl.len()) + 2).alias("row"),
+        pl.lit("value").alias("column"),
+        pl.lit(None, pl.String).alias("country"),
+        pl.lit(None, pl.String).alias("flag"),
+    )
     accepted, rejected = check_set(frame)
     assert accepted["row"].to_list() == [2, 3, 4, 5, 9, 10, 12]  # input order, header = row 1
-    assert accepted["city_name"].to_list() == ["Alpha", "Beta", "Gamma", "Beta", "Eps", "Eps",
-                                               "Eps"]
+    assert accepted["city_name"].to_list() == [
+        "Alpha",
+        "Beta",
+        "Gamma",
+        "Beta",
+        "Eps",
+        "Eps",
+        "Eps",
+    ]
     got = sorted(zip(rejected["row"].to_list(), rejected["rule"].to_list(), strict=True))
-    assert got == [(6, "duplicate"), (7, "duplicate_conflict"), (8, "duplicate_conflict"),
-                   (11, "city_name_conflict")]
+    assert got == [
+        (6, "duplicate"),
+        (7, "duplicate_conflict"),
+        (8, "duplicate_conflict"),
+        (11, "city_name_conflict"),
+    ]
     clean, none = check_set(frame.filter(pl.col("city_id").is_in(["A", "B"])))
     assert none.height == 0 and clean["city_name"].to_list() == ["Alpha", "Beta", "Beta"]
 

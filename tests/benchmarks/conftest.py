@@ -31,8 +31,14 @@ def record(benchmark: Any) -> Any:
     """``record(name, size, floor=…, naive=…, **extra)`` after ``benchmark.pedantic``: stores the
     minimum of rounds and its ratios in ``extra_info`` and in the end-of-run table."""
 
-    def done(name: str, size: str, *, floor: float | None = None,
-             naive: float | None = None, **extra: Any) -> float:
+    def done(
+        name: str,
+        size: str,
+        *,
+        floor: float | None = None,
+        naive: float | None = None,
+        **extra: Any,
+    ) -> float:
         best = benchmark.stats.stats.min
         info: dict[str, Any] = {"name": name, "size": size, "min_s": best, **extra}
         if floor:
@@ -55,16 +61,23 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     tr = terminalreporter
     tr.section("benchmarkkit ratios (min of rounds, same run)")
-    tr.write_line(f"{'benchmark':38} {'size':7} {'min s':>9} {'floor s':>9} {'x floor':>8} "
-                  f"{'naive s':>9} {'vs naive':>9}  other")
+    tr.write_line(
+        f"{'benchmark':38} {'size':7} {'min s':>9} {'floor s':>9} {'x floor':>8} "
+        f"{'naive s':>9} {'vs naive':>9}  other"
+    )
     for r in RATIOS:
+
         def f(key: str, fmt: str, r: dict[str, Any] = r) -> str:
             return format(r[key], fmt) if r.get(key) is not None else "–"
 
-        other = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in r.items() if k not in {
-                              "name", "size", "min_s", "floor_s", "x_floor", "naive_s",
-                              "speedup_vs_naive"})
-        tr.write_line(f"{r['name']:38} {r['size']:7} {f('min_s', '9.4f')} "
-                      f"{f('floor_s', '9.4f')} {f('x_floor', '8.1f')} {f('naive_s', '9.3f')} "
-                      f"{f('speedup_vs_naive', '9.1f')}  {other}")
+        other = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in r.items()
+            if k
+            not in {"name", "size", "min_s", "floor_s", "x_floor", "naive_s", "speedup_vs_naive"}
+        )
+        tr.write_line(
+            f"{r['name']:38} {r['size']:7} {f('min_s', '9.4f')} "
+            f"{f('floor_s', '9.4f')} {f('x_floor', '8.1f')} {f('naive_s', '9.3f')} "
+            f"{f('speedup_vs_naive', '9.1f')}  {other}"
+        )

@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from benchmarkkit import synthetic
+from benchmarkkit.io import synthetic
 from benchmarkkit.scorer import Framework, Pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,15 +83,18 @@ def registry() -> Any:
 
 @cache
 def catalog() -> pl.DataFrame:
-    from benchmarkkit.catalog import catalog_from_registry
+    from benchmarkkit.io.catalog import catalog_from_registry
 
     return catalog_from_registry(registry())
 
 
 @cache
 def data(size: str) -> Data:
-    panel = synthetic.panel(size, catalog(), directory=ROOT / ".benchmarks-data"
-                            if not os.environ.get("BENCH_DATA_DIR") else None)
+    panel = synthetic.panel(
+        size,
+        catalog(),
+        directory=ROOT / ".benchmarks-data" if not os.environ.get("BENCH_DATA_DIR") else None,
+    )
     obs = synthetic.canonical(pl.scan_parquet(panel.parquet), str(panel.parquet))
     return Data(size, panel, obs, pl.read_parquet(panel.cities))
 
@@ -99,35 +102,55 @@ def data(size: str) -> Data:
 def frameworks(obs: pl.DataFrame) -> dict[str, tuple[Framework, Pipeline]]:
     """The three built-in indices, built by their scorers for this data, with their pipelines."""
     scorers = registry().of("scorer")
-    return {name: (scorer.build(catalog(), obs), scorer.pipeline)
-            for name, scorer in sorted(scorers.items())}
+    return {
+        name: (scorer.build(catalog(), obs), scorer.pipeline)
+        for name, scorer in sorted(scorers.items())
+    }
 
 
 def coinr_case(cities: int = 10_000, indicators: int = 120) -> tuple[Framework, pl.DataFrame]:
     """COINr's reference task: one year, ``cities`` × ``indicators``, min-max + arithmetic mean
     over a two-level tree (indicators → focus areas → index), as a framework and observations."""
-    from benchmarkkit.framework import NODE_SCHEMA
+    from benchmarkkit.io.framework import NODE_SCHEMA
 
     size = synthetic.Size(f"coinr-{cities}x{indicators}", cities, indicators, 1)
     obs = synthetic.canonical(synthetic.observations(size, catalog()), "coinr")
     meta = synthetic.pick_indicators(catalog(), indicators).join(
-        catalog().select("id", "focus_area"), on="id")
+        catalog().select("id", "focus_area"), on="id"
+    )
     areas = sorted(set(meta["focus_area"]))
-    nodes = pl.concat([
-        meta.select(pl.col("id").alias("node"), pl.col("id").alias("name"),
-                    pl.lit(1).alias("level"), pl.col("focus_area").alias("parent"),
-                    pl.lit(1.0).alias("weight"), "direction"),
-        pl.DataFrame({"node": areas, "name": areas, "level": [2] * len(areas),
-                      "parent": ["index"] * len(areas), "weight": [1.0] * len(areas)}),
-        pl.DataFrame({"node": ["index"], "name": ["index"], "level": [3]}),
-    ], how="diagonal_relaxed")
+    nodes = pl.concat(
+        [
+            meta.select(
+                pl.col("id").alias("node"),
+                pl.col("id").alias("name"),
+                pl.lit(1).alias("level"),
+                pl.col("focus_area").alias("parent"),
+                pl.lit(1.0).alias("weight"),
+                "direction",
+            ),
+            pl.DataFrame(
+                {
+                    "node": areas,
+                    "name": areas,
+                    "level": [2] * len(areas),
+                    "parent": ["index"] * len(areas),
+                    "weight": [1.0] * len(areas),
+                }
+            ),
+            pl.DataFrame({"node": ["index"], "name": ["index"], "level": [3]}),
+        ],
+        how="diagonal_relaxed",
+    )
     nodes = pl.concat([pl.DataFrame(schema=NODE_SCHEMA), nodes], how="diagonal_relaxed").cast(
-        NODE_SCHEMA)  # type: ignore[arg-type]
+        NODE_SCHEMA
+    )  # type: ignore[arg-type]
     return Framework("coinr", nodes, "COINr-equivalent"), obs
 
 
-COINR_PIPELINE = Pipeline(impute="none", treat="none", normalise="minmax:0,100",
-                          aggregate="arithmetic", reference="year")
+COINR_PIPELINE = Pipeline(
+    impute="none", treat="none", normalise="minmax:0,100", aggregate="arithmetic", reference="year"
+)
 COINR_SECONDS = 3.4
 """COINr's time for one year of 10,000 units × 120 indicators (min-max + arithmetic mean)."""
 
@@ -153,8 +176,9 @@ def rows_of(obs: pl.DataFrame) -> list[tuple[str, int, str, float]]:
     return obs.select("city_id", "year", "indicator", "value").rows()
 
 
-def naive_minmax(rows: list[tuple[str, int, str, float]], direction: dict[str, int],
-                 pooled: bool = False) -> dict[tuple[str, int, str], float]:
+def naive_minmax(
+    rows: list[tuple[str, int, str, float]], direction: dict[str, int], pooled: bool = False
+) -> dict[tuple[str, int, str], float]:
     """Min-max to 0–100 per indicator (and year), direction applied first."""
     lo: dict[Any, float] = {}
     hi: dict[Any, float] = {}
@@ -174,8 +198,9 @@ def naive_minmax(rows: list[tuple[str, int, str, float]], direction: dict[str, i
     return out
 
 
-def naive_aggregate(scores: dict[tuple[str, int, str], float], parent: dict[str, str],
-                    weight: dict[str, float]) -> dict[tuple[str, int, str], float]:
+def naive_aggregate(
+    scores: dict[tuple[str, int, str], float], parent: dict[str, str], weight: dict[str, float]
+) -> dict[tuple[str, int, str], float]:
     """Weighted mean of the children present, weights renormalised."""
     num: dict[tuple[str, int, str], float] = defaultdict(float)
     den: dict[tuple[str, int, str], float] = defaultdict(float)
@@ -222,6 +247,7 @@ def _skew_kurt(v: list[float]) -> tuple[float | None, float | None]:
 
 def naive_jrc(values: list[float], winmax: int = 5) -> list[float]:
     """COINr's JRC rule on one partition, the obvious way: re-test after every winsorised point."""
+
     def fails(v: list[float]) -> bool:
         s, k = _skew_kurt(v)
         return s is not None and k is not None and abs(s) >= 2 and k >= 3.5
@@ -276,8 +302,9 @@ def naive_index(rows: list[tuple[str, int, str, float]], fw: Framework) -> int:
     return total
 
 
-def naive_validate(raw: list[tuple[Any, ...]], known: dict[str, tuple[float | None, float | None,
-                                                                      str]]) -> int:
+def naive_validate(
+    raw: list[tuple[Any, ...]], known: dict[str, tuple[float | None, float | None, str]]
+) -> int:
     """Row rules (ids, year, number, finite, catalog, bounds) and duplicates, row by row."""
     seen = set()
     accepted = 0
@@ -304,8 +331,9 @@ def naive_validate(raw: list[tuple[Any, ...]], known: dict[str, tuple[float | No
 
 def known_indicators() -> dict[str, tuple[float | None, float | None, str]]:
     cat = catalog()
-    return {r[0]: (r[1], r[2], r[3]) for r in
-            cat.select("id", "lower", "upper", "bound_type").rows()}
+    return {
+        r[0]: (r[1], r[2], r[3]) for r in cat.select("id", "lower", "upper", "bound_type").rows()
+    }
 
 
 def naive_load_csv(path: Path) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import harness as h
 import pytest
 
-from benchmarkkit.score import encode, score
+from benchmarkkit.engine.score import encode, score
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +39,19 @@ def test_three_indices_stay_close_to_the_floor(panel):
     d = h.data(panel)
     fws = list(h.frameworks(d.observations).values())
     floor = h.best_of(lambda: h.floor(d.observations), 7)
+
     def three() -> list[object]:
         encoded = encode(d.observations)
-        return [score(fw, d.observations, d.cities, p, h.registry(), encoded=encoded)
-                for fw, p in fws]
+        return [
+            score(fw, d.observations, d.cities, p, h.registry(), encoded=encoded) for fw, p in fws
+        ]
 
     engine = h.best_of(three, 3)
     ratio = engine / floor
     assert ratio < MAX_X_FLOOR[panel], (
         f"three indices take {engine:.3f} s = {ratio:.0f}× the floor pass ({floor:.4f} s); "
-        f"the guard allows {MAX_X_FLOOR[panel]:.0f}×")
+        f"the guard allows {MAX_X_FLOOR[panel]:.0f}×"
+    )
 
 
 def test_normalise_and_aggregate_beat_a_python_loop():
@@ -68,11 +71,11 @@ def test_normalise_and_aggregate_beat_a_python_loop():
             level = h.naive_aggregate(level, parent, weight)
 
     slow = h.best_of(naive, 1)
-    fast = h.best_of(lambda: score(fw, d.observations, d.cities, h.COINR_PIPELINE,
-                                   h.registry()), 3)
+    fast = h.best_of(lambda: score(fw, d.observations, d.cities, h.COINR_PIPELINE, h.registry()), 3)
     assert slow / fast > MIN_SPEEDUP_VS_NAIVE, (
         f"engine {fast:.3f} s is only {slow / fast:.1f}× faster than the Python loop "
-        f"({slow:.3f} s); the guard wants {MIN_SPEEDUP_VS_NAIVE}×")
+        f"({slow:.3f} s); the guard wants {MIN_SPEEDUP_VS_NAIVE}×"
+    )
 
 
 def test_coinr_equivalent_beats_coinr():
@@ -81,7 +84,8 @@ def test_coinr_equivalent_beats_coinr():
     fast = h.best_of(lambda: score(fw, obs, cities, h.COINR_PIPELINE, h.registry()), 3)
     assert h.COINR_SECONDS / fast > MIN_SPEEDUP_VS_COINR, (
         f"COINr-equivalent takes {fast:.3f} s, only {h.COINR_SECONDS / fast:.1f}× faster "
-        f"than COINr's {h.COINR_SECONDS} s")
+        f"than COINr's {h.COINR_SECONDS} s"
+    )
 
 
 def _help_command() -> list[str]:
@@ -92,14 +96,14 @@ def _help_command() -> list[str]:
 
 
 def test_help_is_fast_and_imports_neither_polars_nor_altair():
-    probe = ("import sys\nsys.argv = ['benchmarkkit', '--help']\n"
-             "from benchmarkkit.cli import main\n"
-             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "print('HEAVY', sorted(m for m in ('polars', 'altair', 'pyarrow', 'vl_convert')"
-             " if m in sys.modules), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True)
+    probe = (
+        "import sys\nsys.argv = ['benchmarkkit', '--help']\n"
+        "from benchmarkkit.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('polars', 'altair', 'pyarrow', 'vl_convert')"
+        " if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "HEAVY []" in done.stderr, done.stderr
-    seconds = h.best_of(lambda: subprocess.run(_help_command(), check=True,
-                                               capture_output=True), 5)
+    seconds = h.best_of(lambda: subprocess.run(_help_command(), check=True, capture_output=True), 5)
     assert seconds < MAX_HELP_SECONDS, f"benchmarkkit --help took {seconds:.3f} s"

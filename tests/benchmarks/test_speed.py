@@ -19,10 +19,10 @@ import harness as h
 import polars as pl
 import pytest
 
-from benchmarkkit.load import load
-from benchmarkkit.score import encode, score
+from benchmarkkit.engine.score import encode, score
+from benchmarkkit.io.load import load
+from benchmarkkit.io.validate import validate
 from benchmarkkit.scorer import Pipeline
-from benchmarkkit.validate import validate
 
 NAIVE_SIZES = ("small", "medium")
 """The naive Python baselines take minutes on the large panel; they run on these sizes."""
@@ -36,8 +36,12 @@ def test_load_parquet(benchmark, record, size):
     d = h.data(size)
     path = d.panel.parquet
     floor = h.best_of(lambda: h.floor_file(path), 3)
-    benchmark.pedantic(lambda: load([path], h.registry(), h.catalog()), rounds=h.rounds_for(size),
-                       warmup_rounds=0, iterations=1)
+    benchmark.pedantic(
+        lambda: load([path], h.registry(), h.catalog()),
+        rounds=h.rounds_for(size),
+        warmup_rounds=0,
+        iterations=1,
+    )
     record("load parquet (read+validate+derive)", size, floor=floor)
 
 
@@ -46,24 +50,34 @@ def test_load_csv(benchmark, record, size):
     path = d.panel.csv
     floor = h.best_of(lambda: h.floor_file(path), 3)
     naive = _naive(size, lambda: h.naive_load_csv(path))
-    benchmark.pedantic(lambda: load([path], h.registry(), h.catalog()), rounds=h.rounds_for(size),
-                       warmup_rounds=0, iterations=1)
+    benchmark.pedantic(
+        lambda: load([path], h.registry(), h.catalog()),
+        rounds=h.rounds_for(size),
+        warmup_rounds=0,
+        iterations=1,
+    )
     record("load csv (read+validate+derive)", size, floor=floor, naive=naive)
 
 
 def test_validate(benchmark, record, size):
     d = h.data(size)
     raw = d.observations.with_columns(
-        pl.col("year").cast(pl.Int64), pl.lit(1.0).alias("scale"),
-        pl.lit("value").alias("column"), pl.lit(None, pl.String).alias("_bad"))
+        pl.col("year").cast(pl.Int64),
+        pl.lit(1.0).alias("scale"),
+        pl.lit("value").alias("column"),
+        pl.lit(None, pl.String).alias("_bad"),
+    )
     floor = h.best_of(lambda: h.floor(d.observations), 5)
     # the naive loop's input is built only where the loop runs (27 M Python tuples would not fit)
-    rows = raw.select("city_id", "year", "indicator", "value").rows() \
-        if size in NAIVE_SIZES else []
+    rows = raw.select("city_id", "year", "indicator", "value").rows() if size in NAIVE_SIZES else []
     known = h.known_indicators()
     naive = _naive(size, lambda: h.naive_validate(rows, known))
-    benchmark.pedantic(lambda: validate([(raw, {})], h.catalog()), rounds=h.rounds_for(size),
-                       warmup_rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: validate([(raw, {})], h.catalog()),
+        rounds=h.rounds_for(size),
+        warmup_rounds=1,
+        iterations=1,
+    )
     record("validate", size, floor=floor, naive=naive)
 
 
@@ -75,8 +89,7 @@ FAMILIES: dict[str, Pipeline] = {
     "impute mean": Pipeline(impute="mean", treat="none"),
     "impute linear (panel)": Pipeline(impute="linear", treat="none"),
     "aggregate arithmetic": Pipeline(treat="none", aggregate="arithmetic"),
-    "aggregate geometric": Pipeline(treat="none", normalise="minmax:1,100",
-                                    aggregate="geometric"),
+    "aggregate geometric": Pipeline(treat="none", normalise="minmax:1,100", aggregate="geometric"),
 }
 
 
@@ -112,16 +125,22 @@ def test_method_family(benchmark, record, size, family):
     floor = h.best_of(lambda: h.floor(d.observations), 5)
     rows = h.rows_of(d.observations) if size in NAIVE_SIZES else []
     naive = _naive(size, _naive_family(family, rows, fw))
-    benchmark.pedantic(lambda: score(fw, d.observations, d.cities, pipeline, h.registry()),
-                       rounds=h.rounds_for(size), warmup_rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: score(fw, d.observations, d.cities, pipeline, h.registry()),
+        rounds=h.rounds_for(size),
+        warmup_rounds=1,
+        iterations=1,
+    )
     record(f"livability: {family}", size, floor=floor, naive=naive)
 
 
 def three_indices(d: h.Data) -> list[Any]:
     """As ``run_scoring`` does it: the observations encoded once, then each index scored."""
     encoded = encode(d.observations)
-    return [score(fw, d.observations, d.cities, pipeline, h.registry(), encoded=encoded)
-            for fw, pipeline in h.frameworks(d.observations).values()]
+    return [
+        score(fw, d.observations, d.cities, pipeline, h.registry(), encoded=encoded)
+        for fw, pipeline in h.frameworks(d.observations).values()
+    ]
 
 
 def test_three_indices(benchmark, record, size):
@@ -131,10 +150,17 @@ def test_three_indices(benchmark, record, size):
     rows = h.rows_of(d.observations) if size in NAIVE_SIZES else []
     fws = h.frameworks(d.observations)
     naive = _naive(size, lambda: [h.naive_index(rows, fw) for fw, _ in fws.values()])
-    benchmark.pedantic(lambda: three_indices(d), rounds=h.rounds_for(size), warmup_rounds=1,
-                       iterations=1)
-    record("three indices end to end", size, floor=floor, naive=naive,
-           target_x_floor=10.0, target_s=5.0 if size == "large" else None)
+    benchmark.pedantic(
+        lambda: three_indices(d), rounds=h.rounds_for(size), warmup_rounds=1, iterations=1
+    )
+    record(
+        "three indices end to end",
+        size,
+        floor=floor,
+        naive=naive,
+        target_x_floor=10.0,
+        target_s=5.0 if size == "large" else None,
+    )
 
 
 def test_three_indices_without_indicator_rows(benchmark, record, size):
@@ -146,12 +172,21 @@ def test_three_indices_without_indicator_rows(benchmark, record, size):
 
     def run() -> list[Any]:
         encoded = encode(d.observations)
-        return [score(fw, d.observations, d.cities, pipeline, h.registry(), encoded=encoded,
-                      levels=[2, 3]) for fw, pipeline in fws.values()]
+        return [
+            score(
+                fw, d.observations, d.cities, pipeline, h.registry(), encoded=encoded, levels=[2, 3]
+            )
+            for fw, pipeline in fws.values()
+        ]
 
     benchmark.pedantic(run, rounds=h.rounds_for(size), warmup_rounds=1, iterations=1)
-    record("three indices, levels 2-3 only", size, floor=floor,
-           target_x_floor=10.0, target_s=5.0 if size == "large" else None)
+    record(
+        "three indices, levels 2-3 only",
+        size,
+        floor=floor,
+        target_x_floor=10.0,
+        target_s=5.0 if size == "large" else None,
+    )
 
 
 def test_coinr_equivalent(benchmark, record):
@@ -159,50 +194,64 @@ def test_coinr_equivalent(benchmark, record):
     fw, obs = h.coinr_case()
     cities = obs.select("city_id").unique()
     floor = h.best_of(lambda: h.floor(obs), 5)
-    benchmark.pedantic(lambda: score(fw, obs, cities, h.COINR_PIPELINE, h.registry()),
-                       rounds=5, warmup_rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: score(fw, obs, cities, h.COINR_PIPELINE, h.registry()),
+        rounds=5,
+        warmup_rounds=1,
+        iterations=1,
+    )
     record("COINr-equivalent 10k x 120, 1 year", "coinr", floor=floor, coinr_s=h.COINR_SECONDS)
 
 
 def _demo_comparison() -> tuple[Any, ...]:
-    from benchmarkkit.compare import rescorer
-    from benchmarkkit.demo import DEFAULT_CITY, load_demo
-    from benchmarkkit.peers import find_peers
+    from benchmarkkit.analysis.compare import rescorer
+    from benchmarkkit.analysis.peers import find_peers
+    from benchmarkkit.io.demo import DEFAULT_CITY, load_demo
 
     loaded = load_demo(h.registry(), h.catalog())
     fws = h.frameworks(loaded.observations)
     frameworks = {name: fw for name, (fw, _) in fws.items()}
     pipelines = {name: p for name, (_, p) in fws.items()}
-    results = [score(fw, loaded.observations, loaded.cities, p, h.registry())
-               for fw, p in fws.values()]
+    results = [
+        score(fw, loaded.observations, loaded.cities, p, h.registry()) for fw, p in fws.values()
+    ]
     scores = pl.concat([r.scores for r in results])
     year = 2023
-    peers = find_peers(h.registry(), DEFAULT_CITY, year, "size:3", loaded.cities,
-                       loaded.observations)
+    peers = find_peers(
+        h.registry(), DEFAULT_CITY, year, "size:3", loaded.cities, loaded.observations
+    )
     rescore = rescorer(frameworks, pipelines, loaded.cities, h.registry())
     return loaded, frameworks, scores, peers, rescore, DEFAULT_CITY, year
 
 
 def test_compare_and_levers(benchmark, record):
     """compare() with levers on the demo (Madrid 2023, size peers): one batched re-scoring."""
-    from benchmarkkit.compare import compare
+    from benchmarkkit.analysis.compare import compare
 
     loaded, frameworks, scores, peers, rescore, city, year = _demo_comparison()
     floor = h.best_of(lambda: h.floor(loaded.observations), 5)
 
     def run(rescore_fn: Any) -> Any:
-        return compare(scores, loaded.observations, h.catalog(), frameworks, city, year, peers,
-                       rescore_fn)
+        return compare(
+            scores, loaded.observations, h.catalog(), frameworks, city, year, peers, rescore_fn
+        )
 
     def one_by_one(observations: pl.DataFrame) -> pl.DataFrame:
         """Naive levers: re-score once per scenario city instead of once for all."""
-        from benchmarkkit.compare import LEVER_SEP
+        from benchmarkkit.analysis.compare import LEVER_SEP
 
-        ids = observations.filter(pl.col("city_id").str.contains(LEVER_SEP, literal=True))[
-            "city_id"].unique().to_list()
+        ids = (
+            observations.filter(pl.col("city_id").str.contains(LEVER_SEP, literal=True))["city_id"]
+            .unique()
+            .to_list()
+        )
         base = observations.filter(~pl.col("city_id").str.contains(LEVER_SEP, literal=True))
-        parts = [rescore(pl.concat([base, observations.filter(pl.col("city_id") == i)]))
-                 .filter(pl.col("city_id") == i) for i in ids]
+        parts = [
+            rescore(pl.concat([base, observations.filter(pl.col("city_id") == i)])).filter(
+                pl.col("city_id") == i
+            )
+            for i in ids
+        ]
         return pl.concat(parts)
 
     naive = h.best_of(lambda: run(one_by_one), 1)
@@ -212,9 +261,11 @@ def test_compare_and_levers(benchmark, record):
 
 def _cli(*args: str) -> list[str]:
     exe = Path(sys.executable).parent / "benchmarkkit"
-    return [str(exe), *args] if exe.exists() else [sys.executable, "-c",
-                                                  "from benchmarkkit.cli import main; main()",
-                                                  *args]
+    return (
+        [str(exe), *args]
+        if exe.exists()
+        else [sys.executable, "-c", "from benchmarkkit.cli import main; main()", *args]
+    )
 
 
 def test_report_demo_end_to_end(benchmark, record, tmp_path):
@@ -231,8 +282,12 @@ def test_report_demo_end_to_end(benchmark, record, tmp_path):
 
 def test_help_startup(benchmark, record):
     """``benchmarkkit --help``: start-up of the CLI (target < 0.3 s, no Polars, no Altair)."""
-    benchmark.pedantic(lambda: subprocess.run(_cli("--help"), check=True, capture_output=True),
-                       rounds=10, warmup_rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: subprocess.run(_cli("--help"), check=True, capture_output=True),
+        rounds=10,
+        warmup_rounds=1,
+        iterations=1,
+    )
     record("benchmarkkit --help", "-", target_s=0.3)
 
 
@@ -252,11 +307,11 @@ def peak_kib():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sys.path.insert(0, {str(h.ROOT / 'tests' / 'benchmarks')!r})
+sys.path.insert(0, {str(h.ROOT / "tests" / "benchmarks")!r})
 import polars as pl
 import harness as h
-from benchmarkkit import synthetic
-from benchmarkkit.score import encode, score
+from benchmarkkit.io import synthetic
+from benchmarkkit.engine.score import encode, score
 obs = synthetic.canonical(pl.scan_parquet({str(d.panel.parquet)!r}), "large")
 cities = pl.read_parquet({str(d.panel.cities)!r})
 loaded = peak_kib()
@@ -270,12 +325,19 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "input_kib": loaded,
     result = {}
 
     def run() -> None:
-        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        )
         result.update(json.loads(done.stdout.strip().splitlines()[-1]))
 
     start = time.perf_counter()
     benchmark.pedantic(run, rounds=1, iterations=1)
-    record("large: 3 indices in a fresh process", "large", peak_gib=result["peak_kib"] / 2**20,
-           input_gib=result["input_kib"] / 2**20, score_s=result["seconds"],
-           wall_s=time.perf_counter() - start, target_peak_gib=4.0)
+    record(
+        "large: 3 indices in a fresh process",
+        "large",
+        peak_gib=result["peak_kib"] / 2**20,
+        input_gib=result["input_kib"] / 2**20,
+        score_s=result["seconds"],
+        wall_s=time.perf_counter() - start,
+        target_peak_gib=4.0,
+    )

@@ -36,12 +36,19 @@ from benchmarkkit.errors import InputError
 if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
 
-SPECS = ("all", "ids:A,B,C", "<column>:<value>", "<column>", "network:NAME", "size:F",
-         "similar:K", "PART+PART")
+SPECS = (
+    "all",
+    "ids:A,B,C",
+    "<column>:<value>",
+    "<column>",
+    "network:NAME",
+    "size:F",
+    "similar:K",
+    "PART+PART",
+)
 """The built-in spec forms, as the error messages list them."""
 
-SPEC_HINT = ("peer specs: " + ", ".join(SPECS)
-             + " (e.g. country:ES, region:Southern Europe+size:3)")
+SPEC_HINT = "peer specs: " + ", ".join(SPECS) + " (e.g. country:ES, region:Southern Europe+size:3)"
 
 NOT_SIMILARITY = frozenset({"population", "area_km2"})
 """Numeric columns ``similar:K`` does not standardise as they are: population enters as its
@@ -73,8 +80,14 @@ def find_peers(
     else:
         from benchmarkkit.plugins import ask_select_peers  # each selector bounded, attributed
 
-        answer = ask_select_peers(registry, city_id=city_id, year=year, spec=spec, cities=cities,
-                                  observations=observations)
+        answer = ask_select_peers(
+            registry,
+            city_id=city_id,
+            year=year,
+            spec=spec,
+            cities=cities,
+            observations=observations,
+        )
     if answer is None:
         raise InputError(f"no peer selector understands '{spec}'", hint=SPEC_HINT)
     return _group(city_id, year, spec, list(answer), cities)
@@ -91,8 +104,7 @@ def city_hint(word: str, cities: pl.DataFrame) -> str:
     """``did you mean 'ES001C' (Madrid)?`` from ids, names and names without their
     parenthesised qualifier ('Madrid (greater city)' → 'Madrid'); else an example of ids."""
     ids = cities["city_id"].to_list()
-    names = (cities["city_name"].to_list() if "city_name" in cities.columns
-             else [None] * len(ids))
+    names = cities["city_name"].to_list() if "city_name" in cities.columns else [None] * len(ids)
     label: dict[str, tuple[str, str | None]] = {}
     for cid, name in zip(ids, names, strict=True):
         label.setdefault(cid.lower(), (cid, name))
@@ -107,16 +119,22 @@ def city_hint(word: str, cities: pl.DataFrame) -> str:
     return f"city ids look like: {shown}" if ids else "the cities table is empty"
 
 
-def _group(city_id: str, year: int, spec: str, answer: list[str],
-           cities: pl.DataFrame) -> list[str]:
+def _group(
+    city_id: str, year: int, spec: str, answer: list[str], cities: pl.DataFrame
+) -> list[str]:
     unknown = sorted(set(answer) - set(cities["city_id"]))
     if unknown:
-        raise InputError(f"peer spec '{spec}' chose unknown cities: {', '.join(unknown[:5])}",
-                         hint=city_hint(unknown[0], cities))
+        raise InputError(
+            f"peer spec '{spec}' chose unknown cities: {', '.join(unknown[:5])}",
+            hint=city_hint(unknown[0], cities),
+        )
     others = sorted(set(answer) - {city_id})
     if not others:
-        raise InputError(f"the peer group of {city_id} for '{spec}' is empty: no other city with "
-                         f"data in {year} matches", hint="widen the spec, e.g. drop a '+' part")
+        raise InputError(
+            f"the peer group of {city_id} for '{spec}' is empty: no other city with "
+            f"data in {year} matches",
+            hint="widen the spec, e.g. drop a '+' part",
+        )
     return [city_id, *others]
 
 
@@ -124,8 +142,9 @@ def _group(city_id: str, year: int, spec: str, answer: list[str],
 # the built-in selector
 
 
-def _builtin(city_id: str, year: int, spec: str, cities: pl.DataFrame,
-             observations: pl.DataFrame) -> list[str]:
+def _builtin(
+    city_id: str, year: int, spec: str, cities: pl.DataFrame, observations: pl.DataFrame
+) -> list[str]:
     """Filters intersect as one boolean expression; ``similar:K`` then picks among the rest."""
     parts = [p.strip() for p in spec.split("+")]
     if not all(parts):
@@ -164,8 +183,10 @@ def _part(part: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr:
     column = _column(key, cities)
     if column is None:
         guess = _close(key, ["all", "ids", "size", "similar", "network", *cities.columns])
-        raise InputError(f"unknown peer spec '{part}': the cities table has no column '{key}'",
-                         hint=guess or f"{SPEC_HINT}; columns: {', '.join(cities.columns)}")
+        raise InputError(
+            f"unknown peer spec '{part}': the cities table has no column '{key}'",
+            hint=guess or f"{SPEC_HINT}; columns: {', '.join(cities.columns)}",
+        )
     return _equals(column, value, cities)
 
 
@@ -183,8 +204,7 @@ def _ids(text: str, cities: pl.DataFrame) -> pl.Expr:
         if cid not in known:
             if len(ids) == 1 and "," not in text:
                 raise InputError(f"unknown peer spec '{text}'", hint=SPEC_HINT)
-            raise InputError(f"unknown city '{cid}' in the peer list",
-                             hint=city_hint(cid, cities))
+            raise InputError(f"unknown city '{cid}' in the peer list", hint=city_hint(cid, cities))
     if not ids:
         raise InputError("the peer list is empty", hint="give ids:A,B,C")
     return pl.col("city_id").is_in(ids)
@@ -203,8 +223,10 @@ def _equals(column: str, value: str, cities: pl.DataFrame) -> pl.Expr:
         values = cities[column].cast(pl.String).drop_nulls().unique().sort().to_list()
     if want not in {v.lower() for v in values}:
         shown = ", ".join(sorted(values)[:8]) + (" …" if len(values) > 8 else "")
-        raise InputError(f"no city has {column} '{value}'",
-                         hint=_close(value, values) or f"values of {column}: {shown}")
+        raise InputError(
+            f"no city has {column} '{value}'",
+            hint=_close(value, values) or f"values of {column}: {shown}",
+        )
     return expr
 
 
@@ -218,8 +240,10 @@ def _same_as(column: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr
     """A bare column: the city's own value (for a list column, sharing any member)."""
     own = city[column]
     if own is None or (isinstance(own, list) and not own):
-        raise InputError(f"{city['city_id']} has no {column} to match peers on",
-                         hint="give a value, e.g. " + f"{column}:VALUE")
+        raise InputError(
+            f"{city['city_id']} has no {column} to match peers on",
+            hint="give a value, e.g. " + f"{column}:VALUE",
+        )
     if isinstance(cities.schema[column], pl.List):
         return pl.col(column).list.eval(pl.element().is_in(own)).list.any()
     return pl.col(column) == own
@@ -235,13 +259,16 @@ def _size(value: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr:
         raise InputError(f"size:{value} needs a factor of at least 1", hint="e.g. size:2")
     population = city.get("population")
     if "population" not in cities.columns or population is None or population <= 0:
-        raise InputError(f"{city['city_id']} has no population, so size:F cannot be used",
-                         hint="add population to the cities table, or use another spec")
+        raise InputError(
+            f"{city['city_id']} has no population, so size:F cannot be used",
+            hint="add population to the cities table, or use another spec",
+        )
     return pl.col("population").is_between(population / factor, population * factor)
 
 
-def _nearest(part: str, city: dict[str, Any], cities: pl.DataFrame,
-             candidates: pl.DataFrame) -> pl.DataFrame:
+def _nearest(
+    part: str, city: dict[str, Any], cities: pl.DataFrame, candidates: pl.DataFrame
+) -> pl.DataFrame:
     """The K candidates nearest to the city, Euclidean on z-scores computed over *all* cities
     (so a peer's distance does not depend on which other parts narrowed the candidates)."""
     text = part.partition(":")[2].strip()
@@ -249,19 +276,26 @@ def _nearest(part: str, city: dict[str, Any], cities: pl.DataFrame,
         raise InputError(f"similar:{text} needs a whole number of cities", hint="e.g. similar:5")
     attributes = similarity_attributes(cities, city)
     if not attributes:
-        raise InputError(f"{city['city_id']} has no numeric context (population, climate …) "
-                         "to measure similarity on", hint="use another spec, e.g. country:XX")
+        raise InputError(
+            f"{city['city_id']} has no numeric context (population, climate …) "
+            "to measure similarity on",
+            hint="use another spec, e.g. country:XX",
+        )
     z = cities.select("city_id", *[_zscore(c).alias(c) for c in attributes]).drop_nulls()
     me = z.filter(pl.col("city_id") == city["city_id"]).row(0, named=True)
     distance = pl.sum_horizontal([(pl.col(c) - me[c]) ** 2 for c in attributes]).sqrt()
-    return (z.join(candidates.select("city_id"), on="city_id", how="semi")
-            .with_columns(distance.alias("_distance"))
-            .sort("_distance", "city_id").head(int(text)))
+    return (
+        z.join(candidates.select("city_id"), on="city_id", how="semi")
+        .with_columns(distance.alias("_distance"))
+        .sort("_distance", "city_id")
+        .head(int(text))
+    )
 
 
 def similarity_attributes(cities: pl.DataFrame, city: dict[str, Any]) -> list[str]:
     """log population plus every other numeric context column the city has a value for
     (climate, income …), leaving out area and bookkeeping columns (``*_year``, ``*_id``)."""
+
     def has(name: str) -> bool:
         value = city.get(name)
         return value is not None and not (isinstance(value, float) and math.isnan(value))
@@ -270,8 +304,12 @@ def similarity_attributes(cities: pl.DataFrame, city: dict[str, Any]) -> list[st
     if "population" in cities.columns and has("population") and city["population"] > 0:
         out.append("population")
     for name, dtype in cities.schema.items():
-        if (dtype.is_numeric() and name not in NOT_SIMILARITY
-                and not name.endswith(("_year", "_id", "_code")) and has(name)):
+        if (
+            dtype.is_numeric()
+            and name not in NOT_SIMILARITY
+            and not name.endswith(("_year", "_id", "_code"))
+            and has(name)
+        ):
             out.append(name)
     return out
 

@@ -49,7 +49,8 @@ class ReportContext:
     peer_spec: str
     lang: Language
     comparison: Any
-    """benchmarkkit.compare.Comparison: summary, indicators, strengths, weaknesses, levers."""
+    """benchmarkkit.analysis.compare.Comparison: summary, indicators, strengths, weaknesses and
+    levers."""
     charts: Mapping[str, dict[str, Any]]
     """Chart name → Vega-Lite spec (dict), embedded by ``chart()``."""
     audit: Mapping[str, Any]
@@ -65,8 +66,10 @@ class ReportContext:
         if name not in self.charts:
             return ""
         cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-        return (f'<figure class="chart-box"><div class="chart" data-chart="{esc(name)}"></div>'
-                f"{cap}</figure>")
+        return (
+            f'<figure class="chart-box"><div class="chart" data-chart="{esc(name)}"></div>'
+            f"{cap}</figure>"
+        )
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,46 @@ RHO: Final = 0.9
 """Year-to-year autocorrelation of a city's deviation on an indicator."""
 
 COUNTRIES: Final = (
-    "VN", "TH", "ID", "PH", "MY", "SG", "KH", "LA", "MM", "BN", "CN", "IN", "JP", "KR", "DE",
-    "FR", "ES", "IT", "PL", "NL", "BR", "MX", "AR", "CO", "NG", "KE", "ZA", "EG", "TR", "US",
+    "VN",
+    "TH",
+    "ID",
+    "PH",
+    "MY",
+    "SG",
+    "KH",
+    "LA",
+    "MM",
+    "BN",
+    "CN",
+    "IN",
+    "JP",
+    "KR",
+    "DE",
+    "FR",
+    "ES",
+    "IT",
+    "PL",
+    "NL",
+    "BR",
+    "MX",
+    "AR",
+    "CO",
+    "NG",
+    "KE",
+    "ZA",
+    "EG",
+    "TR",
+    "US",
 )
 REGIONS: Final = ("Asia", "Europe", "Americas", "Africa")
-_REGION_OF: Final = {**dict.fromkeys(COUNTRIES[:14], "Asia"),
-                     **dict.fromkeys(COUNTRIES[14:20], "Europe"),
-                     **dict.fromkeys(COUNTRIES[20:24], "Americas"),
-                     **dict.fromkeys(COUNTRIES[24:28], "Africa"), "TR": "Europe",
-                     "US": "Americas"}
+_REGION_OF: Final = {
+    **dict.fromkeys(COUNTRIES[:14], "Asia"),
+    **dict.fromkeys(COUNTRIES[14:20], "Europe"),
+    **dict.fromkeys(COUNTRIES[20:24], "Americas"),
+    **dict.fromkeys(COUNTRIES[24:28], "Africa"),
+    "TR": "Europe",
+    "US": "Americas",
+}
 
 
 @dataclass(frozen=True)
@@ -124,19 +155,23 @@ def cities(size: Size, seed: int = SEED) -> pl.DataFrame:
     density = np.exp(rng.normal(np.log(4_000), 0.6, n))
     in_ascn = rng.random(n) < 0.25
     countries = [COUNTRIES[c] for c in country.tolist()]
-    return pl.DataFrame({
-        "city_id": ids,
-        "city_name": [f"Synthetica {i}" for i in range(1, n + 1)],
-        "country": countries,
-        "region": [_REGION_OF[c] for c in countries],
-        "population": population.round(0),
-        "area_km2": (population / density).round(1),
-        "networks": [["ASCN"] if a else [] for a in in_ascn.tolist()],
-    }, schema_overrides={"networks": pl.List(pl.String)})
+    return pl.DataFrame(
+        {
+            "city_id": ids,
+            "city_name": [f"Synthetica {i}" for i in range(1, n + 1)],
+            "country": countries,
+            "region": [_REGION_OF[c] for c in countries],
+            "population": population.round(0),
+            "area_km2": (population / density).round(1),
+            "networks": [["ASCN"] if a else [] for a in in_ascn.tolist()],
+        },
+        schema_overrides={"networks": pl.List(pl.String)},
+    )
 
 
-def _values(rng: np.random.Generator, size: Size, meta: pl.DataFrame,
-            development: np.ndarray) -> np.ndarray:
+def _values(
+    rng: np.random.Generator, size: Size, meta: pl.DataFrame, development: np.ndarray
+) -> np.ndarray:
     """Years × cities × indicators values (float64) on each indicator's own scale."""
     import numpy as np
 
@@ -146,9 +181,13 @@ def _values(rng: np.random.Generator, size: Size, meta: pl.DataFrame,
     upper = meta["upper"].fill_null(100.0).to_numpy()
     unit = meta["unit"].fill_null("").to_list()
     share = np.array([u.startswith("%") for u in unit])
-    rate = np.array([("per" in u or "ug/m3" in u or u in ("days", "hours", "minutes",
-                                                         "destinations")) and not s
-                     for u, s in zip(unit, share, strict=True)])
+    rate = np.array(
+        [
+            ("per" in u or "ug/m3" in u or u in ("days", "hours", "minutes", "destinations"))
+            and not s
+            for u, s in zip(unit, share, strict=True)
+        ]
+    )
     # latent standard-normal scale: shared development factor + own level + AR(1) deviations
     level = rng.standard_normal((c, k), dtype=np.float32)
     z = np.empty((t, c, k), dtype=np.float32)
@@ -157,8 +196,7 @@ def _values(rng: np.random.Generator, size: Size, meta: pl.DataFrame,
     common = (0.55 * development[:, None] * direction[None, :]).astype(np.float32)
     for year in range(t):
         if year:
-            dev = np.float32(RHO) * dev + innovation * rng.standard_normal((c, k),
-                                                                          dtype=np.float32)
+            dev = np.float32(RHO) * dev + innovation * rng.standard_normal((c, k), dtype=np.float32)
         trend = np.float32(0.03 * year) * direction.astype(np.float32)
         z[year] = common + np.float32(0.6) * level + np.float32(0.58) * dev + trend
     mu = rng.uniform(-1.2, 1.2, k).astype(np.float32)
@@ -202,14 +240,16 @@ def observations(size: Size, catalog: pl.DataFrame, seed: int = SEED) -> pl.Data
     first_year = LAST_YEAR - size.years + 1
     ids = pl.Series("city_id", table["city_id"])
     codes = pl.Series(city_idx.astype(np.uint32))
-    return pl.DataFrame({
-        "city_id": ids.gather(codes),
-        "city_name": table["city_name"].gather(codes),
-        "country": table["country"].gather(codes),
-        "year": pl.Series((year_idx + first_year).astype(np.int32)),
-        "indicator": meta["id"].gather(pl.Series(ind_idx.astype(np.uint32))),
-        "value": pl.Series(values.ravel()[flat]),
-    })
+    return pl.DataFrame(
+        {
+            "city_id": ids.gather(codes),
+            "city_name": table["city_name"].gather(codes),
+            "country": table["country"].gather(codes),
+            "year": pl.Series((year_idx + first_year).astype(np.int32)),
+            "indicator": meta["id"].gather(pl.Series(ind_idx.astype(np.uint32))),
+            "value": pl.Series(values.ravel()[flat]),
+        }
+    )
 
 
 def canonical(frame: pl.DataFrame | pl.LazyFrame, source: str) -> pl.DataFrame:
@@ -219,11 +259,17 @@ def canonical(frame: pl.DataFrame | pl.LazyFrame, source: str) -> pl.DataFrame:
     are then built in one streaming pass, without an eager copy of the whole table."""
     from benchmarkkit.columns import OBSERVATIONS
 
-    return frame.lazy().with_columns(
-        pl.lit(None, pl.String).alias("flag"),
-        pl.lit(source).alias("source"),
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"),
-    ).select(list(OBSERVATIONS)).cast(OBSERVATIONS).collect()  # type: ignore[arg-type]
+    return (
+        frame.lazy()
+        .with_columns(
+            pl.lit(None, pl.String).alias("flag"),
+            pl.lit(source).alias("source"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"),
+        )
+        .select(list(OBSERVATIONS))
+        .cast(OBSERVATIONS)
+        .collect()
+    )  # type: ignore[arg-type]
 
 
 def data_dir() -> Path:
@@ -251,8 +297,9 @@ class Panel:
         return path
 
 
-def panel(size: Size | str, catalog: pl.DataFrame, *, seed: int = SEED,
-          directory: Path | None = None) -> Panel:
+def panel(
+    size: Size | str, catalog: pl.DataFrame, *, seed: int = SEED, directory: Path | None = None
+) -> Panel:
     """The cached panel of ``size``, generated and written as Parquet when absent."""
     size = size_of(size) if isinstance(size, str) else size
     directory = directory or data_dir()

@@ -25,8 +25,8 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods import Imputer, Param
-from benchmarkkit.normalize import clean, keeps_name, r_mean
+from benchmarkkit.methods.normalise import clean, keeps_name, r_mean
+from benchmarkkit.methods.spec import Imputer, Param
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

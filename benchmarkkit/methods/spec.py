@@ -7,7 +7,7 @@ partitioning, the direction flip, missing-value bookkeeping and flags.
 
 Contracts (the engine relies on them; a plugin author should too):
 
-* ``Normalizer.fn(x, params) -> pl.Expr`` — ``x`` is the indicator value already multiplied by its
+* ``Normaliser.fn(x, params) -> pl.Expr`` — ``x`` is the indicator value already multiplied by its
   direction (+1/-1, COINr's rule: higher is better after normalisation). The engine evaluates the
   result with ``.over(partition)`` where the partition is (indicator, year) or (indicator,) when
   pooled over years. Missing stays missing. Per-indicator parameters (goalposts, targets) arrive as
@@ -46,14 +46,14 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Normalizer:
+class Normaliser:
     name: str
     fn: Callable[[pl.Expr, Mapping[str, Any]], pl.Expr]
     params: tuple[Param, ...] = ()
     columns: tuple[str, ...] = ()
     """Per-indicator metadata columns the expression reads (e.g. ``goalpost_lower``)."""
     summary: str = ""
-    kind: Literal["normalizer"] = field(default="normalizer", init=False)
+    kind: Literal["normaliser"] = field(default="normaliser", init=False)
 
 
 @dataclass(frozen=True)
@@ -89,4 +89,4 @@ class Treatment:
     kind: Literal["treatment"] = field(default="treatment", init=False)
 
 
-Method = Normalizer | Aggregator | Imputer | Treatment
+Method = Normaliser | Aggregator | Imputer | Treatment

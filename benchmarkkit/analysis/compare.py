@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from benchmarkkit.analysis.peers import city_hint
 from benchmarkkit.columns import conform
 from benchmarkkit.errors import InputError
-from benchmarkkit.peers import city_hint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -46,40 +46,80 @@ FLAT = 1e-9
 """Relative change below which an indicator counts as flat (rounding noise from derivation)."""
 
 SUMMARY: dict[str, pl.DataType] = {
-    "scorer": pl.String(), "node": pl.String(), "name": pl.String(), "level": pl.Int32(),
-    "score": pl.Float64(), "rank": pl.UInt32(), "n_peers": pl.UInt32(),
-    "peer_median": pl.Float64(), "peer_best": pl.Float64(),
-    "gap_to_median": pl.Float64(), "gap_to_best": pl.Float64(),
-    "previous_year": pl.Int32(), "previous_score": pl.Float64(), "previous_rank": pl.UInt32(),
-    "previous_n_peers": pl.UInt32(), "change": pl.Float64(), "rank_change": pl.Int64(),
-    "coverage": pl.Float64(), "previous_coverage": pl.Float64(), "status": pl.String(),
+    "scorer": pl.String(),
+    "node": pl.String(),
+    "name": pl.String(),
+    "level": pl.Int32(),
+    "score": pl.Float64(),
+    "rank": pl.UInt32(),
+    "n_peers": pl.UInt32(),
+    "peer_median": pl.Float64(),
+    "peer_best": pl.Float64(),
+    "gap_to_median": pl.Float64(),
+    "gap_to_best": pl.Float64(),
+    "previous_year": pl.Int32(),
+    "previous_score": pl.Float64(),
+    "previous_rank": pl.UInt32(),
+    "previous_n_peers": pl.UInt32(),
+    "change": pl.Float64(),
+    "rank_change": pl.Int64(),
+    "coverage": pl.Float64(),
+    "previous_coverage": pl.Float64(),
+    "status": pl.String(),
 }
 """One row per scorer × node above the indicators (the index and its focus areas)."""
 
 INDICATORS: dict[str, pl.DataType] = {
-    "scorer": pl.String(), "indicator": pl.String(), "name": pl.String(), "unit": pl.String(),
-    "parent": pl.String(), "direction": pl.Int8(), "value": pl.Float64(), "score": pl.Float64(),
-    "rank": pl.UInt32(), "n_peers": pl.UInt32(), "position": pl.Float64(),
-    "peer_median": pl.Float64(), "peer_best": pl.Float64(),
-    "gap_to_median": pl.Float64(), "gap_to_best": pl.Float64(),
-    "previous_year": pl.Int32(), "previous_value": pl.Float64(), "change": pl.Float64(),
-    "trend": pl.String(), "trend_better": pl.Boolean(),
+    "scorer": pl.String(),
+    "indicator": pl.String(),
+    "name": pl.String(),
+    "unit": pl.String(),
+    "parent": pl.String(),
+    "direction": pl.Int8(),
+    "value": pl.Float64(),
+    "score": pl.Float64(),
+    "rank": pl.UInt32(),
+    "n_peers": pl.UInt32(),
+    "position": pl.Float64(),
+    "peer_median": pl.Float64(),
+    "peer_best": pl.Float64(),
+    "gap_to_median": pl.Float64(),
+    "gap_to_best": pl.Float64(),
+    "previous_year": pl.Int32(),
+    "previous_value": pl.Float64(),
+    "change": pl.Float64(),
+    "trend": pl.String(),
+    "trend_better": pl.Boolean(),
 }
 """One row per scorer × indicator of its framework; ``value`` etc. are null where the city has no
 value. ``score`` is the engine's normalised 0–100 score; everything else is in raw units."""
 
 EXTREMES: dict[str, pl.DataType] = {
-    "indicator": pl.String(), "name": pl.String(), "unit": pl.String(), "value": pl.Float64(),
-    "score": pl.Float64(), "rank": pl.UInt32(), "n_peers": pl.UInt32(),
-    "position": pl.Float64(), "peer_median": pl.Float64(), "peer_best": pl.Float64(),
-    "gap_to_median": pl.Float64(), "scorers": pl.List(pl.String()),
+    "indicator": pl.String(),
+    "name": pl.String(),
+    "unit": pl.String(),
+    "value": pl.Float64(),
+    "score": pl.Float64(),
+    "rank": pl.UInt32(),
+    "n_peers": pl.UInt32(),
+    "position": pl.Float64(),
+    "peer_median": pl.Float64(),
+    "peer_best": pl.Float64(),
+    "gap_to_median": pl.Float64(),
+    "scorers": pl.List(pl.String()),
 }
 """Strengths and weaknesses: one row per indicator (an indicator feeding several indices once)."""
 
 LEVERS: dict[str, pl.DataType] = {
-    "scorer": pl.String(), "indicator": pl.String(), "name": pl.String(), "unit": pl.String(),
-    "value": pl.Float64(), "target": pl.Float64(), "index_now": pl.Float64(),
-    "index_at_median": pl.Float64(), "gain": pl.Float64(),
+    "scorer": pl.String(),
+    "indicator": pl.String(),
+    "name": pl.String(),
+    "unit": pl.String(),
+    "value": pl.Float64(),
+    "target": pl.Float64(),
+    "index_now": pl.Float64(),
+    "index_at_median": pl.Float64(),
+    "gain": pl.Float64(),
 }
 
 
@@ -126,49 +166,72 @@ def compare(
     """
     tree = framework_tree(frameworks, catalog)
     leaves = tree.filter(pl.col("level") == 1).select(pl.col("node").alias("indicator")).unique()
-    own = observations.filter(pl.col("city_id") == city_id).join(leaves, on="indicator",
-                                                                  how="semi")
+    own = observations.filter(pl.col("city_id") == city_id).join(leaves, on="indicator", how="semi")
     _check_data(own, observations, city_id, year)
     previous = own.filter(pl.col("year") < year).select(pl.col("year").max()).item()
     group = (city_id, *sorted(set(peers) - {city_id}))
     indicators = _indicators(scores, observations, tree, city_id, year, previous, group)
     strengths, weaknesses = _extremes(indicators)
     return Comparison(
-        city_id=city_id, year=year, previous_year=previous, peers=group,
+        city_id=city_id,
+        year=year,
+        previous_year=previous,
+        peers=group,
         summary=_summary(scores, tree, city_id, year, previous, group),
-        indicators=indicators, strengths=strengths, weaknesses=weaknesses,
-        levers=(_levers(scores, observations, indicators, tree, city_id, year, rescore)
-                if rescore is not None else pl.DataFrame(schema=LEVERS)),
+        indicators=indicators,
+        strengths=strengths,
+        weaknesses=weaknesses,
+        levers=(
+            _levers(scores, observations, indicators, tree, city_id, year, rescore)
+            if rescore is not None
+            else pl.DataFrame(schema=LEVERS)
+        ),
     )
 
 
 def framework_tree(frameworks: dict[str, Framework], catalog: pl.DataFrame) -> pl.DataFrame:
     """Every framework's nodes in one frame with a ``scorer`` column, indicator names and units
     from the catalog, and the framework's own node order kept (``_order``) for display."""
-    nodes = pl.concat([fw.nodes.with_columns(pl.lit(name).alias("scorer"))
-                       for name, fw in frameworks.items()], how="diagonal_relaxed")
-    cat = catalog.select(pl.col("id").alias("node"), pl.col("name").alias("_cat_name"),
-                         pl.col("unit").alias("_cat_unit")).unique("node")
+    nodes = pl.concat(
+        [fw.nodes.with_columns(pl.lit(name).alias("scorer")) for name, fw in frameworks.items()],
+        how="diagonal_relaxed",
+    )
+    cat = catalog.select(
+        pl.col("id").alias("node"),
+        pl.col("name").alias("_cat_name"),
+        pl.col("unit").alias("_cat_unit"),
+    ).unique("node")
     leaf = pl.col("level") == 1
-    return nodes.with_row_index("_order").join(cat, on="node", how="left").with_columns(
-        pl.when(leaf).then(pl.coalesce("_cat_name", "name")).otherwise("name").alias("name"),
-        pl.when(leaf).then(pl.coalesce("_cat_unit", "unit")).otherwise("unit").alias("unit"),
-        pl.col("direction").fill_null(1).cast(pl.Int8),
-    ).drop("_cat_name", "_cat_unit").sort("_order")
+    return (
+        nodes.with_row_index("_order")
+        .join(cat, on="node", how="left")
+        .with_columns(
+            pl.when(leaf).then(pl.coalesce("_cat_name", "name")).otherwise("name").alias("name"),
+            pl.when(leaf).then(pl.coalesce("_cat_unit", "unit")).otherwise("unit").alias("unit"),
+            pl.col("direction").fill_null(1).cast(pl.Int8),
+        )
+        .drop("_cat_name", "_cat_unit")
+        .sort("_order")
+    )
 
 
 def _check_data(own: pl.DataFrame, observations: pl.DataFrame, city_id: str, year: int) -> None:
     if own.height == 0:
-        known = observations.select(
-            "city_id", *(["city_name"] if "city_name" in observations.columns else [])
-        ).unique("city_id").sort("city_id")
-        raise InputError(f"no indicator data for city '{city_id}'",
-                         hint=city_hint(city_id, known))
+        known = (
+            observations.select(
+                "city_id", *(["city_name"] if "city_name" in observations.columns else [])
+            )
+            .unique("city_id")
+            .sort("city_id")
+        )
+        raise InputError(f"no indicator data for city '{city_id}'", hint=city_hint(city_id, known))
     years = sorted(own["year"].unique().to_list())
     if year not in years:
         shown = ", ".join(map(str, years[-12:]))
-        raise InputError(f"{city_id} has no indicator data in {year}",
-                         hint=f"years with data for {city_id}: {shown}")
+        raise InputError(
+            f"{city_id} has no indicator data in {year}",
+            hint=f"years with data for {city_id}: {shown}",
+        )
 
 
 def _standing(frame: pl.DataFrame, by: list[str], city_id: str) -> pl.DataFrame:
@@ -179,81 +242,134 @@ def _standing(frame: pl.DataFrame, by: list[str], city_id: str) -> pl.DataFrame:
         pl.col("_value").median().alias("peer_median"),
         pl.col("_value").sort_by("_key", descending=True).first().alias("peer_best"),
     )
-    rank = (frame.with_columns(pl.col("_key").rank("min", descending=True).over(by)
-                               .cast(pl.UInt32).alias("rank"))
-            .filter(pl.col("city_id") == city_id).select(*by, "rank"))
+    rank = (
+        frame.with_columns(
+            pl.col("_key").rank("min", descending=True).over(by).cast(pl.UInt32).alias("rank")
+        )
+        .filter(pl.col("city_id") == city_id)
+        .select(*by, "rank")
+    )
     return stats.join(rank, on=by, how="left")
 
 
-def _summary(scores: pl.DataFrame, tree: pl.DataFrame, city_id: str, year: int,
-             previous: int | None, group: tuple[str, ...]) -> pl.DataFrame:
+def _summary(
+    scores: pl.DataFrame,
+    tree: pl.DataFrame,
+    city_id: str,
+    year: int,
+    previous: int | None,
+    group: tuple[str, ...],
+) -> pl.DataFrame:
     by = ["scorer", "node"]
     now, before = pl.col("year") == year, pl.col("year") == pl.lit(previous, pl.Int32)
     upper = scores.filter(pl.col("level") >= 2).with_columns(pl.col("score").fill_nan(None))
     mine = upper.filter(pl.col("city_id") == city_id)
     pool = upper.filter(pl.col("city_id").is_in(group) & pl.col("score").is_not_null()).select(
-        *by, "year", "city_id", pl.col("score").alias("_key"), pl.col("score").alias("_value"))
+        *by, "year", "city_id", pl.col("score").alias("_key"), pl.col("score").alias("_value")
+    )
     frame = (
-        tree.filter(pl.col("level") >= 2).select(*by, "name", "level", "_order")
+        tree.filter(pl.col("level") >= 2)
+        .select(*by, "name", "level", "_order")
         .join(mine.filter(now).select(*by, "score", "coverage"), on=by, how="left")
         .join(_standing(pool.filter(now), by, city_id), on=by, how="left")
-        .join(mine.filter(before).select(*by, pl.col("score").alias("previous_score"),
-                                         pl.col("coverage").alias("previous_coverage")),
-              on=by, how="left")
-        .join(_standing(pool.filter(before), by, city_id).select(
-            *by, pl.col("rank").alias("previous_rank"),
-            pl.col("n_peers").alias("previous_n_peers")), on=by, how="left")
+        .join(
+            mine.filter(before).select(
+                *by,
+                pl.col("score").alias("previous_score"),
+                pl.col("coverage").alias("previous_coverage"),
+            ),
+            on=by,
+            how="left",
+        )
+        .join(
+            _standing(pool.filter(before), by, city_id).select(
+                *by,
+                pl.col("rank").alias("previous_rank"),
+                pl.col("n_peers").alias("previous_n_peers"),
+            ),
+            on=by,
+            how="left",
+        )
     )
     frame = frame.sort("_order").with_columns(
         (pl.col("score") - pl.col("peer_median")).alias("gap_to_median"),
         (pl.col("score") - pl.col("peer_best")).alias("gap_to_best"),
         pl.lit(previous, pl.Int32).alias("previous_year"),
         (pl.col("score") - pl.col("previous_score")).alias("change"),
-        (pl.col("previous_rank").cast(pl.Int64) - pl.col("rank").cast(pl.Int64))
-        .alias("rank_change"),
-        pl.when(pl.col("score").is_null()).then(pl.lit("not scored")).otherwise(pl.lit("ok"))
+        (pl.col("previous_rank").cast(pl.Int64) - pl.col("rank").cast(pl.Int64)).alias(
+            "rank_change"
+        ),
+        pl.when(pl.col("score").is_null())
+        .then(pl.lit("not scored"))
+        .otherwise(pl.lit("ok"))
         .alias("status"),
     )
     return conform(frame, SUMMARY).collect()
 
 
-def _indicators(scores: pl.DataFrame, observations: pl.DataFrame, tree: pl.DataFrame,
-                city_id: str, year: int, previous: int | None,
-                group: tuple[str, ...]) -> pl.DataFrame:
+def _indicators(
+    scores: pl.DataFrame,
+    observations: pl.DataFrame,
+    tree: pl.DataFrame,
+    city_id: str,
+    year: int,
+    previous: int | None,
+    group: tuple[str, ...],
+) -> pl.DataFrame:
     by = ["scorer", "indicator"]
     now, before = pl.col("year") == year, pl.col("year") == pl.lit(previous, pl.Int32)
     leaves = tree.filter(pl.col("level") == 1).select(
-        "scorer", pl.col("node").alias("indicator"), "name", "unit", "parent", "direction",
-        "_order")
+        "scorer", pl.col("node").alias("indicator"), "name", "unit", "parent", "direction", "_order"
+    )
     values = observations.filter(
-        pl.col("city_id").is_in(group) & (now | before)
-        & pl.col("value").is_not_null() & pl.col("value").is_not_nan()
+        pl.col("city_id").is_in(group)
+        & (now | before)
+        & pl.col("value").is_not_null()
+        & pl.col("value").is_not_nan()
     ).select("city_id", "year", "indicator", "value")
-    pool = leaves.select(*by, "direction").join(values, on="indicator").with_columns(
-        (pl.col("value") * pl.col("direction")).alias("_key"), pl.col("value").alias("_value"))
+    pool = (
+        leaves.select(*by, "direction")
+        .join(values, on="indicator")
+        .with_columns(
+            (pl.col("value") * pl.col("direction")).alias("_key"), pl.col("value").alias("_value")
+        )
+    )
     mine = pool.filter(pl.col("city_id") == city_id)
     normalised = scores.filter((pl.col("city_id") == city_id) & now & (pl.col("level") == 1))
     frame = (
-        leaves
-        .join(mine.filter(now).select(*by, "value"), on=by, how="left")
-        .join(normalised.select("scorer", pl.col("node").alias("indicator"),
-                                pl.col("score").fill_nan(None)), on=by, how="left")
+        leaves.join(mine.filter(now).select(*by, "value"), on=by, how="left")
+        .join(
+            normalised.select(
+                "scorer", pl.col("node").alias("indicator"), pl.col("score").fill_nan(None)
+            ),
+            on=by,
+            how="left",
+        )
         .join(_standing(pool.filter(now), by, city_id), on=by, how="left")
-        .join(mine.filter(before).select(*by, pl.col("value").alias("previous_value")),
-              on=by, how="left")
+        .join(
+            mine.filter(before).select(*by, pl.col("value").alias("previous_value")),
+            on=by,
+            how="left",
+        )
     )
     d = pl.col("direction").cast(pl.Float64)
     change = pl.col("value") - pl.col("previous_value")
     flat = change.abs() <= FLAT * pl.max_horizontal(pl.col("previous_value").abs(), pl.lit(1.0))
     frame = frame.sort("_order").with_columns(
-        ((pl.col("rank").cast(pl.Float64) - 1) / (pl.col("n_peers").cast(pl.Float64) - 1))
-        .alias("position"),
+        ((pl.col("rank").cast(pl.Float64) - 1) / (pl.col("n_peers").cast(pl.Float64) - 1)).alias(
+            "position"
+        ),
         ((pl.col("value") - pl.col("peer_median")) * d).alias("gap_to_median"),
         ((pl.col("value") - pl.col("peer_best")) * d).alias("gap_to_best"),
         pl.lit(previous, pl.Int32).alias("previous_year"),
         change.alias("change"),
-        pl.when(flat).then(pl.lit("flat")).when(change > 0).then(pl.lit("up"))
-        .when(change < 0).then(pl.lit("down")).alias("trend"),
+        pl.when(flat)
+        .then(pl.lit("flat"))
+        .when(change > 0)
+        .then(pl.lit("up"))
+        .when(change < 0)
+        .then(pl.lit("down"))
+        .alias("trend"),
         pl.when(~flat).then(change * d > 0).alias("trend_better"),
     )
     return conform(frame, INDICATORS).collect()
@@ -261,20 +377,34 @@ def _indicators(scores: pl.DataFrame, observations: pl.DataFrame, tree: pl.DataF
 
 def _extremes(indicators: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Top and bottom indicators by relative position, ties broken by the normalised score."""
-    ranked = indicators.filter(pl.col("position").is_not_nan()).group_by(
-        "indicator", maintain_order=True).agg(
-        pl.all().exclude("scorer").first(), pl.col("scorer").alias("scorers"))
+    ranked = (
+        indicators.filter(pl.col("position").is_not_nan())
+        .group_by("indicator", maintain_order=True)
+        .agg(pl.all().exclude("scorer").first(), pl.col("scorer").alias("scorers"))
+    )
     keys = ["position", "score", "indicator"]
-    strengths = (ranked.filter(pl.col("position") < 0.5)
-                 .sort(keys, descending=[False, True, False], nulls_last=True).head(TOP))
-    weaknesses = (ranked.filter(pl.col("position") > 0.5)
-                  .sort(keys, descending=[True, False, False], nulls_last=True).head(TOP))
+    strengths = (
+        ranked.filter(pl.col("position") < 0.5)
+        .sort(keys, descending=[False, True, False], nulls_last=True)
+        .head(TOP)
+    )
+    weaknesses = (
+        ranked.filter(pl.col("position") > 0.5)
+        .sort(keys, descending=[True, False, False], nulls_last=True)
+        .head(TOP)
+    )
     return (conform(strengths, EXTREMES).collect(), conform(weaknesses, EXTREMES).collect())
 
 
-def _levers(scores: pl.DataFrame, observations: pl.DataFrame, indicators: pl.DataFrame,
-            tree: pl.DataFrame, city_id: str, year: int,
-            rescore: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+def _levers(
+    scores: pl.DataFrame,
+    observations: pl.DataFrame,
+    indicators: pl.DataFrame,
+    tree: pl.DataFrame,
+    city_id: str,
+    year: int,
+    rescore: Callable[[pl.DataFrame], pl.DataFrame],
+) -> pl.DataFrame:
     """What reaching the peer median would do to each index, measured by re-scoring.
 
     Every candidate (an indicator where the city has a value worse than the peer median) becomes
@@ -292,28 +422,41 @@ def _levers(scores: pl.DataFrame, observations: pl.DataFrame, indicators: pl.Dat
     prefix = city_id + LEVER_SEP
     targets = below.group_by("indicator").agg(pl.col("peer_median").first().alias("_target"))
     own = observations.filter((pl.col("city_id") == city_id) & (pl.col("year") == year))
-    scenarios = own.join(targets.rename({"indicator": "_lever"}), how="cross").with_columns(
-        pl.when(pl.col("indicator") == pl.col("_lever")).then(pl.col("_target"))
-        .otherwise(pl.col("value")).alias("value"),
-        (pl.lit(prefix) + pl.col("_lever")).alias("city_id"),
-    ).select(own.columns)
+    scenarios = (
+        own.join(targets.rename({"indicator": "_lever"}), how="cross")
+        .with_columns(
+            pl.when(pl.col("indicator") == pl.col("_lever"))
+            .then(pl.col("_target"))
+            .otherwise(pl.col("value"))
+            .alias("value"),
+            (pl.lit(prefix) + pl.col("_lever")).alias("city_id"),
+        )
+        .select(own.columns)
+    )
     baseline = own.with_columns(pl.lit(prefix).alias("city_id"))
     rescored = rescore(pl.concat([observations, baseline, scenarios], how="vertical_relaxed"))
 
     roots = tree.filter(pl.col("parent").is_null()).select("scorer", "node")
-    index = rescored.filter((pl.col("year") == year) & pl.col("city_id").str.starts_with(prefix)
-                            ).join(roots, on=["scorer", "node"], how="semi")
+    index = rescored.filter(
+        (pl.col("year") == year) & pl.col("city_id").str.starts_with(prefix)
+    ).join(roots, on=["scorer", "node"], how="semi")
     base = index.filter(pl.col("city_id") == prefix).select(
-        "scorer", pl.col("score").fill_nan(None).alias("_base"))
+        "scorer", pl.col("score").fill_nan(None).alias("_base")
+    )
     moved = index.filter(pl.col("city_id") != prefix).select(
-        "scorer", pl.col("city_id").str.strip_prefix(prefix).alias("indicator"),
-        pl.col("score").fill_nan(None).alias("_moved"))
-    now = scores.filter((pl.col("city_id") == city_id) & (pl.col("year") == year)).join(
-        roots, on=["scorer", "node"], how="semi").select(
-        "scorer", pl.col("score").fill_nan(None).alias("index_now"))
+        "scorer",
+        pl.col("city_id").str.strip_prefix(prefix).alias("indicator"),
+        pl.col("score").fill_nan(None).alias("_moved"),
+    )
+    now = (
+        scores.filter((pl.col("city_id") == city_id) & (pl.col("year") == year))
+        .join(roots, on=["scorer", "node"], how="semi")
+        .select("scorer", pl.col("score").fill_nan(None).alias("index_now"))
+    )
     levers = (
-        below.select("scorer", "indicator", "name", "unit", "value",
-                     pl.col("peer_median").alias("target"))
+        below.select(
+            "scorer", "indicator", "name", "unit", "value", pl.col("peer_median").alias("target")
+        )
         .join(moved, on=["scorer", "indicator"], how="inner")
         .join(base, on="scorer", how="inner")
         .join(now, on="scorer", how="left")
@@ -321,7 +464,8 @@ def _levers(scores: pl.DataFrame, observations: pl.DataFrame, indicators: pl.Dat
         .with_columns((pl.col("index_now") + pl.col("gain")).alias("index_at_median"))
         .filter(pl.col("gain") > FLAT)
         .sort(["scorer", "gain", "indicator"], descending=[False, True, False])
-        .group_by("scorer", maintain_order=True).head(TOP)
+        .group_by("scorer", maintain_order=True)
+        .head(TOP)
     )
     return conform(levers, LEVERS).collect()
 
@@ -340,23 +484,34 @@ def rescorer(
     a framework without one uses its own. Lever cities get their city's context row, so group
     imputation treats a scenario like the city it copies.
     """
-    from benchmarkkit.score import encode, score
+    from benchmarkkit.engine.score import encode, score
 
     def rescore(observations: pl.DataFrame) -> pl.DataFrame:
         context = pl.concat([cities, _lever_context(observations, cities)])
         encoded = encode(observations)  # once for every framework
-        return pl.concat([
-            score(fw, observations, context, pipelines.get(name, fw.pipeline), registry,
-                  years=years, encoded=encoded).scores
-            for name, fw in frameworks.items()
-        ])
+        return pl.concat(
+            [
+                score(
+                    fw,
+                    observations,
+                    context,
+                    pipelines.get(name, fw.pipeline),
+                    registry,
+                    years=years,
+                    encoded=encoded,
+                ).scores
+                for name, fw in frameworks.items()
+            ]
+        )
 
     return rescore
 
 
 def _lever_context(observations: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
     ids = observations.select(pl.col("city_id").unique()).filter(
-        pl.col("city_id").str.contains(LEVER_SEP, literal=True))
+        pl.col("city_id").str.contains(LEVER_SEP, literal=True)
+    )
     base = ids.with_columns(pl.col("city_id").str.split(LEVER_SEP).list.first().alias("_base"))
-    return (base.join(cities.rename({"city_id": "_base"}), on="_base", how="inner")
-            .select(cities.columns))
+    return base.join(cities.rename({"city_id": "_base"}), on="_base", how="inner").select(
+        cities.columns
+    )

@@ -42,7 +42,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods import Param, Treatment
+from benchmarkkit.methods.spec import Param, Treatment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -158,20 +158,26 @@ def _power_sums(rows: pl.DataFrame, slots: _Slots) -> pl.DataFrame:
     """
     val, e = pl.col("_v"), pl.col("_e")
     first = (
-        rows.lazy().group_by(_SLOT).agg(_n=val.count().cast(pl.Float64), _m0=val.mean())
+        rows.lazy()
+        .group_by(_SLOT)
+        .agg(_n=val.count().cast(pl.Float64), _m0=val.mean())
         .collect(engine="in-memory")
     )
     fix = (
-        rows.lazy().select(_SLOT, _e=val - slots.per_row(first, "_m0"))
-        .group_by(_SLOT).agg(_c=e.sum())
+        rows.lazy()
+        .select(_SLOT, _e=val - slots.per_row(first, "_m0"))
+        .group_by(_SLOT)
+        .agg(_c=e.sum())
         .collect(engine="in-memory")
     )
     stats = first.join(fix, on=_SLOT).select(
         _SLOT, "_n", _m=pl.col("_m0") + pl.col("_c") / pl.col("_n")
     )
     sums = (
-        rows.lazy().select(_SLOT, _e=val - slots.per_row(stats, "_m"))
-        .group_by(_SLOT).agg(_s2=(e * e).sum(), _s3=e.pow(3).sum(), _s4=e.pow(4).sum())
+        rows.lazy()
+        .select(_SLOT, _e=val - slots.per_row(stats, "_m"))
+        .group_by(_SLOT)
+        .agg(_s2=(e * e).sum(), _s3=e.pow(3).sum(), _s4=e.pow(4).sum())
         .collect(engine="in-memory")
     )
     return stats.join(sums, on=_SLOT).sort(_SLOT)
@@ -459,9 +465,14 @@ def _replay(part: dict[str, Any], k: int, rule: Rule) -> dict[str, Any] | None:
         if wpass or nhi + nlo >= rule.winmax:
             break
     return {
-        PART: part[PART], _STUCK: False, _WPASS: wpass, _NWIN: nhi + nlo,
-        _LO: ends.values[ends.lo] if nlo else None, _HI: ends.values[ends.hi] if nhi else None,
-        _MIN: ends.values[0], _MAX: ends.values[-1],
+        PART: part[PART],
+        _STUCK: False,
+        _WPASS: wpass,
+        _NWIN: nhi + nlo,
+        _LO: ends.values[ends.lo] if nlo else None,
+        _HI: ends.values[ends.hi] if nhi else None,
+        _MIN: ends.values[0],
+        _MAX: ends.values[-1],
     }
 
 
@@ -481,9 +492,16 @@ def _winsorise_fast(rows: pl.DataFrame, failing: pl.DataFrame, rule: Rule) -> pl
             declined.append(part[PART])
         else:
             plans.append(plan)
-    schema = {PART: failing.schema[PART], _STUCK: pl.Boolean, _WPASS: pl.Boolean,
-              _NWIN: pl.Int64, _LO: pl.Float64, _HI: pl.Float64, _MIN: pl.Float64,
-              _MAX: pl.Float64}
+    schema = {
+        PART: failing.schema[PART],
+        _STUCK: pl.Boolean,
+        _WPASS: pl.Boolean,
+        _NWIN: pl.Int64,
+        _LO: pl.Float64,
+        _HI: pl.Float64,
+        _MIN: pl.Float64,
+        _MAX: pl.Float64,
+    }
     plan = pl.DataFrame(plans, schema=schema)
     if not declined:
         return plan
@@ -493,6 +511,7 @@ def _winsorise_fast(rows: pl.DataFrame, failing: pl.DataFrame, rule: Rule) -> pl
 
 
 # --- treating the rows ----------------------------------------------------------------------------
+
 
 def _treat(
     frame: pl.DataFrame,
@@ -515,14 +534,20 @@ def _treat(
     after = _tests(_power_sums(_rows_of(slots.rows(treated), slots, changed, before), slots), rule)
     # a log_CT whose test cannot be computed is dropped: COINr returns the original values
     dropped = (pl.col(_MODE) == _LOG) & pl.col(_SLOT).is_in(
-        after.filter(pl.col("passed").is_null())[_SLOT].implode())
+        after.filter(pl.col("passed").is_null())[_SLOT].implode()
+    )
     if plan.filter(dropped).height:
-        plan = plan.with_columns(pl.when(dropped).then(pl.lit(_KEEP, pl.Int8))
-                                 .otherwise(pl.col(_MODE)).alias(_MODE))
+        plan = plan.with_columns(
+            pl.when(dropped).then(pl.lit(_KEEP, pl.Int8)).otherwise(pl.col(_MODE)).alias(_MODE)
+        )
         treated = _apply(slots, x0, plan)
     changed = plan.filter(pl.col(_MODE) != _KEEP).select(_SLOT)
-    after = pl.concat([before.join(changed, on=_SLOT, how="anti"),
-                       after.join(changed, on=_SLOT, how="semi").select(before.columns)])
+    after = pl.concat(
+        [
+            before.join(changed, on=_SLOT, how="anti"),
+            after.join(changed, on=_SLOT, how="semi").select(before.columns),
+        ]
+    )
     x = pl.col("x")
     out = frame.with_columns(pl.when(x.is_null() | x.is_nan()).then(x).otherwise(treated))
     return out, _log_frame(slots, before, plan, after)
@@ -545,15 +570,23 @@ def _plan(
     that side untouched), and the original ones for log_CT.
     """
     rows = _rows_of(slots.rows(x0), slots, failing, every).select(
-        pl.col(_SLOT).alias(PART), pl.col("_v").alias(_X0))
+        pl.col(_SLOT).alias(PART), pl.col("_v").alias(_X0)
+    )
     plan = winsorise(rows, failing.with_columns(pl.col(_SLOT).alias(PART)), rule)
     return plan.rename({PART: _SLOT}).with_columns(
-        pl.when(pl.col(_STUCK)).then(_KEEP).when(pl.col(_WPASS)).then(_CLIP).otherwise(_LOG)
-        .cast(pl.Int8).alias(_MODE))
+        pl.when(pl.col(_STUCK))
+        .then(_KEEP)
+        .when(pl.col(_WPASS))
+        .then(_CLIP)
+        .otherwise(_LOG)
+        .cast(pl.Int8)
+        .alias(_MODE)
+    )
 
 
-def _rows_of(rows: pl.DataFrame, slots: _Slots, parts: pl.DataFrame,
-             every: pl.DataFrame) -> pl.DataFrame:
+def _rows_of(
+    rows: pl.DataFrame, slots: _Slots, parts: pl.DataFrame, every: pl.DataFrame
+) -> pl.DataFrame:
     """The ``rows`` (with ``_SLOT``) of ``parts`` (with ``_SLOT``), ``every`` being all parts."""
     if parts.height == every.height:
         return rows
@@ -570,41 +603,62 @@ def _apply(slots: _Slots, x0: pl.Series, plan: pl.DataFrame) -> pl.Series:
     mode, dtype = pl.col(_MODE), x0.dtype
     low, high = pl.col(_MIN).cast(dtype), pl.col(_MAX).cast(dtype)
     per_part = plan.select(
-        _SLOT, _MODE,
+        _SLOT,
+        _MODE,
         pl.when(mode == _CLIP).then(pl.col(_LO).cast(dtype)).otherwise(low).alias("_a"),
-        pl.when(mode == _CLIP).then(pl.col(_HI).cast(dtype))
-        .otherwise(0.01 * (high - low)).alias("_b"),
+        pl.when(mode == _CLIP)
+        .then(pl.col(_HI).cast(dtype))
+        .otherwise(0.01 * (high - low))
+        .alias("_b"),
     )
-    mode, a, b = (slots.per_row(per_part, c, d) for c, d in ((_MODE, _KEEP), ("_a", None),
-                                                              ("_b", None)))
+    mode, a, b = (
+        slots.per_row(per_part, c, d) for c, d in ((_MODE, _KEEP), ("_a", None), ("_b", None))
+    )
     x = pl.col(_X0)
-    return pl.DataFrame([slots.slot, x0]).lazy().select(
-        pl.when(mode == _CLIP).then(x.clip(a, b))
-        .when(mode == _LOG).then((x - a + b).log())
-        .otherwise(x)
-        .alias("x")
-    ).collect().to_series()
+    return (
+        pl.DataFrame([slots.slot, x0])
+        .lazy()
+        .select(
+            pl.when(mode == _CLIP)
+            .then(x.clip(a, b))
+            .when(mode == _LOG)
+            .then((x - a + b).log())
+            .otherwise(x)
+            .alias("x")
+        )
+        .collect()
+        .to_series()
+    )
 
 
-def _log_frame(slots: _Slots, before: pl.DataFrame, plan: pl.DataFrame | None,
-               after: pl.DataFrame) -> pl.DataFrame:
+def _log_frame(
+    slots: _Slots, before: pl.DataFrame, plan: pl.DataFrame | None, after: pl.DataFrame
+) -> pl.DataFrame:
     """One row per part: the statistics before and after, and what was done (``plan``)."""
     mode = pl.col(_MODE)
-    decisions = None if plan is None else plan.select(
-        _SLOT,
-        winsorised=pl.when(mode == _CLIP).then(pl.col(_NWIN)).otherwise(0),
-        log_transformed=mode == _LOG,
+    decisions = (
+        None
+        if plan is None
+        else plan.select(
+            _SLOT,
+            winsorised=pl.when(mode == _CLIP).then(pl.col(_NWIN)).otherwise(0),
+            log_transformed=mode == _LOG,
+        )
     )
     log = before.select(_SLOT, skew_before="skew", kurt_before="kurt").join(
-        after.select(_SLOT, skew_after="skew", kurt_after="kurt", passed="passed"), on=_SLOT)
+        after.select(_SLOT, skew_after="skew", kurt_after="kurt", passed="passed"), on=_SLOT
+    )
     if decisions is None:
         log = log.with_columns(winsorised=pl.lit(0), log_transformed=pl.lit(False))
     else:
         log = log.join(decisions, on=_SLOT, how="left").with_columns(
-            pl.col("winsorised").fill_null(0), pl.col("log_transformed").fill_null(False))
-    return slots.label(log).select(
-        PART, *[pl.col(name).cast(dtype) for name, dtype in LOG_SCHEMA.items()]
-    ).sort(PART)
+            pl.col("winsorised").fill_null(0), pl.col("log_transformed").fill_null(False)
+        )
+    return (
+        slots.label(log)
+        .select(PART, *[pl.col(name).cast(dtype) for name, dtype in LOG_SCHEMA.items()])
+        .sort(PART)
+    )
 
 
 def jrc(frame: pl.DataFrame, params: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -634,8 +688,9 @@ def no_treatment(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Leave ``x`` as it is; the log still reports skew, kurtosis and the JRC test per partition."""
     slots = _Slots.of(frame[PART])
-    stats = _tests(_power_sums(slots.rows(frame["x"].fill_nan(None)), slots),
-                   Rule.from_params(params))
+    stats = _tests(
+        _power_sums(slots.rows(frame["x"].fill_nan(None)), slots), Rule.from_params(params)
+    )
     return frame, _log_frame(slots, stats, None, stats)
 
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from benchmarkkit.columns import CITIES, REJECTED, conform
-from benchmarkkit.denominate import derive
 from benchmarkkit.errors import InputError
-from benchmarkkit.mapping import Mapping, to_long
-from benchmarkkit.read import ReadOptions
-from benchmarkkit.validate import YEAR_RANGE, Validated, validate
+from benchmarkkit.io.mapping import Mapping, to_long
+from benchmarkkit.io.read import ReadOptions
+from benchmarkkit.io.validate import YEAR_RANGE, Validated, validate
+from benchmarkkit.methods.denominate import derive
 
 if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
@@ -42,9 +42,11 @@ def loader_for(path: Path, registry: Registry):
         if suffix in loader.suffixes:
             return loader
     known = sorted(s for ld in registry.of("loader").values() for s in ld.suffixes)
-    raise InputError(f"no loader for '{suffix or path.name}' files", source=str(path),
-                     hint=f"supported: {', '.join(known)}")
-
+    raise InputError(
+        f"no loader for '{suffix or path.name}' files",
+        source=str(path),
+        hint=f"supported: {', '.join(known)}",
+    )
 
 
 def read_table(path: Path, registry: Registry, options: ReadOptions) -> pl.DataFrame:
@@ -55,6 +57,7 @@ def read_table(path: Path, registry: Registry, options: ReadOptions) -> pl.DataF
     loader = loader_for(path, registry)
     owner = registry.owner.get(("loader", loader.name), loader.name)
     return call_plugin(owner, f"reading {path.name}", registry.timeout, loader.read, path, options)
+
 
 def read_file(
     path: Path, registry: Registry, mapping: Mapping, options: ReadOptions
@@ -67,8 +70,9 @@ def read_file(
         raise InputError("the file is empty", source=str(path), hint="export the data again")
     table = read_table(path, registry, options)
     if table.height == 0:
-        raise InputError("the file has a header but no rows", source=str(path),
-                         hint="export the data again")
+        raise InputError(
+            "the file has a header but no rows", source=str(path), hint="export the data again"
+        )
     return to_long(table, mapping, str(path))
 
 
@@ -82,10 +86,12 @@ def cities_table(observations: pl.DataFrame, extra: pl.DataFrame | None = None) 
         seen = seen.rename({"city_name": "_name_data", "country": "_country_data"})
         joined = extra.join(seen, on="city_id", how="full", coalesce=True)
         seen = joined.with_columns(
-            pl.coalesce(*[c for c in ("city_name", "_name_data") if c in joined.columns])
-            .alias("city_name"),
-            pl.coalesce(*[c for c in ("country", "_country_data") if c in joined.columns])
-            .alias("country"),
+            pl.coalesce(*[c for c in ("city_name", "_name_data") if c in joined.columns]).alias(
+                "city_name"
+            ),
+            pl.coalesce(*[c for c in ("country", "_country_data") if c in joined.columns]).alias(
+                "country"
+            ),
         ).drop("_name_data", "_country_data")
     base = conform(seen, CITIES).collect()
     others = [c for c in seen.columns if c not in CITIES]
@@ -109,8 +115,16 @@ def load(
         try:
             files.append(read_file(path, registry, mapping, options))
         except InputError as err:
-            unusable.append({"source": str(path), "row": None, "column": err.column,
-                             "rule": "file_unusable", "message": err.detail, "hint": err.hint})
+            unusable.append(
+                {
+                    "source": str(path),
+                    "row": None,
+                    "column": err.column,
+                    "rule": "file_unusable",
+                    "message": err.detail,
+                    "hint": err.hint,
+                }
+            )
     bad = pl.DataFrame(unusable, schema=REJECTED) if unusable else None
     validated = validate(files, catalog, unusable=bad, years=years)
     derived, dropped = derive(validated.observations.lazy(), catalog)

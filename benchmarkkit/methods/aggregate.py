@@ -33,7 +33,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods import Aggregator, Param
+from benchmarkkit.methods.spec import Aggregator, Param
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

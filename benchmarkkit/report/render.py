@@ -15,12 +15,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarkkit.sections import ReportContext, esc
+from benchmarkkit.report.sections import ReportContext, esc
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from benchmarkkit.sections import ReportSection
+    from benchmarkkit.report.sections import ReportSection
 
 VL_VERSION = "6.4"
 
@@ -56,7 +56,7 @@ def vega_bundle() -> str:
 
     bundle = vl_convert.javascript_bundle(vl_version=VL_VERSION).replace("</script", "<\\/script")
     from benchmarkkit.errors import BenchmarkkitError
-    from benchmarkkit.export import atomic_write
+    from benchmarkkit.io.export import atomic_write
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,33 +97,44 @@ def render_html(context: ReportContext, sections: Iterable[ReportSection]) -> st
     lang = context.lang
     title = lang.t("report_title", city=context.city_name, year=context.year)
     specs = _json_for_script(dict(context.charts))
-    return "\n".join([
-        "<!DOCTYPE html>",
-        f'<html lang="{esc(lang.code)}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{title}</title>",
-        f"<style>{css}</style>",
-        f"<script>{vega_bundle()}</script>",
-        "</head>",
-        "<body>",
-        "<main>",
-        *body,
-        "</main>",
-        f"<script>var BK_SPECS = {specs};{DRAW}</script>",
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{esc(lang.code)}">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{title}</title>",
+            f"<style>{css}</style>",
+            f"<script>{vega_bundle()}</script>",
+            "</head>",
+            "<body>",
+            "<main>",
+            *body,
+            "</main>",
+            f"<script>var BK_SPECS = {specs};{DRAW}</script>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def standalone_chart_html(spec: dict[str, Any]) -> str:
     """One chart as a self-contained page (same offline rules as the report)."""
-    return "\n".join([
-        "<!DOCTYPE html>", "<html>", "<head>", '<meta charset="utf-8">',
-        f"<script>{vega_bundle()}</script>", "</head>", "<body>",
-        '<div class="chart" data-chart="chart"></div>',
-        f"<script>var BK_SPECS = {_json_for_script({'chart': spec})};{DRAW}</script>",
-        "</body>", "</html>", "",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            "<html>",
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<script>{vega_bundle()}</script>",
+            "</head>",
+            "<body>",
+            '<div class="chart" data-chart="chart"></div>',
+            f"<script>var BK_SPECS = {_json_for_script({'chart': spec})};{DRAW}</script>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )

@@ -93,7 +93,7 @@ def audit_trail(obj: Context, request: DataRequest, scored: Scored) -> dict[str,
         files = [{"name": str(p), "sha256": _sha256(p)} for p in request.paths]
         note = ""
     else:
-        from benchmarkkit.demo import DEMO, attribution
+        from benchmarkkit.io.demo import DEMO, attribution
 
         files = [
             {"name": f"benchmarkkit demo: {name}", "sha256": _sha256(DEMO / name)}
@@ -137,12 +137,12 @@ def comparison_for(
     levers: bool = True,
 ) -> tuple[Any, Target]:
     """Resolve city, year and peers, then compare (with levers re-scored when asked)."""
-    from benchmarkkit.compare import compare, rescorer
-    from benchmarkkit.peers import find_peers
+    from benchmarkkit.analysis.compare import compare, rescorer
+    from benchmarkkit.analysis.peers import find_peers
 
     cities = scored.loaded.cities
     if city is None:
-        from benchmarkkit.demo import DEFAULT_CITY
+        from benchmarkkit.io.demo import DEFAULT_CITY
 
         city = DEFAULT_CITY
     city_id, city_name = resolve_city(cities, city)
@@ -166,8 +166,8 @@ def comparison_for(
 
 def chart_specs(scored: Scored, comparison: Any, target: Target) -> dict[str, dict[str, Any]]:
     """Every chart of the report as a Vega-Lite spec, summarised in Polars before charting."""
-    from benchmarkkit import charts
     from benchmarkkit.columns import FOCUS_AREA_LABELS
+    from benchmarkkit.report import charts
 
     scores, cities = scored.scores, scored.loaded.cities.select("city_id", "city_name")
     group = list(comparison.peers)
@@ -288,9 +288,9 @@ def build_report(
 ) -> tuple[str, Target]:
     from benchmarkkit_reports import load_language
 
-    from benchmarkkit.render import render_html
+    from benchmarkkit.report.render import render_html
+    from benchmarkkit.report.sections import ReportContext
     from benchmarkkit.run import run_scoring
-    from benchmarkkit.sections import ReportContext
 
     language = load_language(lang)
     if request.paths and city is None:
@@ -351,13 +351,13 @@ def build_reports(
     """One report per city of the peer group, scoring the data once."""
     import click
 
-    from benchmarkkit.export import atomic_write
-    from benchmarkkit.peers import find_peers
+    from benchmarkkit.analysis.peers import find_peers
+    from benchmarkkit.io.export import atomic_write
     from benchmarkkit.run import run_scoring
 
     scored = run_scoring(obj, request, None, (), None, {})
     if city is None:
-        from benchmarkkit.demo import DEFAULT_CITY
+        from benchmarkkit.io.demo import DEFAULT_CITY
 
         city = DEFAULT_CITY
     city_id, _ = resolve_city(scored.loaded.cities, city)
@@ -393,7 +393,7 @@ def write_chart(
 ) -> None:
     import json
 
-    from benchmarkkit.export import atomic_write
+    from benchmarkkit.io.export import atomic_write
     from benchmarkkit.run import run_scoring
 
     scored = run_scoring(obj, request, None, (), None, {})
@@ -410,13 +410,13 @@ def write_chart(
     if suffix == ".json":
         atomic_write(out, lambda p: p.write_text(json.dumps(spec, indent=1), encoding="utf-8"))
     elif suffix == ".html":
-        from benchmarkkit.render import standalone_chart_html
+        from benchmarkkit.report.render import standalone_chart_html
 
         atomic_write(out, lambda p: p.write_text(standalone_chart_html(spec), encoding="utf-8"))
     else:
         import vl_convert
 
-        from benchmarkkit.render import VL_VERSION
+        from benchmarkkit.report.render import VL_VERSION
 
         version = "v" + VL_VERSION.replace(".", "_")
         if suffix == ".png":

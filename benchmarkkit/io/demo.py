@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from benchmarkkit.denominate import derive
-from benchmarkkit.load import Loaded, cities_table
-from benchmarkkit.validate import validate
+from benchmarkkit.io.load import Loaded, cities_table
+from benchmarkkit.io.validate import validate
+from benchmarkkit.methods.denominate import derive
 
 if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
@@ -36,7 +36,9 @@ def attribution() -> str:
 def load_demo(registry: Registry, catalog: pl.DataFrame) -> Loaded:
     obs = pl.read_parquet(bytes((DEMO / "observations.parquet").read_bytes()))
     raw = obs.with_columns(
-        pl.col("year").cast(pl.Int64), pl.lit(1.0).alias("scale"), pl.lit("value").alias("column"),
+        pl.col("year").cast(pl.Int64),
+        pl.lit(1.0).alias("scale"),
+        pl.lit("value").alias("column"),
         pl.lit(None, dtype=pl.String).alias("_bad"),
     )
     validated = validate([(raw, {})], catalog)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from benchmarkkit.catalog import CATALOG
 from benchmarkkit.errors import InputError
-from benchmarkkit.load import Loaded, cities_table
-from benchmarkkit.mapping import Mapping
-from benchmarkkit.read import ReadOptions
-from benchmarkkit.validate import validate
+from benchmarkkit.io.catalog import CATALOG
+from benchmarkkit.io.load import Loaded, cities_table
+from benchmarkkit.io.mapping import Mapping
+from benchmarkkit.io.read import ReadOptions
+from benchmarkkit.io.validate import validate
 
 if TYPE_CHECKING:
     from benchmarkkit.cli import DataRequest
@@ -71,7 +71,7 @@ def load_coinr(
     groups = meta.filter(pl.col("Type") == "Group")["iCode"].to_list()
     path = request.paths[0]
     options = ReadOptions(request.encoding, request.separator, request.sheet)
-    from benchmarkkit.load import read_table
+    from benchmarkkit.io.load import read_table
 
     if not path.is_file():
         raise InputError("file not found", source=str(path))
@@ -86,7 +86,7 @@ def load_coinr(
     columns = {"city_id": "uCode", **({"year": "Time"} if "Time" in table.columns else {})}
     if "uName" in table.columns:
         columns["city_name"] = "uName"
-    from benchmarkkit.mapping import to_long
+    from benchmarkkit.io.mapping import to_long
 
     keep = [*columns.values(), *codes, "_row", "_bad"]
     long, headers = to_long(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from benchmarkkit.errors import InputError, did_you_mean
-from benchmarkkit.read import ReadOptions
+from benchmarkkit.io.read import ReadOptions
 
 if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
@@ -18,14 +18,18 @@ NUMERIC = ("population", "area_km2")
 
 def read_cities(path: Path, registry: Registry) -> pl.DataFrame:
     """A cities file: ``city_id`` required; ``networks`` may be ';'-separated; numbers typed."""
-    from benchmarkkit.load import read_table
+    from benchmarkkit.io.load import read_table
 
     if not path.is_file():
         raise InputError("cities file not found", source=str(path))
     table = read_table(path, registry, ReadOptions()).drop("_row", "_bad")
     if "city_id" not in table.columns:
-        raise InputError("missing required column 'city_id'", source=str(path), column="city_id",
-                         hint=did_you_mean("city_id", table.columns) or "add a city_id column")
+        raise InputError(
+            "missing required column 'city_id'",
+            source=str(path),
+            column="city_id",
+            hint=did_you_mean("city_id", table.columns) or "add a city_id column",
+        )
     table = table.with_columns(pl.col("city_id").cast(pl.String).str.strip_chars())
     for col in NUMERIC:
         if col in table.columns:
@@ -38,6 +42,10 @@ def read_cities(path: Path, registry: Registry) -> pl.DataFrame:
         table = table.with_columns(pl.col("networks").str.split(";"))
     dup = table.filter(pl.col("city_id").is_duplicated())
     if dup.height:
-        raise InputError(f"city '{dup['city_id'][0]}' appears twice", source=str(path),
-                         column="city_id", hint="one row per city")
+        raise InputError(
+            f"city '{dup['city_id'][0]}' appears twice",
+            source=str(path),
+            column="city_id",
+            hint="one row per city",
+        )
     return table

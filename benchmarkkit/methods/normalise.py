@@ -55,7 +55,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods import Normalizer, Param
+from benchmarkkit.methods.spec import Normaliser, Param
 
 if TYPE_CHECKING:
     from benchmarkkit.hookspecs import Register
@@ -253,8 +253,8 @@ def fracmax(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
 
 _CAP = Param("cap_max", bool, False, "values beyond the reference/target score 1 (COINr cap_max)")
 
-NORMALIZERS: tuple[Normalizer, ...] = (
-    Normalizer(
+NORMALISERS: tuple[Normaliser, ...] = (
+    Normaliser(
         "minmax",
         minmax,
         (
@@ -263,7 +263,7 @@ NORMALIZERS: tuple[Normalizer, ...] = (
         ),
         summary="Min-max rescaling onto [low, high] (COINr n_minmax, l_u = c(0, 100))",
     ),
-    Normalizer(
+    Normaliser(
         "zscore",
         zscore,
         (
@@ -272,7 +272,7 @@ NORMALIZERS: tuple[Normalizer, ...] = (
         ),
         summary="Standardisation with the sample sd (COINr n_zscore, m_sd = c(0, 1))",
     ),
-    Normalizer(
+    Normaliser(
         "scaled",
         scaled,
         (
@@ -282,10 +282,10 @@ NORMALIZERS: tuple[Normalizer, ...] = (
         ),
         summary="Fixed linear map (x - lower) / (upper - lower) * scale_factor (COINr n_scaled)",
     ),
-    Normalizer("rank", rank, summary="Rank 1..n, ties = min, not rescaled (COINr n_rank)"),
-    Normalizer("prank", prank, summary="Percentile rank (rank - 1) / (n - 1) (COINr n_prank)"),
-    Normalizer("borda", borda, summary="Borda score rank - 1 (COINr n_borda)"),
-    Normalizer(
+    Normaliser("rank", rank, summary="Rank 1..n, ties = min, not rescaled (COINr n_rank)"),
+    Normaliser("prank", prank, summary="Percentile rank (rank - 1) / (n - 1) (COINr n_prank)"),
+    Normaliser("borda", borda, summary="Borda score rank - 1 (COINr n_borda)"),
+    Normaliser(
         "goalposts",
         goalposts,
         (
@@ -295,26 +295,26 @@ NORMALIZERS: tuple[Normalizer, ...] = (
         columns=("goalpost_lower", "goalpost_upper", "goalpost_scale"),
         summary="Share of the distance between goalposts, times the scale (COINr n_goalposts)",
     ),
-    Normalizer(
+    Normaliser(
         "dist2targ",
         dist2targ,
         (_CAP,),
         columns=("target",),
         summary="(x - min) / (target - min) (COINr n_dist2targ)",
     ),
-    Normalizer(
+    Normaliser(
         "dist2ref",
         dist2ref,
         (Param("ref", str, "", "city_id of the reference city"), _CAP),
         summary="1 - (x_ref - x) / (x_ref - min), reference = a city (COINr n_dist2ref)",
     ),
-    Normalizer("dist2max", dist2max, summary="1 - (max - x) / (max - min) (COINr n_dist2max)"),
-    Normalizer("fracmax", fracmax, summary="x / max(x) (COINr n_fracmax)"),
+    Normaliser("dist2max", dist2max, summary="1 - (max - x) / (max - min) (COINr n_dist2max)"),
+    Normaliser("fracmax", fracmax, summary="x / max(x) (COINr n_fracmax)"),
 )
 
 
 @hookimpl
-def register_normalizers(register: Register) -> None:
+def register_normalisers(register: Register) -> None:
     """Register every built-in normaliser."""
-    for normalizer in NORMALIZERS:
-        register(normalizer)
+    for normaliser in NORMALISERS:
+        register(normaliser)

@@ -253,9 +253,7 @@ def ranking_bars(frame: Frame, city_id: str, title: Title) -> AnyChart:
     )
 
 
-def focus_area_heatmap(
-    frame: Frame, city_id: str, *, title: Title | None = None
-) -> AnyChart:
+def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None) -> AnyChart:
     """Cities × focus areas, coloured by score, with the city's row outlined and in bold.
 
     Shows in one view where the city is strong or weak *relative to the same peers* across
@@ -301,12 +299,27 @@ def focus_area_heatmap(
     # anchor by the extra lines so the words sit above the cells instead of over them.
     # "&" stays with the word before it (a no-break space), so no line is a lone ampersand.
     lines = max(len(str(a).replace(" & ", "\u00a0& ").split(" ")) for a in columns)
-    x = alt.X("focus_area:N", sort=columns, title=None,
-              axis=alt.Axis(orient="top", labelAngle=0, labelLimit=110, domain=False, ticks=False,
-                            labelLineHeight=14, labelPadding=4 + 14 * (lines - 1),
-                            labelExpr="split(replace(datum.label, ' & ', '\u00a0& '), ' ')"))
-    y = alt.Y("label:N", sort=rows, title=None,
-              axis=alt.Axis(labelFontWeight=_bold_if(city), domain=False, ticks=False))
+    x = alt.X(
+        "focus_area:N",
+        sort=columns,
+        title=None,
+        axis=alt.Axis(
+            orient="top",
+            labelAngle=0,
+            labelLimit=110,
+            domain=False,
+            ticks=False,
+            labelLineHeight=14,
+            labelPadding=4 + 14 * (lines - 1),
+            labelExpr="split(replace(datum.label, ' & ', '\u00a0& '), ' ')",
+        ),
+    )
+    y = alt.Y(
+        "label:N",
+        sort=rows,
+        title=None,
+        axis=alt.Axis(labelFontWeight=_bold_if(city), domain=False, ticks=False),
+    )
     tooltip = [
         alt.Tooltip("city_name:N", title="City"),
         alt.Tooltip("focus_area:N", title="Focus area"),
@@ -317,9 +330,12 @@ def focus_area_heatmap(
     cells = (
         alt.Chart(data.filter(pl.col("score").is_not_null()))
         .mark_rect(stroke="white", strokeWidth=1)
-        .encode(x=x, y=y, tooltip=tooltip,
-                color=alt.Color("score:Q", title="Score",
-                                scale=alt.Scale(scheme=_RAMP, domain=domain)))
+        .encode(
+            x=x,
+            y=y,
+            tooltip=tooltip,
+            color=alt.Color("score:Q", title="Score", scale=alt.Scale(scheme=_RAMP, domain=domain)),
+        )
     )
     text = base.mark_text(fontSize=11).encode(
         text="cell:N",
@@ -333,8 +349,11 @@ def focus_area_heatmap(
             .mark_rect(filled=False, stroke=_TEXT, strokeWidth=2)
             .encode(y=alt.Y("label:N", sort=rows))
         )
-    subtitle = (f"{city} outlined · cells show the score (0–100), – where missing"
-                if city else f"{city_id} is not in this frame")
+    subtitle = (
+        f"{city} outlined · cells show the score (0–100), – where missing"
+        if city
+        else f"{city_id} is not in this frame"
+    )
     return alt.layer(*layers).properties(
         title=_title(title, subtitle),
         width=alt.Step(88),
@@ -343,9 +362,7 @@ def focus_area_heatmap(
     )
 
 
-def indicator_strip(
-    frame: Frame, city_id: str, *, title: Title | None = None
-) -> AnyChart:
+def indicator_strip(frame: Frame, city_id: str, *, title: Title | None = None) -> AnyChart:
     """Per indicator, where the city sits among its peers on the normalised 0–100 scale.
 
     Peers are small grey dots, the city a large blue dot, the peer median a dark tick: the gap
@@ -368,7 +385,8 @@ def indicator_strip(
     city = _city_label(data, city_id)
     mine = data.filter(pl.col("city_id") == city_id).select("indicator_name", "score")
     order = (
-        data.select("indicator_name").unique()
+        data.select("indicator_name")
+        .unique()
         .join(mine, on="indicator_name", how="left")
         .sort(["score", "indicator_name"], descending=[True, False], nulls_last=True)
     )["indicator_name"].to_list()
@@ -379,8 +397,11 @@ def indicator_strip(
         .sort("indicator_name")
     )
     domain = _score_domain(data["score"])
-    x = alt.X("score:Q", title="Normalised score",
-              scale=alt.Scale(domain=domain or alt.Undefined, nice=domain is None))
+    x = alt.X(
+        "score:Q",
+        title="Normalised score",
+        scale=alt.Scale(domain=domain or alt.Undefined, nice=domain is None),
+    )
     y = alt.Y("indicator_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
     dots = (
         alt.Chart(data.with_columns((pl.col("city_id") == city_id).alias("is_city")))
@@ -389,8 +410,11 @@ def indicator_strip(
             x=x,
             y=y,
             color=_city_colour(city, _PEERS),
-            size=alt.Size("group:N", legend=None,
-                          scale=alt.Scale(domain=[city or city_id, _PEERS], range=[170, 28])),
+            size=alt.Size(
+                "group:N",
+                legend=None,
+                scale=alt.Scale(domain=[city or city_id, _PEERS], range=[170, 28]),
+            ),
             opacity=alt.when(alt.datum.is_city).then(alt.value(1.0)).otherwise(alt.value(0.5)),
             order=alt.Order("is_city:O", sort="ascending"),
             tooltip=[
@@ -457,13 +481,19 @@ def trend_lines(
         alt.Tooltip("score:Q", title="Score", format=_SCORE_FORMAT),
     ]
     domain = _score_domain(data["score"])
-    y = alt.Y("score:Q", title="Score",
-              scale=alt.Scale(domain=domain or alt.Undefined, zero=domain is not None))
+    y = alt.Y(
+        "score:Q",
+        title="Score",
+        scale=alt.Scale(domain=domain or alt.Undefined, zero=domain is not None),
+    )
     base = alt.Chart().encode(
-        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)), y=y, color=colour,
+        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+        y=y,
+        color=colour,
     )
     lines = base.mark_line(strokeWidth=2.5, invalid="break-paths-show-path-domains").encode(
-        strokeDash=dash)
+        strokeDash=dash
+    )
     points = base.mark_point(filled=True, size=45).encode(tooltip=tooltip)
     panels = sorted(data["index"].drop_nulls().unique().to_list())
     return (
@@ -473,7 +503,7 @@ def trend_lines(
         .properties(
             title=_title(title, f"{city_name or city_id} vs. the peer median"),
             description=f"Line charts of score by year for {len(panels)} indices, "
-                        f"{city_name or city_id} against the peer median.",
+            f"{city_name or city_id} against the peer median.",
         )
     )
 
@@ -519,10 +549,18 @@ def slope_chart(
     ]
     domain = _score_domain(data["score"])
     base = alt.Chart().encode(
-        x=alt.X("year:O", title=None, sort=years,
-                scale=alt.Scale(padding=0.35), axis=alt.Axis(labelAngle=0, grid=False)),
-        y=alt.Y("score:Q", title="Score",
-                scale=alt.Scale(domain=domain or alt.Undefined, zero=domain is not None)),
+        x=alt.X(
+            "year:O",
+            title=None,
+            sort=years,
+            scale=alt.Scale(padding=0.35),
+            axis=alt.Axis(labelAngle=0, grid=False),
+        ),
+        y=alt.Y(
+            "score:Q",
+            title="Score",
+            scale=alt.Scale(domain=domain or alt.Undefined, zero=domain is not None),
+        ),
         color=colour,
     )
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=dash, detail="series_label:N")
@@ -544,14 +582,12 @@ def slope_chart(
         .properties(
             title=_title(title, f"{who} vs. the peer median, {span}"),
             description=f"Slope chart of {len(panels)} indices, {span}, "
-                        f"{who} against the peer median.",
+            f"{who} against the peer median.",
         )
     )
 
 
-def coverage_bars(
-    frame: Frame, *, title: Title | None = None
-) -> AnyChart:
+def coverage_bars(frame: Frame, *, title: Title | None = None) -> AnyChart:
     """How much of each index or focus area rests on real data for the city.
 
     A score built from 2 of 14 indicators should not be read like one built from 14, so the
@@ -588,12 +624,17 @@ def coverage_bars(
         alt.Tooltip("share:Q", title="Coverage", format=".0%"),
     ]
     base = alt.Chart(data).encode(y=y, tooltip=tooltip)
-    x = alt.X("share:Q", title="Share of indicators with data",
-              scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
+    x = alt.X(
+        "share:Q",
+        title="Share of indicators with data",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(format="%"),
+    )
     track = base.mark_bar(color="#E6E6E6", height={"band": 0.7}).encode(x=alt.X("track:Q"))
     bar = base.mark_bar(color=HIGHLIGHT, height={"band": 0.7}).encode(x=x)
     text = base.mark_text(align="left", dx=6, color=_TEXT).encode(
-        x=alt.X("track:Q"), text="cover_label:N")
+        x=alt.X("track:Q"), text="cover_label:N"
+    )
     return alt.layer(track, bar, text).properties(
         title=_title(title, "Share of the node's indicators the city has data for"),
         width=_WIDTH - 120,
@@ -614,15 +655,20 @@ def _prepare(frame: Frame, columns: Sequence[str], what: str) -> pl.DataFrame:
     if isinstance(frame, pl.LazyFrame):
         frame = frame.head(MAX_ROWS + 1).collect()
     if not isinstance(frame, pl.DataFrame):
-        raise TypeError(f"{what}: expected a Polars DataFrame or LazyFrame, got "
-                        f"{type(frame).__name__}")
+        raise TypeError(
+            f"{what}: expected a Polars DataFrame or LazyFrame, got {type(frame).__name__}"
+        )
     if frame.height > MAX_ROWS:
-        raise ValueError(f"{what}: the frame has more than {MAX_ROWS:,} rows; charts take "
-                         f"summaries (one year, one index, a peer group), filter it first")
+        raise ValueError(
+            f"{what}: the frame has more than {MAX_ROWS:,} rows; charts take "
+            f"summaries (one year, one index, a peer group), filter it first"
+        )
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)} "
-                         f"(the frame has {', '.join(frame.columns) or 'no columns'})")
+        raise ValueError(
+            f"{what}: missing column(s) {', '.join(missing)} "
+            f"(the frame has {', '.join(frame.columns) or 'no columns'})"
+        )
     exprs = []
     for name in columns:
         dtype = frame.schema[name]
@@ -642,8 +688,10 @@ def _unique(data: pl.DataFrame, key: list[str], what: str, noun: str) -> None:
     dupes = data.filter(pl.struct(key).is_duplicated())
     if dupes.height:
         example = ", ".join(f"{k}={dupes[k][0]!r}" for k in key)
-        raise ValueError(f"{what}: expected one row per {noun}, found {dupes.height} duplicate "
-                         f"rows (e.g. {example}); filter to one year and one index first")
+        raise ValueError(
+            f"{what}: expected one row per {noun}, found {dupes.height} duplicate "
+            f"rows (e.g. {example}); filter to one year and one index first"
+        )
 
 
 def _with_labels(data: pl.DataFrame, city_id: str) -> pl.DataFrame:
@@ -652,11 +700,15 @@ def _with_labels(data: pl.DataFrame, city_id: str) -> pl.DataFrame:
     name = pl.coalesce(pl.col("city_name"), pl.col("city_id"), pl.lit("?"))
     shared = pl.col("city_id").n_unique().over(name) > 1
     data = data.with_columns(
-        pl.when(shared).then(pl.format("{} ({})", name, pl.col("city_id"))).otherwise(name)
+        pl.when(shared)
+        .then(pl.format("{} ({})", name, pl.col("city_id")))
+        .otherwise(name)
         .alias("label")
     )
     return data.with_columns(
-        pl.when(pl.col("city_id") == city_id).then(pl.col("label")).otherwise(pl.lit(_PEERS))
+        pl.when(pl.col("city_id") == city_id)
+        .then(pl.col("label"))
+        .otherwise(pl.lit(_PEERS))
         .alias("group")
     )
 
@@ -670,8 +722,12 @@ def _city_colour(city: str | None, peers: str) -> alt.Color:
     """Blue for the city, grey for the rest, with a legend naming both."""
     domain = [city, peers] if city is not None else [peers]
     colours = [HIGHLIGHT, PEER] if city is not None else [PEER]
-    return alt.Color("group:N", title=None, scale=alt.Scale(domain=domain, range=colours),
-                     legend=alt.Legend(orient="top", direction="horizontal"))
+    return alt.Color(
+        "group:N",
+        title=None,
+        scale=alt.Scale(domain=domain, range=colours),
+        legend=alt.Legend(orient="top", direction="horizontal"),
+    )
 
 
 def _bold_if(label: str | None) -> Any:
@@ -684,22 +740,29 @@ def _bold_if(label: str | None) -> Any:
 def _series(data: pl.DataFrame, who: str) -> tuple[pl.DataFrame, alt.Color, alt.StrokeDash]:
     """Series labels and their colour and dash: the city solid blue, medians dashed grey."""
     data = data.with_columns(
-        pl.when(pl.col("series") == "city").then(pl.lit(who))
-        .when(pl.col("series") == "peer median").then(pl.lit(_PEER_MEDIAN))
+        pl.when(pl.col("series") == "city")
+        .then(pl.lit(who))
+        .when(pl.col("series") == "peer median")
+        .then(pl.lit(_PEER_MEDIAN))
         .otherwise(pl.col("series").fill_null("?"))
         .alias("series_label")
     )
-    others = [s for s in data["series_label"].unique(maintain_order=True).to_list()
-              if s not in (who, _PEER_MEDIAN)]
+    others = [
+        s
+        for s in data["series_label"].unique(maintain_order=True).to_list()
+        if s not in (who, _PEER_MEDIAN)
+    ]
     domain = [who, _PEER_MEDIAN, *others]
     greys = [MEDIAN, PEER, "#BDBDBD", "#7A7A7A"]
     colours = [HIGHLIGHT, *(greys[i % len(greys)] for i in range(len(domain) - 1))]
     dashes = [[1, 0], *([[5, 3]] * (len(domain) - 1))]
     legend = alt.Legend(title=None, orient="top", direction="horizontal")
-    colour = alt.Color("series_label:N", scale=alt.Scale(domain=domain, range=colours),
-                       legend=legend)
-    dash = alt.StrokeDash("series_label:N", scale=alt.Scale(domain=domain, range=dashes),
-                          legend=legend)
+    colour = alt.Color(
+        "series_label:N", scale=alt.Scale(domain=domain, range=colours), legend=legend
+    )
+    dash = alt.StrokeDash(
+        "series_label:N", scale=alt.Scale(domain=domain, range=dashes), legend=legend
+    )
     return data, colour, dash
 
 
@@ -718,9 +781,14 @@ def _spread_labels(data: pl.DataFrame, gap: float) -> pl.DataFrame:
         for name, y in zip(ranked["series_label"], placed, strict=True):
             positions[(*key, name)] = y - shift
     return data.with_columns(
-        pl.Series("label_y", [positions.get((i, y, n)) for i, y, n in
-                              data.select("index", "year", "series_label").rows()],
-                  dtype=pl.Float64)
+        pl.Series(
+            "label_y",
+            [
+                positions.get((i, y, n))
+                for i, y, n in data.select("index", "year", "series_label").rows()
+            ],
+            dtype=pl.Float64,
+        )
     )
 
 
@@ -734,14 +802,17 @@ def _median_rule(median: float) -> list[alt.Chart]:
     frame = pl.DataFrame({"median": [median], "text": [f"peer median {median:.1f}"]})
     base = alt.Chart(frame).encode(x=alt.X("median:Q"))
     rule = base.mark_rule(color=MEDIAN, strokeDash=[5, 3], strokeWidth=1.5).encode(
-        tooltip=[alt.Tooltip("median:Q", title=_PEER_MEDIAN, format=_SCORE_FORMAT)])
-    text = base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=MEDIAN,
-                          fontSize=11).encode(text="text:N", y=alt.value(0))
+        tooltip=[alt.Tooltip("median:Q", title=_PEER_MEDIAN, format=_SCORE_FORMAT)]
+    )
+    text = base.mark_text(
+        align="left", baseline="bottom", dx=4, dy=-2, color=MEDIAN, fontSize=11
+    ).encode(text="text:N", y=alt.value(0))
     return [rule, text]
 
 
-def _ranking_subtitle(data: pl.DataFrame, city_id: str, city: str | None,
-                      median: float | None, n: int) -> str:
+def _ranking_subtitle(
+    data: pl.DataFrame, city_id: str, city: str | None, median: float | None, n: int
+) -> str:
     parts = []
     row = data.filter(pl.col("city_id") == city_id)
     if city is None:
@@ -786,6 +857,11 @@ def _no_data(title: Title, description: str) -> alt.Chart:
         alt.Chart(alt.Data(values=[{"message": NO_DATA}]))
         .mark_text(fontSize=14, color=_MUTED)
         .encode(text="message:N")
-        .properties(title=_title(title), width=_WIDTH, height=80, description=description,
-                    view=alt.ViewBackground(stroke=None))
+        .properties(
+            title=_title(title),
+            width=_WIDTH,
+            height=80,
+            description=description,
+            view=alt.ViewBackground(stroke=None),
+        )
     )

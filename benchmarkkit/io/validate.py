@@ -115,8 +115,12 @@ def check_rows(
             (_parse_value() * pl.col("scale")).alias("_value"),
         )
         .join(meta.lazy(), on="indicator", how="left", maintain_order="left")
-        .join(_unknown_hints(raw, catalog["id"].to_list()).lazy(), on="indicator", how="left",
-              maintain_order="left")
+        .join(
+            _unknown_hints(raw, catalog["id"].to_list()).lazy(),
+            on="indicator",
+            how="left",
+            maintain_order="left",
+        )
     )
     cell = pl.col("value").cast(pl.String)
     lo, hi, v = pl.col("lower"), pl.col("upper"), pl.col("_value")
@@ -266,28 +270,36 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     through the full rules (clean data: none at all); the others are accepted as they are.
     """
     frame = candidates.with_row_index("_order")
-    codes = frame.lazy().select(
-        pl.col(c).cast(pl.Categorical).to_physical().alias(c)
-        for c in ("city_id", "indicator", "city_name")
-    ).with_columns(frame["year"]).collect(engine="in-memory")
-    repeated = codes.select(pl.struct("city_id", "year", "indicator").is_duplicated())\
-        .to_series()
+    codes = (
+        frame.lazy()
+        .select(
+            pl.col(c).cast(pl.Categorical).to_physical().alias(c)
+            for c in ("city_id", "indicator", "city_name")
+        )
+        .with_columns(frame["year"])
+        .collect(engine="in-memory")
+    )
+    repeated = codes.select(pl.struct("city_id", "year", "indicator").is_duplicated()).to_series()
     pairs = codes.select("city_id", "city_name").filter(pl.col("city_name").is_not_null()).unique()
     two_names = pairs.group_by("city_id").len().filter(pl.col("len") > 1)["city_id"]
     suspect = repeated | codes["city_id"].is_in(two_names)
     del codes, pairs
     if suspect.any():
         checked, rejected = _check_set_rows(frame.filter(suspect).rechunk())
-        accepted = pl.concat([frame.filter(~suspect), checked.select(frame.columns)]).sort(
-            "_order")
+        accepted = pl.concat([frame.filter(~suspect), checked.select(frame.columns)]).sort("_order")
     else:
         accepted, rejected = frame, pl.DataFrame(schema=REJECTED)
     if accepted["city_name"].null_count():  # fill a missing name from the city's other rows
-        known = accepted.filter(pl.col("city_name").is_not_null()).unique(
-            "city_id", keep="first", maintain_order=True).select("city_id", pl.col(
-                "city_name").alias("_name"))
-        accepted = accepted.join(known, on="city_id", how="left", maintain_order="left")\
-            .with_columns(pl.col("city_name").fill_null(pl.col("_name"))).drop("_name")
+        known = (
+            accepted.filter(pl.col("city_name").is_not_null())
+            .unique("city_id", keep="first", maintain_order=True)
+            .select("city_id", pl.col("city_name").alias("_name"))
+        )
+        accepted = (
+            accepted.join(known, on="city_id", how="left", maintain_order="left")
+            .with_columns(pl.col("city_name").fill_null(pl.col("_name")))
+            .drop("_name")
+        )
     return accepted, rejected.cast(REJECTED)
 
 

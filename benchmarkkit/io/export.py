@@ -23,9 +23,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     text = [c for c, t in frame.schema.items() if t == pl.String]
     return frame.with_columns(
-        pl.when(pl.col(c).str.starts_with(FORMULA_START[0])
-                | pl.col(c).str.contains(r"^[=+\-@\t\r]"))
-        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        pl.when(
+            pl.col(c).str.starts_with(FORMULA_START[0]) | pl.col(c).str.contains(r"^[=+\-@\t\r]")
+        )
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
         for c in text
     )
 
@@ -39,17 +42,23 @@ def atomic_write(out: Path, write: Callable[[Path], None]) -> None:
     """Write to a temporary file beside ``out`` and rename: readers see the old or the new file."""
     folder = out.parent if str(out.parent) else Path()
     if not folder.is_dir():
-        raise InputError("the output folder does not exist", source=str(out),
-                         hint=f"create {folder} first")
+        raise InputError(
+            "the output folder does not exist", source=str(out), hint=f"create {folder} first"
+        )
     if out.is_dir():
-        raise InputError("the output is a folder, not a file", source=str(out),
-                         hint="give a file name, e.g. out/rejected.csv")
+        raise InputError(
+            "the output is a folder, not a file",
+            source=str(out),
+            hint="give a file name, e.g. out/rejected.csv",
+        )
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
     except OSError as err:
-        raise InputError(f"cannot write in this folder ({(err.strerror or str(err)).lower()})",
-                         source=str(out),
-                         hint="choose a folder you can write to") from None
+        raise InputError(
+            f"cannot write in this folder ({(err.strerror or str(err)).lower()})",
+            source=str(out),
+            hint="choose a folder you can write to",
+        ) from None
     os.close(fd)
     try:
         write(Path(tmp))
@@ -59,8 +68,11 @@ def atomic_write(out: Path, write: Callable[[Path], None]) -> None:
         Path(tmp).replace(out)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write the file ({err.strerror or err})", source=str(out),
-                         hint="check the path and its permissions") from None
+        raise InputError(
+            f"cannot write the file ({err.strerror or err})",
+            source=str(out),
+            hint="check the path and its permissions",
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -77,8 +89,11 @@ def write_frame(frame: pl.DataFrame, out: Path) -> None:
     elif suffix == ".xlsx":
         atomic_write(out, lambda p: neutralise_formulas(_flat(frame)).write_excel(p))
     else:
-        raise InputError(f"cannot write '{suffix or out.name}' files", source=str(out),
-                         hint="use .csv, .parquet, .json or .xlsx")
+        raise InputError(
+            f"cannot write '{suffix or out.name}' files",
+            source=str(out),
+            hint="use .csv, .parquet, .json or .xlsx",
+        )
 
 
 def echo_frame(frame: pl.DataFrame, fmt: str, table_columns: Sequence[str] | None = None) -> None:
@@ -106,7 +121,9 @@ def text_table(frame: pl.DataFrame, max_width: int = 48) -> str:
     rows = [[_cell(v)[:max_width] for v in row] for row in frame.iter_rows()]
     headers = list(frame.columns)
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from benchmarkkit.columns import FOCUS_AREA_LABELS, FOCUS_AREAS
-from benchmarkkit.framework import NODE_SCHEMA
+from benchmarkkit.io.framework import NODE_SCHEMA
 from benchmarkkit.scorer import Framework, Pipeline, Scorer
 
 
@@ -25,27 +25,46 @@ def catalog_framework(
     focus_weights: dict[str, float] | None = None,
 ) -> Framework:
     present = observations.select(pl.col("indicator").unique())
-    members = (catalog.filter((pl.col("kind") == "indicator")
-                              & pl.col("indices").list.contains(name))
-               .join(present, left_on="id", right_on="indicator", how="semi"))
+    members = catalog.filter(
+        (pl.col("kind") == "indicator") & pl.col("indices").list.contains(name)
+    ).join(present, left_on="id", right_on="indicator", how="semi")
     leaves = members.select(
-        pl.col("id").alias("node"), pl.col("name"), pl.lit(1).alias("level"),
-        pl.col("focus_area").alias("parent"), pl.lit(1.0).alias("weight"), "direction",
-        pl.lit(None).alias("target"), pl.lit(None).alias("goalpost_lower"),
-        pl.lit(None).alias("goalpost_upper"), pl.lit(None).alias("goalpost_scale"),
-        pl.lit(None).alias("goalpost_trunc2posts"), pl.lit(None).alias("denominator"),
-        "unit", "focus_area",
+        pl.col("id").alias("node"),
+        pl.col("name"),
+        pl.lit(1).alias("level"),
+        pl.col("focus_area").alias("parent"),
+        pl.lit(1.0).alias("weight"),
+        "direction",
+        pl.lit(None).alias("target"),
+        pl.lit(None).alias("goalpost_lower"),
+        pl.lit(None).alias("goalpost_upper"),
+        pl.lit(None).alias("goalpost_scale"),
+        pl.lit(None).alias("goalpost_trunc2posts"),
+        pl.lit(None).alias("denominator"),
+        "unit",
+        "focus_area",
     )
     areas = [a for a in FOCUS_AREAS if a in set(members["focus_area"])]
     weights = focus_weights or {}
-    groups = pl.DataFrame({
-        "node": areas, "name": [FOCUS_AREA_LABELS[a] for a in areas], "level": [2] * len(areas),
-        "parent": [name] * len(areas), "weight": [weights.get(a, 1.0) for a in areas],
-        "focus_area": areas,
-    })
+    groups = pl.DataFrame(
+        {
+            "node": areas,
+            "name": [FOCUS_AREA_LABELS[a] for a in areas],
+            "level": [2] * len(areas),
+            "parent": [name] * len(areas),
+            "weight": [weights.get(a, 1.0) for a in areas],
+            "focus_area": areas,
+        }
+    )
     root = pl.DataFrame({"node": [name], "name": [title], "level": [3]})
-    nodes = pl.concat([leaves.cast(NODE_SCHEMA), groups, root],  # type: ignore[arg-type]
-                      how="diagonal_relaxed").select(list(NODE_SCHEMA)).cast(NODE_SCHEMA)
+    nodes = (
+        pl.concat(
+            [leaves.cast(NODE_SCHEMA), groups, root],  # type: ignore[arg-type]
+            how="diagonal_relaxed",
+        )
+        .select(list(NODE_SCHEMA))
+        .cast(NODE_SCHEMA)
+    )
     return Framework(name=name, nodes=nodes, title=title, pipeline=pipeline)
 
 
@@ -71,8 +90,9 @@ BUILTIN_PIPELINE = Pipeline(
 """
 
 
-def catalog_scorer(name: str, title: str, description: str,
-                   pipeline: Pipeline = BUILTIN_PIPELINE) -> Scorer:
+def catalog_scorer(
+    name: str, title: str, description: str, pipeline: Pipeline = BUILTIN_PIPELINE
+) -> Scorer:
     """A scorer over every catalog indicator tagged ``name``: what the built-in indices are, and
     what a plugin registers for an index defined by catalog tags alone."""
 

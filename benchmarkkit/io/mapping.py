@@ -79,22 +79,30 @@ def read_mapping(path: Path) -> Mapping:
         raise InputError(f"mapping file is not valid TOML ({err})", source=str(path)) from None
     for section in ("columns", "constants", "indicators", "scale"):
         if section in data and not isinstance(data[section], dict):
-            raise InputError(f"[{section}] must be a table of key = value lines",
-                             source=str(path), hint=f'e.g. [{section}] then  key = "value"')
+            raise InputError(
+                f"[{section}] must be a table of key = value lines",
+                source=str(path),
+                hint=f'e.g. [{section}] then  key = "value"',
+            )
     unknown = set(data) - {"shape", "columns", "constants", "indicators", "scale"}
     if unknown:
         key = sorted(unknown)[0]
-        raise InputError(f"unknown key '{key}' in mapping", source=str(path),
-                         hint=did_you_mean(key, ["shape", "columns", "constants", "indicators",
-                                                 "scale"]))
+        raise InputError(
+            f"unknown key '{key}' in mapping",
+            source=str(path),
+            hint=did_you_mean(key, ["shape", "columns", "constants", "indicators", "scale"]),
+        )
     shape = data.get("shape")
     if shape is not None and shape not in SHAPES:
         raise InputError(f"shape '{shape}' is not one of {', '.join(SHAPES)}", source=str(path))
     for section in ("columns", "constants"):
         for role in data.get(section, {}):
             if role not in ROLES:
-                raise InputError(f"[{section}] has unknown role '{role}'", source=str(path),
-                                 hint=did_you_mean(role, ROLES) or f"roles: {', '.join(ROLES)}")
+                raise InputError(
+                    f"[{section}] has unknown role '{role}'",
+                    source=str(path),
+                    hint=did_you_mean(role, ROLES) or f"roles: {', '.join(ROLES)}",
+                )
     indicators: dict[str, tuple[str, float]] = {}
     for header, spec in data.get("indicators", {}).items():
         indicators[header] = _indicator_spec(header, spec, path)
@@ -119,8 +127,9 @@ def _indicator_spec(header: str, spec: Any, path: Path) -> tuple[str, float]:
         factor = spec.get("scale", 1.0)
         if isinstance(factor, int | float):
             return spec["id"], float(factor)
-    raise InputError(f"[indicators] '{header}' must be an id or {{ id = ..., scale = ... }}",
-                     source=str(path))
+    raise InputError(
+        f"[indicators] '{header}' must be an id or {{ id = ..., scale = ... }}", source=str(path)
+    )
 
 
 def _find(role: str, headers: list[str], mapping: Mapping) -> str | None:
@@ -141,26 +150,31 @@ def resolve(headers: list[str], mapping: Mapping, source: str) -> tuple[str, dic
         if header is not None:
             if header not in headers:
                 raise InputError(
-                    f"mapped column '{header}' (for {role}) is not in the file", source=source,
-                    column=header, hint=did_you_mean(header, headers)
-                    or f"columns are: {', '.join(headers)}",
+                    f"mapped column '{header}' (for {role}) is not in the file",
+                    source=source,
+                    column=header,
+                    hint=did_you_mean(header, headers) or f"columns are: {', '.join(headers)}",
                 )
             found[role] = header
     shape = mapping.shape
     if shape is None:
         # An indicator column means long (or wide by year): never guess "wide" then, so that a
         # misspelt value header is reported as missing instead of read as an indicator.
-        if "indicator" in found and "value" not in found and any(
-            YEAR_HEADER.match(h) for h in headers
+        if (
+            "indicator" in found
+            and "value" not in found
+            and any(YEAR_HEADER.match(h) for h in headers)
         ):
             shape = "wide_years"
         elif "indicator" in found or "value" in found:
             shape = "long"
         else:
             shape = "wide"
-    required = {"long": ("city_id", "year", "indicator", "value"),
-                "wide": ("city_id", "year"),
-                "wide_years": ("city_id", "indicator")}[shape]
+    required = {
+        "long": ("city_id", "year", "indicator", "value"),
+        "wide": ("city_id", "year"),
+        "wide_years": ("city_id", "indicator"),
+    }[shape]
     for role in required:
         if role not in found and role not in mapping.constants:
             taken = set(found.values())
@@ -168,10 +182,14 @@ def resolve(headers: list[str], mapping: Mapping, source: str) -> tuple[str, dic
             guess = did_you_mean(role, free)
             raise InputError(
                 f"missing required column '{role}' for a {shape} table",
-                source=source, column=role,
-                hint=(f"{guess} map it with --column {role}=HEADER" if guess else
-                      f"map one of [{', '.join(free[:8])}] with --column {role}=HEADER "
-                      "or a mapping file"),
+                source=source,
+                column=role,
+                hint=(
+                    f"{guess} map it with --column {role}=HEADER"
+                    if guess
+                    else f"map one of [{', '.join(free[:8])}] with --column {role}=HEADER "
+                    "or a mapping file"
+                ),
             )
     return shape, found
 
@@ -211,45 +229,70 @@ def to_long(
         taken = set(found.values())
         value_cols = [h for h in headers if h not in taken]
         if not value_cols:
-            raise InputError("a wide table needs at least one indicator column", source=source,
-                             hint="or map the table as long with --shape long")
+            raise InputError(
+                "a wide table needs at least one indicator column",
+                source=source,
+                hint="or map the table as long with --shape long",
+            )
         # value columns get a private prefix so a header such as "row" or "year" cannot collide
         # with the long table's own columns; the prefix is stripped after the unpivot
         tagged = [f"\x00{c}" for c in value_cols]
-        framed = table.select(*base, *[pl.col(c).cast(pl.String).alias(t)
-                                       for c, t in zip(value_cols, tagged, strict=True)])
+        framed = table.select(
+            *base,
+            *[pl.col(c).cast(pl.String).alias(t) for c, t in zip(value_cols, tagged, strict=True)],
+        )
         long = framed.unpivot(
-            on=tagged, index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
-            variable_name="column", value_name="value",
+            on=tagged,
+            index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
+            variable_name="column",
+            value_name="value",
         ).with_columns(pl.col("column").str.strip_prefix("\x00"))
         ids = {h: mapping.indicators.get(h, (h.strip(), 1.0)) for h in value_cols}
         long = long.with_columns(
             pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),
-            pl.col("column").replace_strict({h: v[1] for h, v in ids.items()},
-                                            return_dtype=pl.Float64).alias("scale"),
+            pl.col("column")
+            .replace_strict({h: v[1] for h, v in ids.items()}, return_dtype=pl.Float64)
+            .alias("scale"),
         ).filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
     else:
         year_cols = [h for h in headers if YEAR_HEADER.match(h)]
         if not year_cols:
-            raise InputError("a wide-by-year table needs columns named by year (e.g. 2021)",
-                             source=source)
+            raise InputError(
+                "a wide-by-year table needs columns named by year (e.g. 2021)", source=source
+            )
         framed = table.select(
-            *[e for e in base if e.meta.output_name() != "year"], role_expr("indicator"),
+            *[e for e in base if e.meta.output_name() != "year"],
+            role_expr("indicator"),
             *[pl.col(c).cast(pl.String) for c in year_cols],
         )
         long = framed.unpivot(
-            on=year_cols, index=["city_id", "city_name", "country", "flag", "row", "_bad",
-                                 "indicator"],
-            variable_name="column", value_name="value",
+            on=year_cols,
+            index=["city_id", "city_name", "country", "flag", "row", "_bad", "indicator"],
+            variable_name="column",
+            value_name="value",
         ).with_columns(pl.col("column").str.strip_chars().alias("year"), pl.lit(1.0).alias("scale"))
         long = long.filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
     if mapping.scale:
         long = long.with_columns(
-            (pl.col("scale") * pl.col("indicator").replace_strict(
-                mapping.scale, default=1.0, return_dtype=pl.Float64)).alias("scale")
+            (
+                pl.col("scale")
+                * pl.col("indicator").replace_strict(
+                    mapping.scale, default=1.0, return_dtype=pl.Float64
+                )
+            ).alias("scale")
         )
     long = long.with_columns(pl.lit(source).alias("source")).select(
-        "city_id", "city_name", "country", "year", "indicator", "value", "flag", "scale",
-        "source", "row", "column", "_bad",
+        "city_id",
+        "city_name",
+        "country",
+        "year",
+        "indicator",
+        "value",
+        "flag",
+        "scale",
+        "source",
+        "row",
+        "column",
+        "_bad",
     )
     return long, found
