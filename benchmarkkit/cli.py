@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import polars as pl
 
     from benchmarkkit.errors import PluginError
@@ -29,9 +31,8 @@ if TYPE_CHECKING:
 PLUGIN_FAILED = 4
 """Exit code: the command finished, but a plugin failed or was skipped (see the error lines)."""
 DEFAULT_PLUGIN_TIMEOUT = 300.0
-"""Seconds any one call into a plugin may take. Generous, because the built-in indices are plugins
-too and score millions of rows through the same path; it is there to end a hang, not to police
-speed."""
+"""The default of ``--plugin-timeout`` (the same as ``benchmarkkit.api.DEFAULT_PLUGIN_TIMEOUT``,
+repeated here so that ``--help`` does not import the API)."""
 
 
 @dataclass
@@ -49,9 +50,9 @@ class Context:
     def registry(self, *, quiet: bool = False) -> Registry:
         """Plugins are loaded once per run, on first need; problems are printed, not fatal."""
         if self._registry is None:
-            from benchmarkkit.plugins import build_registry
+            from benchmarkkit.api import plugins
 
-            self._registry = build_registry(
+            self._registry = plugins(
                 self.plugin_files, self.plugins_dirs, self.disabled, timeout=self.plugin_timeout
             )
             for problem in self._registry.problems:
@@ -273,123 +274,34 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True)
-class DataRequest:
-    paths: tuple[Path, ...]
-    mapping: Path | None = None
-    shape: str | None = None
-    columns: tuple[str, ...] = ()
-    constants: tuple[str, ...] = ()
-    encoding: str = "utf-8"
-    separator: str | None = None
-    sheet: str | None = None
-    cities_file: Path | None = None
+def load_data(obj: Context, files: tuple[Path, ...], framework: Path | None = None, **data: Any):
+    """The API's ``load`` with the data options as the command line spells them."""
+    from benchmarkkit.api import load
 
-
-def _refuse_file_options(request: DataRequest) -> None:
-    """Options that describe the user's files mean nothing for the embedded demo: say so rather
-    than run on the demo as if they had been applied."""
-    given = [
-        name
-        for name, value in (
-            ("--cities", request.cities_file),
-            ("--mapping", request.mapping),
-            ("--shape", request.shape),
-            ("--column", request.columns),
-            ("--constant", request.constants),
-            ("--separator", request.separator),
-            ("--sheet", request.sheet),
-            ("--encoding", request.encoding if request.encoding != "utf-8" else None),
-        )
-        if value
-    ]
-    if given:
-        from benchmarkkit.errors import InputError
-
-        raise InputError(
-            f"{given[0]} applies to your own data files, and none was given (without files the "
-            "embedded demo data, with their own city table, are used)",
-            hint=f"name your data file(s) before the options, or drop {given[0]}",
-        )
-
-
-def load_data(obj: Context, request: DataRequest):
-    """The load → validate → derive stage shared by every data command; demo data when no paths."""
-    from benchmarkkit.io import mapping as mapping_mod
-    from benchmarkkit.io.catalog import catalog_from_registry
-    from benchmarkkit.io.load import load
-    from benchmarkkit.io.read import ReadOptions
-
-    registry = obj.registry()
-    catalog = catalog_from_registry(registry)
-    if not request.paths:
-        _refuse_file_options(request)
-        from benchmarkkit.io.demo import load_demo
-
-        return load_demo(registry, catalog), catalog, registry
-    separator = request.separator
-    if separator is not None:
-        separator = {"tab": "\t", "\\t": "\t"}.get(separator, separator)
-        if len(separator) != 1:
-            from benchmarkkit.errors import InputError
-
-            raise InputError(
-                f"--separator must be one character, got '{request.separator}'",
-                hint="e.g. --separator ';' or --separator tab",
-            )
-    cli_map = mapping_mod.Mapping(
-        shape=request.shape,
-        columns=_pairs(request.columns, "--column"),
-        constants=_pairs(request.constants, "--constant"),
+    return load(
+        files or None,
+        mapping=data.get("mapping"),
+        shape=data.get("shape"),
+        columns=_pairs(data.get("columns", ()), "--column") or None,
+        constants=_pairs(data.get("constants", ()), "--constant") or None,
+        encoding=data.get("encoding") or "utf-8",
+        separator=data.get("separator"),
+        sheet=data.get("sheet"),
+        cities=data.get("cities_file"),
+        framework=framework,
+        registry=obj.registry(),
     )
-    for role in (*cli_map.columns, *cli_map.constants):
-        if role not in mapping_mod.ROLES:
-            from benchmarkkit.errors import InputError, did_you_mean
-
-            raise InputError(
-                f"unknown role '{role}'",
-                hint=did_you_mean(role, mapping_mod.ROLES)
-                or f"roles: {', '.join(mapping_mod.ROLES)}",
-            )
-    file_map = (
-        mapping_mod.read_mapping(request.mapping) if request.mapping else mapping_mod.Mapping()
-    )
-    cities = None
-    if request.cities_file is not None:
-        from benchmarkkit.io.cities import read_cities
-
-        cities = read_cities(request.cities_file, registry)
-    loaded = load(
-        list(request.paths),
-        registry,
-        catalog,
-        mapping=file_map.merged(cli_map),
-        options=ReadOptions(request.encoding, separator, request.sheet),
-        cities=cities,
-    )
-    return loaded, catalog, registry
 
 
-def require_usable(loaded: Any) -> None:
-    """Commands that score refuse a file they cannot read: a result missing a whole file would
-    look complete but is not. Rejected rows are announced, not fatal (validate lists them)."""
-    import polars as pl
+def scored(obj: Context, files: tuple[Path, ...], framework: Path | None = None, **kwargs: Any):
+    """Load and score with every registered scorer (or the framework), printing the notes."""
+    from benchmarkkit.api import score
 
-    from benchmarkkit.errors import InputError
-
-    rejected = loaded.validated.rejected
-    unusable = rejected.filter(pl.col("row").is_null())
-    if unusable.height:
-        row = unusable.row(0, named=True)
-        raise InputError(
-            row["message"], source=row["source"], column=row["column"], hint=row["hint"]
-        )
-    if rejected.height:
-        click.echo(
-            f"warning: {rejected.height} input rows were rejected and are not used "
-            "(see `benchmarkkit validate FILE --rejected OUT.csv`)",
-            err=True,
-        )
+    options = {k: kwargs.pop(k) for k in ("scorers", "years", "options", "levels") if k in kwargs}
+    result = score(load_data(obj, files, framework, **kwargs), framework=framework, **options)
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    return result
 
 
 def write_table(frame: pl.DataFrame, out: Path) -> None:
@@ -397,6 +309,21 @@ def write_table(frame: pl.DataFrame, out: Path) -> None:
     from benchmarkkit.io.export import write_frame
 
     write_frame(frame, out)
+
+
+def echo_frame(frame: pl.DataFrame, fmt: str, table_columns: Sequence[str] | None = None) -> None:
+    """Print a frame as an aligned text table, CSV or JSON (records)."""
+    from benchmarkkit.io.export import _flat, neutralise_formulas, text_table
+
+    if fmt == "csv":
+        click.echo(neutralise_formulas(_flat(frame)).write_csv(), nl=False)
+    elif fmt == "json":
+        import json
+
+        click.echo(json.dumps(_flat(frame).to_dicts(), ensure_ascii=False, indent=1, default=str))
+    else:
+        shown = _flat(frame.select(table_columns) if table_columns else frame)
+        click.echo(text_table(shown))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,8 +375,8 @@ def validate(
         return
     if not files:
         fail("give one or more data files to validate (CSV, Parquet, Arrow, Excel)")
-    loaded, _, _ = load_data(obj, DataRequest(files, **data))
-    v = loaded.validated
+    loaded = load_data(obj, files, **data)
+    v = loaded.loaded.validated
     read, rejected = v.rows_read, v.rejected.filter(pl_row_not_null()).height
     accepted = v.observations.height
     click.echo(
@@ -551,8 +478,6 @@ def indicators(
     if set_name:
         frame = frame.filter(pl.col("set") == set_name)
     frame = frame.sort("set", "focus_area", "id", nulls_last=True)
-    from benchmarkkit.io.export import echo_frame
-
     echo_frame(
         frame.select(
             "id",
@@ -680,6 +605,12 @@ def methods(obj: Context, kind: str | None) -> None:
 )
 @click.option("--min-coverage", type=float, help="Share of children a parent needs (0–1).")
 @click.option("--screen", type=float, help="Drop cities with a smaller share of indicators (0–1).")
+@click.option(
+    "--steps",
+    metavar="A,B,…",
+    help="The order of the steps among denominate, impute, screen, treat, normalise, aggregate "
+    "(COINr's recipe: denominate,impute,screen,treat,normalise,aggregate).",
+)
 @click.option("--level", "levels", multiple=True, type=int, help="Only these levels in the output.")
 @click.option(
     "--weights",
@@ -705,46 +636,41 @@ def score(
     screen: float | None,
     levels: tuple[int, ...],
     weights_out: Path | None,
+    steps: str | None,
     **data: Any,
 ) -> None:
     """Score cities: every node of every level, with ranks and coverage, as one long table."""
     import polars as pl
 
-    from benchmarkkit.run import run_scoring
+    from benchmarkkit.api import ScoreOptions
 
     for name, share in (("--min-coverage", min_coverage), ("--screen", screen)):
         if share is not None and not 0 <= share <= 1:
             fail(f"{name} is a share between 0 and 1, got {share}")
-    options = {
-        "denominate": denominate,
-        "impute": impute,
-        "treat": treat,
-        "normalise": normalise,
-        "reference": reference,
-        "min_coverage": min_coverage,
-        "screen": screen,
-        "aggregate": (tuple(aggregate.split("/")) if aggregate and "/" in aggregate else aggregate),
-    }
-    result = run_scoring(
+    options = ScoreOptions(
+        denominate=denominate,
+        impute=impute,
+        treat=treat,
+        normalise=normalise,
+        aggregate=aggregate,
+        reference=reference,
+        min_coverage=min_coverage,
+        screen=screen,
+        steps=steps,
+    )
+    result = scored(
         obj,
-        DataRequest(files, **data),
+        files,
         framework_file,
-        scorers,
-        list(years) or None,
-        options,
+        scorers=scorers,
+        years=list(years) or None,
+        options=options,
         levels=levels or None,  # the engine then skips building the rows nobody asked for
+        **data,
     )
     scores = result.scores
-    if levels:
-        scores = scores.filter(pl.col("level").is_in(levels))
     if weights_out is not None:
-        weights = pl.concat(
-            [
-                r.weights.with_columns(pl.lit(name).alias("scorer"))
-                for name, r in result.results.items()
-            ]
-        )
-        write_table(weights.select("scorer", "node", "level", "effective_weight"), weights_out)
+        write_table(result.weights, weights_out)
         click.echo(f"effective weights written to {weights_out}")
     for row in result.warnings.group_by("scorer", "kind").len().sort("scorer", "kind").iter_rows():
         click.echo(f"warning: {row[0]}: {row[2]} × {row[1]} (see --out for details)", err=True)
@@ -753,14 +679,14 @@ def score(
         click.echo(f"{scores.height} scores written to {out}")
         return
     top = scores.filter(pl.col("level") == pl.col("level").max().over("scorer"))
-    from benchmarkkit.io.export import text_table
-
     shown = (
         top.filter(pl.col("score").is_not_null())
         .sort("scorer", "year", "rank")
         .group_by("scorer", "year", maintain_order=True)
         .head(10)
     )
+    from benchmarkkit.io.export import text_table
+
     click.echo(text_table(shown.select("scorer", "year", "rank", "city_id", "score", "coverage")))
     click.echo(f"({top.height} index scores; write every level with --out FILE)")
 
@@ -809,15 +735,13 @@ def compare(
     """Compare a city with its peers: scores, ranks, gaps, change, strengths, weaknesses, levers."""
     import polars as pl
 
-    from benchmarkkit.io.export import echo_frame
-    from benchmarkkit.report.build import comparison_for
-    from benchmarkkit.run import run_scoring
+    from benchmarkkit.api import compare as compare_city
 
-    request = DataRequest(files, **data)
     if files and city is None:
         fail("give the city to compare with --city ID")
-    scored = run_scoring(obj, request, None, (), None, {})
-    comparison, target = comparison_for(obj, scored, city, year, peer_spec, levers=not no_levers)
+    comparison = compare_city(
+        scored(obj, files, **data), city=city, year=year, peers=peer_spec, levers=not no_levers
+    )
     summary = comparison.summary
     if out is not None:
         write_table(summary, out)
@@ -827,8 +751,9 @@ def compare(
         echo_frame(summary, fmt)
         return
     click.echo(
-        f"{target.city_name} ({target.city_id}), {target.year}: {len(comparison.peers) - 1}"
-        f" peers ({peer_spec}); previous year {target.previous_year or '–'}"
+        f"{comparison.city_name} ({comparison.city_id}), {comparison.year}: "
+        f"{len(comparison.peers) - 1} peers ({peer_spec}); previous year "
+        f"{comparison.previous_year or '–'}"
     )
     echo_frame(
         summary.sort("scorer", "level", "node", descending=[False, True, False]),
@@ -897,26 +822,33 @@ def report(
     **data: Any,
 ) -> None:
     """Write the yearly comparison report: one HTML file that opens without a network."""
-    from benchmarkkit.io.export import atomic_write
-    from benchmarkkit.report.build import build_report, build_reports
+    from benchmarkkit import api
 
-    request = DataRequest(files, **data)
+    if files and city is None:
+        fail("give the city to report on with --city ID (the demo data default to Madrid, ES001C)")
     if batch:
         folder = out or Path("reports-out")
         if folder.suffix.lower() in (".html", ".htm"):
             fail(f"with --all, --out is a folder, got '{folder}'")
-        folder.mkdir(parents=True, exist_ok=True)
-        written = build_reports(obj, request, city, year, peer_spec, lang, folder)
+        run = scored(obj, files, **data)
+        batch_run = api.reports(
+            run, city=city, year=year, peers=peer_spec, lang=lang, folder=folder
+        )
+        with click.progressbar(batch_run, label="reports", file=None) as bar:
+            written = [path for _, path in bar if path is not None]
+        for line in batch_run.skipped:
+            click.echo(f"skipped {line}", err=True)
         click.echo(f"{len(written)} reports written to {folder}")
         return
     out = out or Path("report.html")
     if out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out must be an .html file, got '{out}'")
-    html, target = build_report(obj, request, city, year, peer_spec, lang)
-    atomic_write(out, lambda p: p.write_text(html, encoding="utf-8"))
+    done = api.report(
+        scored(obj, files, **data), city=city, year=year, peers=peer_spec, lang=lang, out=out
+    )
     click.echo(
-        f"report for {target.city_name} ({target.city_id}), {target.year} written to {out}"
-        f" ({len(html) // 1024} KiB)"
+        f"report for {done.city_name} ({done.city_id}), {done.year} written to {out}"
+        f" ({len(done.html) // 1024} KiB)"
     )
     if not files:
         from benchmarkkit.io.demo import ATTRIBUTION
@@ -958,9 +890,19 @@ def chart(
     **data: Any,
 ) -> None:
     """Draw one chart of the comparison: ranking, heatmap, strip, trend, slope or coverage."""
-    from benchmarkkit.report.build import write_chart
+    from benchmarkkit.api import chart as draw
 
     if out.suffix.lower() not in (".html", ".png", ".svg", ".json"):
         fail(f"--out must end in .html, .png, .svg or .json, got '{out}'")
-    write_chart(obj, DataRequest(files, **data), kind, city, year, peer_spec, index, out)
+    if files and city is None:
+        fail("give the city to chart with --city ID")
+    draw(
+        scored(obj, files, **data),
+        kind,
+        city=city,
+        year=year,
+        peers=peer_spec,
+        index=index,
+        out=out,
+    )
     click.echo(f"{kind} chart written to {out}")

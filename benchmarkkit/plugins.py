@@ -365,26 +365,3 @@ def ask_select_peers(registry: Registry, **kwargs: Any) -> list[str] | None:
         if answer is not None:
             return answer
     return None
-
-
-def guarded_sections(registry: Registry) -> list[Any]:
-    """The registered report sections, each rendering under the time limit; a section that fails
-    is reported (``Registry.failed``) and left out of the report, the others still render."""
-    from benchmarkkit.report.sections import ReportSection
-
-    out = []
-    for name, section in registry.of("report_section").items():
-        owner = registry.owner.get(("report_section", name), name)
-
-        def render(context: Any, _section: Any = section, _owner: str = owner) -> str:
-            doing = f"rendering report section '{_section.name}'"
-            try:
-                return call_plugin(_owner, doing, registry.timeout, _section.render, context)
-            except BenchmarkkitError as err:
-                if not isinstance(err, PluginError):
-                    err = PluginError(_owner, f"{doing} failed ({err})", hint=fix_hint(_owner))
-                registry.failed(err)
-                return ""
-
-        out.append(ReportSection(section.name, section.order, render))
-    return out

@@ -14,7 +14,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import InputError, did_you_mean
-from benchmarkkit.report.sections import Language, ReportContext, ReportSection, esc
+from benchmarkkit.reporting.sections import Language, ReportContext, ReportSection, esc
 
 if TYPE_CHECKING:
     from benchmarkkit.hookspecs import Register

@@ -17,8 +17,8 @@ import altair as alt
 import polars as pl
 import pytest
 
-from benchmarkkit.report import charts
-from benchmarkkit.report.charts import (
+from benchmarkkit.reporting import charts
+from benchmarkkit.reporting.charts import (
     HIGHLIGHT,
     MAX_ROWS,
     MEDIAN,

@@ -286,7 +286,7 @@ def test_a_failing_section_and_peer_selector_are_skipped_in_the_report(tmp_path,
         tmp_path / "badreport.py",
         (
             "from benchmarkkit import hookimpl\n"
-            "from benchmarkkit.report.sections import ReportSection\n"
+            "from benchmarkkit.reporting.sections import ReportSection\n"
             "def render(context):\n    raise KeyError('no such chart')\n"
             "@hookimpl\ndef register_report_sections(register):\n"
             "    register(ReportSection('broken_section', 5, render))\n"

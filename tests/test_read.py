@@ -84,9 +84,9 @@ country = "CN"
 "人均预期寿命（岁）" = "life_expectancy"
 """,
     )
-    from benchmarkkit.cli import Context, DataRequest, load_data
+    import benchmarkkit as bk
 
-    loaded, _, _ = load_data(Context(), DataRequest((data,), mapping=mapping))
+    loaded = bk.load(data, mapping=mapping)
     got = dict(zip(loaded.observations["indicator"], loaded.observations["value"], strict=True))
     assert got == {"population": pytest.approx(12_522_000.0), "life_expectancy": 82.1}
     assert run("validate", data, "--mapping", mapping).exit_code == 0

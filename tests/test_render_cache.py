@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarkkit.report import render
+from benchmarkkit.reporting import render
 
 
 @pytest.fixture

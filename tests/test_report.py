@@ -176,7 +176,7 @@ def test_batch_reports_one_file_per_city_with_safe_names(tmp_path, run):
 
 
 def test_safe_filename_cannot_escape():
-    from benchmarkkit.report.build import safe_filename
+    from benchmarkkit.reporting.build import safe_filename
 
     assert safe_filename("../../etc/passwd") == "etc_passwd"
     assert safe_filename("/abs/path") == "abs_path"

@@ -33,6 +33,7 @@ from benchmarkkit.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import Any
 
     from benchmarkkit.plugins import Registry
     from benchmarkkit.scorer import Framework, Pipeline
@@ -139,6 +140,10 @@ class Comparison:
     levers: pl.DataFrame
     """Per scorer, the top indicators whose move to the peer median would raise the index most;
     empty when ``compare`` was given no ``rescore``."""
+    city_name: str = ""
+    peer_spec: str = ""
+    """The peer rule that chose ``peers`` (e.g. ``size:3``), for saying whom the city is
+    compared with."""
 
 
 def compare(
@@ -515,3 +520,45 @@ def _lever_context(observations: pl.DataFrame, cities: pl.DataFrame) -> pl.DataF
     return base.join(cities.rename({"city_id": "_base"}), on="_base", how="inner").select(
         cities.columns
     )
+
+
+def compare_city(
+    scored: Any,
+    city: str,
+    year: int | None,
+    peer_spec: str,
+    *,
+    levers: bool = True,
+) -> Comparison:
+    """Resolve the city (id or name), the year and the peer group, then ``compare`` — with the
+    levers re-scored the same way the scores were made when ``levers``.
+
+    ``scored`` is a scoring run (``benchmarkkit.Scores``): its ``scores``, ``loaded`` (cities,
+    observations), ``catalog``, ``frameworks``, ``pipelines`` and ``registry`` are read.
+    """
+    from dataclasses import replace
+
+    from benchmarkkit.analysis.peers import find_peers
+    from benchmarkkit.analysis.target import resolve_target
+
+    cities, observations = scored.loaded.cities, scored.loaded.observations
+    target = resolve_target(cities, scored.scores, city, year)
+    peers = find_peers(
+        scored.registry, target.city_id, target.year, peer_spec, cities, observations
+    )
+    rescore = (
+        rescorer(dict(scored.frameworks), scored.pipelines, cities, scored.registry)
+        if levers
+        else None
+    )
+    comparison = compare(
+        scored.scores,
+        observations,
+        scored.catalog,
+        dict(scored.frameworks),
+        target.city_id,
+        target.year,
+        peers,
+        rescore,
+    )
+    return replace(comparison, city_name=target.city_name, peer_spec=peer_spec)

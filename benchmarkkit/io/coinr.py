@@ -21,7 +21,6 @@ from benchmarkkit.io.read import ReadOptions
 from benchmarkkit.io.validate import validate
 
 if TYPE_CHECKING:
-    from benchmarkkit.cli import DataRequest
     from benchmarkkit.plugins import Registry
 
 
@@ -58,9 +57,11 @@ def coinr_catalog(meta: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 def load_coinr(
-    meta_path: Path, request: DataRequest, registry: Registry
+    meta_path: Path, paths: list[Path], options: ReadOptions, registry: Registry
 ) -> tuple[Loaded, pl.DataFrame]:
-    if len(request.paths) != 1:
+    """COINr's iData read as iMeta declares it: ``uCode`` the unit, one column per indicator,
+    ``Time`` the year when present, Group columns kept as city attributes."""
+    if len(paths) != 1:
         raise InputError(
             "a COINr framework (iMeta) takes exactly one iData file",
             hint="benchmarkkit score iData.csv --framework iMeta.csv",
@@ -69,8 +70,7 @@ def load_coinr(
     catalog = coinr_catalog(meta, meta_path.stem)
     codes = catalog["id"].to_list()
     groups = meta.filter(pl.col("Type") == "Group")["iCode"].to_list()
-    path = request.paths[0]
-    options = ReadOptions(request.encoding, request.separator, request.sheet)
+    path = paths[0]
     from benchmarkkit.io.load import read_table
 
     if not path.is_file():

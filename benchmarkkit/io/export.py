@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-import click
 import polars as pl
 
 from benchmarkkit.errors import InputError
@@ -94,19 +93,6 @@ def write_frame(frame: pl.DataFrame, out: Path) -> None:
             source=str(out),
             hint="use .csv, .parquet, .json or .xlsx",
         )
-
-
-def echo_frame(frame: pl.DataFrame, fmt: str, table_columns: Sequence[str] | None = None) -> None:
-    """Print a frame as an aligned text table, CSV or JSON (records)."""
-    if fmt == "csv":
-        click.echo(neutralise_formulas(_flat(frame)).write_csv(), nl=False)
-    elif fmt == "json":
-        import json
-
-        click.echo(json.dumps(_flat(frame).to_dicts(), ensure_ascii=False, indent=1, default=str))
-    else:
-        shown = _flat(frame.select(table_columns) if table_columns else frame)
-        click.echo(text_table(shown))
 
 
 def _cell(value: object) -> str:

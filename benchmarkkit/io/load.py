@@ -131,3 +131,26 @@ def load(
     observations, dropped_frame = pl.collect_all([derived, dropped])
     validated = validated.with_warnings(dropped_frame)
     return Loaded(validated, observations, cities_table(observations, cities))
+
+
+def load_frame(
+    frame: pl.DataFrame,
+    registry: Registry,
+    catalog: pl.DataFrame,
+    *,
+    mapping: Mapping | None = None,
+    cities: pl.DataFrame | None = None,
+    source: str = "<DataFrame>",
+) -> Loaded:
+    """A table already in memory (a notebook's Polars frame) through the same mapping, validation
+    and derivation as a file: rows are numbered as a spreadsheet would (header = 1), and every
+    cell is read as text first, so that a frame and the same data written to CSV load alike."""
+    if frame.height == 0:
+        raise InputError("the frame has no rows", source=source, hint="pass a non-empty frame")
+    text = frame.select(pl.all().cast(pl.String)).with_row_index("_row", offset=2)
+    text = text.with_columns(pl.col("_row").cast(pl.Int64), pl.lit(None, pl.String).alias("_bad"))
+    validated = validate([to_long(text, mapping or Mapping(), source)], catalog)
+    derived, dropped = derive(validated.observations.lazy(), catalog)
+    observations, dropped_frame = pl.collect_all([derived, dropped])
+    validated = validated.with_warnings(dropped_frame)
+    return Loaded(validated, observations, cities_table(observations, cities))

@@ -15,12 +15,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarkkit.report.sections import ReportContext, esc
+from benchmarkkit.reporting.sections import ReportContext, esc
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from benchmarkkit.report.sections import ReportSection
+    from benchmarkkit.reporting.sections import ReportSection
 
 VL_VERSION = "6.4"
 

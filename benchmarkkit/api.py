@@ -1,0 +1,949 @@
+"""The Python API: every command of the CLI is one of these functions, so a notebook can do all
+that the command line does, and the CLI is a thin shell that parses, calls, prints and exits.
+
+    import benchmarkkit as bk
+    data = bk.load()                                    # the embedded demo; or paths, or a frame
+    scores = bk.score(data, options=bk.ScoreOptions(normalise="minmax:0,100"))
+    result = bk.compare(scores, city="ES001C", year=2023, peers="size:3")
+    bk.report(scores, city="ES001C", year=2023, out="report.html", lang="en")
+
+Plain data in (paths, a mapping, a Polars frame), frozen results out. Nothing here prints or
+imports Click: warnings, rejected rows and plugin failures come back *as data* on the results
+(``notes``, ``rejected``, ``plugin_failures``), and the caller decides what to show. The layers
+below (io → methods → engine → analysis → report) never import this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import polars as pl
+
+from benchmarkkit.errors import (
+    BenchmarkkitError,
+    InputError,
+    MethodError,
+    PluginError,
+    did_you_mean,
+)
+from benchmarkkit.plugins import describe, fix_hint
+from benchmarkkit.timelimit import time_limit
+
+if TYPE_CHECKING:
+    from benchmarkkit.analysis.compare import Comparison
+    from benchmarkkit.engine.score import ScoreResult
+    from benchmarkkit.io.load import Loaded
+    from benchmarkkit.io.mapping import Mapping as ColumnMapping
+    from benchmarkkit.plugins import Registry
+    from benchmarkkit.scorer import Framework, Pipeline
+
+DEFAULT_PLUGIN_TIMEOUT = 300.0
+"""Seconds any one call into a plugin may take. Generous, because the built-in indices are plugins
+too and score millions of rows through the same path; it is there to end a hang, not to police
+speed."""
+DEFAULT_PEERS = "size:3"
+"""Cities within a factor 3 of the city's population: big enough a group to rank in, similar
+enough in scale to learn from."""
+STEPS = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
+"""The steps of the composite chain a pipeline may order (``ScoreOptions.steps``)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# plugins
+
+
+def plugins(
+    files: Sequence[str | Path] = (),
+    dirs: Sequence[str | Path] = (),
+    disabled: Sequence[str] = (),
+    timeout: float | None = DEFAULT_PLUGIN_TIMEOUT,
+) -> Registry:
+    """A fresh registry: the built-ins and installed plugins (entry points), plus one-file
+    plugins and plugin folders. A plugin that cannot be loaded is in ``registry.problems``, not
+    raised: one broken third-party package must not stop the others. ``timeout`` bounds each call
+    into plugin code (None or 0: no limit)."""
+    from benchmarkkit.plugins import build_registry
+
+    return build_registry(
+        tuple(Path(f) for f in files),
+        tuple(Path(d) for d in dirs),
+        tuple(disabled),
+        timeout=timeout or None,
+    )
+
+
+def _failures(registry: Registry) -> tuple[PluginError, ...]:
+    return (*registry.problems, *registry.failures)
+
+
+# ---------------------------------------------------------------------------------------------
+# load
+
+
+@dataclass(frozen=True)
+class Data:
+    """Validated observations, the cities table, the catalog they were checked against, and what
+    was rejected — the input of ``score``. ``rows_read == accepted + rejected`` always holds."""
+
+    loaded: Loaded
+    catalog: pl.DataFrame
+    registry: Registry = field(repr=False)
+    sources: tuple[Path, ...] = ()
+    """The files read, in order; empty for the embedded demo and for a frame."""
+    framework: Path | None = None
+    """A COINr iMeta file that said how the data file is laid out (then also ``score``'s
+    default framework)."""
+    demo: bool = False
+
+    @property
+    def observations(self) -> pl.DataFrame:
+        return self.loaded.observations
+
+    @property
+    def cities(self) -> pl.DataFrame:
+        return self.loaded.cities
+
+    @property
+    def rejected(self) -> pl.DataFrame:
+        """Every row not accepted: source, row (as the spreadsheet numbers it), column, rule,
+        message, hint; a file that could not be used at all has an empty row."""
+        return self.loaded.validated.rejected
+
+    @property
+    def warnings(self) -> pl.DataFrame:
+        """Rows kept but worth a look (soft bounds, derived values dropped)."""
+        return self.loaded.validated.warnings
+
+    @property
+    def rows_read(self) -> int:
+        return int(self.loaded.validated.rows_read)
+
+    @property
+    def counts(self) -> pl.DataFrame:
+        """Per source: rows read, accepted, rejected."""
+        return self.loaded.validated.counts
+
+    @property
+    def by_rule(self) -> pl.DataFrame:
+        return self.loaded.validated.by_rule
+
+    @property
+    def unusable_files(self) -> int:
+        return self.loaded.unusable_files
+
+    @property
+    def plugin_failures(self) -> tuple[PluginError, ...]:
+        return _failures(self.registry)
+
+
+def load(
+    source: str | Path | Sequence[str | Path] | pl.DataFrame | None = None,
+    *,
+    mapping: str | Path | ColumnMapping | None = None,
+    shape: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    constants: Mapping[str, str] | None = None,
+    encoding: str = "utf-8",
+    separator: str | None = None,
+    sheet: str | None = None,
+    cities: str | Path | pl.DataFrame | None = None,
+    framework: str | Path | None = None,
+    registry: Registry | None = None,
+) -> Data:
+    """Read, map, validate and derive: the first stage of every command.
+
+    ``source``: nothing (the embedded demo data), one path or several (CSV, Parquet, Arrow,
+    Excel; every file is read with the loader registered for its suffix), or a Polars frame.
+    ``mapping`` (a TOML file or a ``Mapping``), ``shape``, ``columns`` (role → header) and
+    ``constants`` (role → value) say how your table maps onto cities, years and indicators;
+    ``cities`` adds city context (population, area, networks) for peer groups. With a COINr
+    ``framework`` (an iMeta .csv) the single data file is read as COINr's iData.
+
+    Rejected rows are returned, not raised (``Data.rejected``); a mistake in the options raises
+    ``InputError`` with a hint.
+    """
+    from benchmarkkit.io.catalog import catalog_from_registry
+
+    registry = registry if registry is not None else plugins()
+    catalog = catalog_from_registry(registry)
+    if isinstance(source, pl.DataFrame):
+        return _load_frame(source, registry, catalog, mapping, shape, columns, constants, cities)
+    paths = _paths(source)
+    described = _described_options(mapping, shape, columns, constants, encoding, separator, sheet)
+    if not paths:
+        given = described + (["cities"] if cities is not None else [])
+        if framework is not None:
+            given.append("framework")
+        if given:
+            raise InputError(
+                f"'{given[0]}' applies to your own data files, and none was given (without files "
+                "the embedded demo data, with their own city table, are used)",
+                hint=f"name your data file(s), or drop '{given[0]}'",
+            )
+        from benchmarkkit.io.demo import load_demo
+
+        return Data(load_demo(registry, catalog), catalog, registry, demo=True)
+    options = _read_options(encoding, separator, sheet)
+    if framework is not None and Path(framework).suffix.lower() == ".csv":
+        from benchmarkkit.io.coinr import load_coinr
+
+        loaded, coinr_catalog = load_coinr(Path(framework), paths, options, registry)
+        return Data(loaded, coinr_catalog, registry, tuple(paths), Path(framework))
+    from benchmarkkit.io.load import load as load_files
+
+    column_map = _mapping(mapping, shape, columns, constants)
+    loaded = load_files(
+        paths,
+        registry,
+        catalog,
+        mapping=column_map,
+        options=options,
+        cities=_cities(cities, registry),
+    )
+    framework_path = Path(framework) if framework is not None else None
+    return Data(loaded, catalog, registry, tuple(paths), framework_path)
+
+
+def _paths(source: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    if source is None:
+        return []
+    if isinstance(source, (str, Path)):
+        return [Path(source)]
+    return [Path(p) for p in source]
+
+
+def _described_options(
+    mapping: object,
+    shape: object,
+    columns: object,
+    constants: object,
+    encoding: str,
+    separator: object,
+    sheet: object,
+) -> list[str]:
+    """The options that describe the user's files (they mean nothing for the demo)."""
+    pairs = (
+        ("mapping", mapping),
+        ("shape", shape),
+        ("columns", columns),
+        ("constants", constants),
+        ("separator", separator),
+        ("sheet", sheet),
+        ("encoding", encoding if encoding.lower() not in ("utf-8", "utf8") else None),
+    )
+    return [name for name, value in pairs if value]
+
+
+def _read_options(encoding: str, separator: str | None, sheet: str | None) -> Any:
+    from benchmarkkit.io.read import ReadOptions
+
+    if separator is not None:
+        given = separator
+        separator = {"tab": "\t", "\\t": "\t"}.get(separator, separator)
+        if len(separator) != 1:
+            raise InputError(
+                f"the separator must be one character, got '{given}'",
+                hint="e.g. --separator ';' or --separator tab",
+            )
+    return ReadOptions(encoding, separator, sheet)
+
+
+def _mapping(
+    mapping: str | Path | ColumnMapping | None,
+    shape: str | None,
+    columns: Mapping[str, str] | None,
+    constants: Mapping[str, str] | None,
+) -> ColumnMapping:
+    """The mapping file, overridden by the options given one by one; roles checked."""
+    from benchmarkkit.io import mapping as mapping_mod
+
+    if isinstance(mapping, mapping_mod.Mapping):
+        base = mapping
+    elif mapping is not None:
+        base = mapping_mod.read_mapping(Path(mapping))
+    else:
+        base = mapping_mod.Mapping()
+    given = mapping_mod.Mapping(
+        shape=shape, columns=dict(columns or {}), constants=dict(constants or {})
+    )
+    for role in (*given.columns, *given.constants):
+        if role not in mapping_mod.ROLES:
+            raise InputError(
+                f"unknown role '{role}'",
+                hint=did_you_mean(role, mapping_mod.ROLES)
+                or f"roles: {', '.join(mapping_mod.ROLES)}",
+            )
+    return base.merged(given)
+
+
+def _cities(cities: str | Path | pl.DataFrame | None, registry: Registry) -> pl.DataFrame | None:
+    if cities is None or isinstance(cities, pl.DataFrame):
+        return cities
+    from benchmarkkit.io.cities import read_cities
+
+    return read_cities(Path(cities), registry)
+
+
+def _load_frame(
+    frame: pl.DataFrame,
+    registry: Registry,
+    catalog: pl.DataFrame,
+    mapping: str | Path | ColumnMapping | None,
+    shape: str | None,
+    columns: Mapping[str, str] | None,
+    constants: Mapping[str, str] | None,
+    cities: str | Path | pl.DataFrame | None,
+) -> Data:
+    from benchmarkkit.io.load import load_frame
+
+    loaded = load_frame(
+        frame,
+        registry,
+        catalog,
+        mapping=_mapping(mapping, shape, columns, constants),
+        cities=_cities(cities, registry),
+    )
+    return Data(loaded, catalog, registry)
+
+
+# ---------------------------------------------------------------------------------------------
+# score
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """Method choices that override every scorer's defaults, spelled as on the command line
+    (``minmax:0,100``, ``group-mean:country``, ``jrc:3``); None keeps the scorer's own choice.
+    ``benchmarkkit methods`` lists every registered method with its parameters."""
+
+    denominate: bool | None = None
+    impute: str | None = None
+    treat: str | None = None
+    normalise: str | None = None
+    aggregate: str | tuple[str, ...] | None = None
+    """One method for every level, or one per level above the indicators: ``"a/b"`` or a tuple."""
+    reference: str | None = None
+    """``year``: normalise within each year; ``pooled``: over all years together."""
+    min_coverage: float | None = None
+    screen: float | None = None
+    steps: str | tuple[str, ...] | None = None
+    """The order of the steps, e.g. ``"denominate,impute,screen,treat,normalise,aggregate"``
+    (COINr's recipe order)."""
+
+    def __post_init__(self) -> None:
+        for name in ("min_coverage", "screen"):
+            share = getattr(self, name)
+            if share is not None and not 0 <= share <= 1:
+                raise InputError(
+                    f"{name.replace('_', '-')} is a share between 0 and 1, got {share}",
+                    hint="e.g. 0.5 for half",
+                )
+        if self.reference is not None and self.reference not in ("year", "pooled"):
+            raise InputError(f"unknown reference '{self.reference}'", hint="use 'year' or 'pooled'")
+        if isinstance(self.aggregate, str) and "/" in self.aggregate:
+            object.__setattr__(self, "aggregate", tuple(self.aggregate.split("/")))
+        if isinstance(self.steps, str):
+            object.__setattr__(
+                self, "steps", tuple(s.strip() for s in self.steps.split(",") if s.strip())
+            )
+
+    def changes(self) -> dict[str, Any]:
+        """The options that were given, as ``Pipeline`` field changes."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every node of every level of every index, with ranks and coverage (``scores``), and what
+    the run has to say: ``warnings`` (a frame: thin coverage, screened-out cities …), ``notes``
+    (one sentence each: an index skipped for lack of indicators, rows rejected on input) and
+    ``plugin_failures``."""
+
+    data: Data
+    scores: pl.DataFrame
+    warnings: pl.DataFrame
+    results: Mapping[str, ScoreResult]
+    frameworks: Mapping[str, Framework]
+    pipelines: Mapping[str, Pipeline]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def loaded(self) -> Loaded:
+        return self.data.loaded
+
+    @property
+    def catalog(self) -> pl.DataFrame:
+        return self.data.catalog
+
+    @property
+    def registry(self) -> Registry:
+        return self.data.registry
+
+    @property
+    def plugin_failures(self) -> tuple[PluginError, ...]:
+        return _failures(self.data.registry)
+
+    @property
+    def weights(self) -> pl.DataFrame:
+        """Each node's effective weight in its index (product of normalised weights)."""
+        return pl.concat(
+            [
+                r.weights.with_columns(pl.lit(name).alias("scorer"))
+                for name, r in self.results.items()
+            ]
+        ).select("scorer", "node", "level", "effective_weight")
+
+
+def score(
+    data: Data | str | Path | Sequence[str | Path] | pl.DataFrame | None = None,
+    *,
+    framework: str | Path | None = None,
+    scorers: Sequence[str] = (),
+    years: Sequence[int] | None = None,
+    options: ScoreOptions | None = None,
+    levels: Sequence[int] | None = None,
+    registry: Registry | None = None,
+) -> Scores:
+    """Score the data with the chosen scorers (default: every registered one), or with your own
+    ``framework`` (a COINr iMeta .csv or a native .toml).
+
+    ``data`` is what ``load`` returned (or anything ``load`` takes). ``levels`` limits the output
+    rows to those levels (much faster on big data: the indicator level is then not built).
+
+    A scorer that fails (crashes, takes longer than its time limit, returns a malformed framework
+    or gives no city a score) is skipped and listed in ``plugin_failures``; the others still run.
+    It raises only when that scorer was asked for by name, for a ``framework`` file, or when no
+    scorer is left.
+    """
+    from benchmarkkit.engine.score import encode
+    from benchmarkkit.engine.score import score as score_framework
+    from benchmarkkit.io.framework import complete_from_catalog, read_framework
+
+    if not isinstance(data, Data):
+        data = load(data, framework=framework, registry=registry)
+    registry = data.registry
+    options = options or ScoreOptions()
+    framework = Path(framework) if framework is not None else data.framework
+    timeout = registry.timeout
+    notes: list[str] = []
+    frameworks: list[tuple[Framework, Pipeline, str | None]] = []  # owner None: a framework file
+    if framework is not None:
+        if framework.suffix.lower() == ".csv" and data.framework is None:
+            raise InputError(
+                "a COINr framework (iMeta .csv) says how its data file is laid out",
+                hint="load the data with the framework: bk.load(path, framework=...)",
+            )
+        read = read_framework(framework)
+        frameworks.append((complete_from_catalog(read, data.catalog), read.pipeline, None))
+    notes += _require_usable(data)
+    available = registry.of("scorer")
+    chosen = list(scorers) or ([] if frameworks else sorted(available))
+    if not chosen and not frameworks:
+        raise BenchmarkkitError(
+            "no scorer is registered", hint="check `benchmarkkit plugins --all`"
+        )
+    failures: list[tuple[PluginError, BenchmarkkitError]] = []  # (as reported, as raised)
+    for name in chosen:
+        if name not in available:
+            raise InputError(
+                f"unknown scorer '{name}'",
+                hint=did_you_mean(name, available) or f"scorers: {', '.join(sorted(available))}",
+            )
+        scorer = available[name]
+        owner = registry.owner[("scorer", name)]
+        try:
+            built = _build(scorer, owner, data.catalog, data.observations, timeout)
+        except PluginError as err:
+            if name in scorers:
+                raise
+            failures.append((err, err))
+            continue
+        if built.nodes.filter(pl.col("level") == 1).height == 0:
+            message = f"scorer '{name}' has none of its indicators in this data"
+            if name in scorers:  # asked for by name: an error; otherwise skipped, said once
+                raise InputError(
+                    message,
+                    hint=f"check `benchmarkkit indicators --index {name}` against your data",
+                )
+            notes.append(f"{message}; skipped")
+            continue
+        frameworks.append((built, scorer.pipeline, owner))
+    _check_years(data, years)
+    results: dict[str, ScoreResult] = {}
+    used: dict[str, Framework] = {}
+    pipelines: dict[str, Pipeline] = {}
+    encoded = encode(data.observations)  # the string keys coded once for every index
+    changes = options.changes()
+    for framework_, pipeline, owner in frameworks:
+        chosen_pipeline = pipeline.with_options(**changes)
+        plugin = owner or framework_.name
+        try:
+            with time_limit(timeout if owner else None, plugin, f"scoring '{framework_.name}'"):
+                result = score_framework(
+                    framework_,
+                    data.observations,
+                    data.cities,
+                    chosen_pipeline,
+                    registry,
+                    years=list(years) if years else None,
+                    encoded=encoded,
+                    levels=list(levels) if levels else None,
+                )
+            nothing = owner and _scored_nothing(
+                result, framework_, chosen_pipeline, data.observations
+            )
+            if nothing:
+                raise PluginError(
+                    plugin,
+                    nothing,
+                    hint="check its weights and methods, or skip it with "
+                    f"--disable-plugin {plugin}",
+                )
+        except (PluginError, MethodError) as err:
+            # a method error may be the user's option (then every scorer fails: see below) or
+            # this scorer's own defaults (then only it fails)
+            if owner is None or framework_.name in scorers:
+                raise
+            reported = (
+                err
+                if isinstance(err, PluginError)
+                else PluginError(
+                    owner, f"scoring '{framework_.name}' failed ({err})", hint=fix_hint(owner)
+                )
+            )
+            failures.append((reported, err))
+            continue
+        except BenchmarkkitError:
+            raise
+        except Exception as err:
+            failed = PluginError(
+                owner or framework_.name,
+                f"scoring '{framework_.name}' failed ({type(err).__name__}: {err})",
+                hint="check the scorer's framework and methods",
+            )
+            if owner is None or framework_.name in scorers:
+                raise failed from err
+            failures.append((failed, failed))
+            continue
+        top = result.scores.filter(pl.col("level") == pl.col("level").max())
+        if top.height and top["score"].null_count() == top.height:
+            notes.append(  # the data are too thin for it (see _scored_nothing): not the plugin's
+                f"scorer '{framework_.name}' gave no score to any city (every index value is "
+                "missing: too few cities or indicators in the data)"
+            )
+        results[framework_.name] = result
+        used[framework_.name] = framework_
+        pipelines[framework_.name] = chosen_pipeline
+    if not results:
+        _nothing_left(failures, registry)
+    for reported, _ in failures:
+        registry.failed(reported)
+    scores = pl.concat([r.scores for r in results.values()])
+    if levels:
+        scores = scores.filter(pl.col("level").is_in(list(levels)))
+    warnings = pl.concat([r.warnings for r in results.values()])
+    return Scores(data, scores, warnings, results, used, pipelines, tuple(notes))
+
+
+def _require_usable(data: Data) -> list[str]:
+    """Scoring refuses a file it cannot read: a result missing a whole file would look complete
+    but is not. Rejected rows are announced, not fatal (``validate`` lists them)."""
+    if data.demo:
+        return []
+    rejected = data.rejected
+    unusable = rejected.filter(pl.col("row").is_null())
+    if unusable.height:
+        row = unusable.row(0, named=True)
+        raise InputError(
+            row["message"], source=row["source"], column=row["column"], hint=row["hint"]
+        )
+    if rejected.height:
+        return [
+            f"{rejected.height} input rows were rejected and are not used "
+            "(see `benchmarkkit validate FILE --rejected OUT.csv`)"
+        ]
+    return []
+
+
+def _check_years(data: Data, years: Sequence[int] | None) -> None:
+    if not years:
+        return
+    known = set(data.observations["year"].unique())
+    for y in years:
+        if y not in known:
+            raise InputError(
+                f"no data for year {y}",
+                hint=f"years in the data: {min(known)}–{max(known)}"
+                if known
+                else "the data are empty",
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# compare, report, chart
+
+
+def compare(
+    scores: Scores,
+    *,
+    city: str | None = None,
+    year: int | None = None,
+    peers: str = DEFAULT_PEERS,
+    levers: bool = True,
+) -> Comparison:
+    """The city against its peers in one year: scores, ranks, peer median and best, gaps, change
+    since the previous year, strengths, weaknesses and — when ``levers`` — the indicators whose
+    move to the peer median would raise each index most (re-scored, not guessed).
+
+    ``city`` is an id or a unique name (default: the demo's Madrid, ES001C, on the demo data);
+    ``year`` defaults to the city's latest scored year; ``peers`` is a peer spec such as
+    ``size:3``, ``country:ES+size:2`` or ``all``.
+    """
+    from benchmarkkit.analysis.compare import compare_city
+
+    return compare_city(scores, _city(scores, city), year, peers, levers=levers)
+
+
+def _city(scores: Scores, city: str | None) -> str:
+    if city is not None:
+        return city
+    if not scores.data.demo:
+        raise InputError(
+            "give the city with city=… (--city ID)",
+            hint="the demo data default to Madrid (ES001C)",
+        )
+    from benchmarkkit.io.demo import DEFAULT_CITY
+
+    return DEFAULT_CITY
+
+
+@dataclass(frozen=True)
+class Report:
+    """One yearly report: the HTML text (self-contained, opens without a network) and whom it
+    is about; ``path`` when it was written."""
+
+    html: str
+    city_id: str
+    city_name: str
+    year: int
+    path: Path | None = None
+
+
+def report(
+    scores: Scores,
+    *,
+    city: str | None = None,
+    year: int | None = None,
+    peers: str = DEFAULT_PEERS,
+    lang: str = "en",
+    out: str | Path | None = None,
+) -> Report:
+    """The yearly comparison report for one city, as one HTML file (written to ``out`` when
+    given, atomically). Byte-identical for the same inputs (the date comes only from
+    ``SOURCE_DATE_EPOCH``)."""
+    from benchmarkkit.reporting.build import build_report
+
+    path = _html_path(out)
+    comparison, html = build_report(scores, _city(scores, city), year, peers, lang, _audit(scores))
+    if path is not None:
+        _write_text(path, html)
+    return Report(html, comparison.city_id, comparison.city_name, comparison.year, path)
+
+
+def _html_path(out: str | Path | None) -> Path | None:
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"the report is an .html file, got '{path}'", hint="e.g. report.html")
+    return path
+
+
+def _write_text(path: Path, text: str) -> None:
+    from benchmarkkit.io.export import atomic_write
+
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class ReportBatch:
+    """One report per city of a peer group, written into ``folder`` as they are made: iterate to
+    write them; each step yields ``(city_id, path)``, or ``(city_id, None)`` with the reason in
+    ``skipped`` when that city cannot be reported on (no score that year)."""
+
+    scores: Scores
+    members: tuple[str, ...]
+    year: int
+    peers: str
+    lang: str
+    folder: Path
+    skipped: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[tuple[str, Path | None]]:
+        from benchmarkkit.reporting.build import build_report, safe_filename
+
+        audit = _audit(self.scores)
+        for member in self.members:
+            try:
+                comparison, html = build_report(
+                    self.scores, member, self.year, self.peers, self.lang, audit
+                )
+            except InputError as err:
+                self.skipped.append(f"{member}: {err}")
+                yield member, None
+                continue
+            path = self.folder / f"{safe_filename(comparison.city_id)}-{comparison.year}.html"
+            _write_text(path, html)
+            yield member, path
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def reports(
+    scores: Scores,
+    *,
+    city: str | None = None,
+    year: int | None = None,
+    peers: str = DEFAULT_PEERS,
+    lang: str = "en",
+    folder: str | Path = "reports-out",
+) -> ReportBatch:
+    """Reports for every city of ``city``'s peer group in ``year``, scoring the data once."""
+    from benchmarkkit.analysis.compare import resolve_target
+    from benchmarkkit.analysis.peers import find_peers
+
+    folder = Path(folder)
+    if folder.suffix.lower() in (".html", ".htm"):
+        raise InputError(f"a batch of reports goes into a folder, got '{folder}'")
+    target = resolve_target(scores.loaded.cities, scores.scores, _city(scores, city), year)
+    group = find_peers(
+        scores.registry,
+        target.city_id,
+        target.year,
+        peers,
+        scores.loaded.cities,
+        scores.loaded.observations,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return ReportBatch(scores, tuple(group), target.year, peers, lang, folder)
+
+
+CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
+
+
+def chart(
+    scores: Scores,
+    kind: str,
+    *,
+    city: str | None = None,
+    year: int | None = None,
+    peers: str = DEFAULT_PEERS,
+    index: str = "livability",
+    out: str | Path | None = None,
+) -> dict[str, Any]:
+    """One chart of the report as a Vega-Lite spec (a dict); written to ``out`` when given:
+    ``.json`` (the spec), ``.html`` (self-contained), ``.png`` or ``.svg``."""
+    from benchmarkkit.reporting.build import chart_spec, write_chart
+
+    if kind not in CHART_KINDS:
+        raise InputError(
+            f"unknown chart '{kind}'",
+            hint=did_you_mean(kind, CHART_KINDS) or f"charts: {', '.join(CHART_KINDS)}",
+        )
+    path = Path(out) if out is not None else None
+    if path is not None and path.suffix.lower() not in (".html", ".png", ".svg", ".json"):
+        raise InputError(
+            f"a chart is written as .html, .png, .svg or .json, got '{path}'",
+            hint="e.g. chart.html",
+        )
+    spec = chart_spec(scores, kind, _city(scores, city), year, peers, index)
+    if path is not None:
+        write_chart(spec, path)
+    return spec
+
+
+def _audit(scores: Scores) -> dict[str, Any]:
+    """The report's audit trail: which files (with their SHA-256), methods and plugins."""
+    import os
+    from datetime import UTC, datetime
+
+    from benchmarkkit import __version__
+
+    data = scores.data
+    if data.demo:
+        from benchmarkkit.io.demo import DEMO, attribution
+
+        files = [
+            {"name": f"benchmarkkit demo: {name}", "sha256": _sha256((DEMO / name).read_bytes())}
+            for name in ("observations.parquet", "cities.parquet")
+        ]
+        note = attribution()
+    else:
+        files = [{"name": str(p), "sha256": _sha256(p.read_bytes())} for p in data.sources]
+        note = ""
+    methods = {
+        f"{name}: {step}": value
+        for name, result in sorted(scores.results.items())
+        for step, value in result.methods.items()
+    }
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    generated = (
+        datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if epoch and epoch.isdigit()
+        else "–"
+    )
+    failed_at_run = {err.plugin for err in scores.registry.failures}  # named, skipped this run
+    used = [
+        {"name": p.name, "version": p.version, "source": p.source}
+        for p in scores.registry.plugins
+        if not p.error and p.name not in failed_at_run
+    ]
+    return {
+        "files": files,
+        "methods": methods,
+        "plugins": used,
+        "version": __version__,
+        "generated": generated,
+        "attribution": note,
+    }
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers of score (a scorer plugin's framework checked, built and judged)
+
+
+def _check_framework(framework: object, plugin: str, name: str) -> None:
+    """A plugin's framework must have the shape the engine reads; say what is wrong, not crash."""
+    from benchmarkkit.scorer import Framework
+
+    if not isinstance(framework, Framework):
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned {type(framework).__name__}, "
+            "not a benchmarkkit.scorer.Framework",
+        )
+    if not isinstance(framework.nodes, pl.DataFrame):
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned a framework whose nodes are "
+            f"{type(framework.nodes).__name__}, not a polars DataFrame",
+            hint="build nodes with schema=framework.NODE_SCHEMA",
+        )
+    missing = [
+        c
+        for c in ("node", "level", "parent", "weight", "direction")
+        if c not in framework.nodes.columns
+    ]
+    if missing:
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned a framework without the column '{missing[0]}'",
+            hint="build nodes with schema=framework.NODE_SCHEMA",
+        )
+    if not framework.nodes["level"].dtype.is_integer():
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned a framework whose 'level' column is "
+            f"{framework.nodes['level'].dtype}, not integers",
+            hint="build nodes with schema=framework.NODE_SCHEMA",
+        )
+    if framework.name != name:
+        raise PluginError(
+            plugin,
+            f"scorer '{name}' returned a framework named '{framework.name}'",
+            hint="a scorer's framework carries the scorer's name",
+        )
+
+
+def _build(
+    scorer: Any,
+    plugin: str,
+    catalog: pl.DataFrame,
+    observations: pl.DataFrame,
+    timeout: float | None,
+) -> Framework:
+    """The scorer's framework for these data: bounded in time, checked, failures named."""
+    try:
+        with time_limit(timeout, plugin, f"building scorer '{scorer.name}'"):
+            built = scorer.build(catalog, observations)
+    except BenchmarkkitError:
+        raise
+    except Exception as err:
+        raise PluginError(
+            plugin,
+            f"scorer '{scorer.name}' failed to build its framework ({describe(err)})",
+            hint=fix_hint(plugin),
+        ) from err
+    _check_framework(built, plugin, scorer.name)
+    return built
+
+
+def _scored_nothing(
+    result: ScoreResult, framework: Framework, pipeline: Pipeline, observations: pl.DataFrame
+) -> str | None:
+    """Why every index value is missing, when the data could have been scored; else None.
+
+    "NaN everywhere" (a weight or a method of the plugin returning NaN) must not pass for thin
+    data. So it is the plugin's fault only when no city got an index value although some city had
+    indicators and was not withheld by the engine's own rules (thin coverage, ``--screen``), some
+    indicator told two cities apart in a year (else no normaliser can score), and no minimum
+    coverage is set (a coverage threshold may legitimately blank every node).
+    """
+    scores = result.scores
+    top = scores.filter(pl.col("level") == pl.col("level").max())
+    if top.height == 0 or top["score"].fill_nan(None).null_count() < top.height:
+        return None
+    if pipeline.min_coverage:
+        return None
+    withheld = result.warnings.filter(pl.col("kind").is_in(["thin_coverage", "screened_out"]))
+    had_data = top.filter(pl.col("n_present") > 0).join(
+        withheld.select("city_id", "year").unique(), on=["city_id", "year"], how="anti"
+    )
+    if had_data.height == 0:
+        return None
+    leaves = framework.nodes.filter(pl.col("level") == 1)["node"].implode()
+    separable = (
+        observations.filter(pl.col("indicator").is_in(leaves) & pl.col("value").is_not_null())
+        .group_by("indicator", "year")
+        .agg(pl.col("value").n_unique().alias("distinct"))
+        .filter(pl.col("distinct") > 1)
+    )
+    if separable.height == 0:
+        return None
+    cities = had_data["city_id"].n_unique()
+    return (
+        f"scorer '{framework.name}' gave no score to any city although {cities} cities had "
+        "its indicators (every index value is missing or NaN)"
+    )
+
+
+def _nothing_left(
+    failures: list[tuple[PluginError, BenchmarkkitError]], registry: Registry
+) -> NoReturn:
+    """No scorer gave a result: fatal, as one line when one thing went wrong."""
+    if failures and all(isinstance(raised, MethodError) for _, raised in failures):
+        raise failures[0][1]  # every scorer refused the same option: the user's mistake
+    if len(failures) == 1:
+        raise failures[0][0]
+    if failures:
+        for reported, _ in failures:
+            registry.failed(reported)
+        raise BenchmarkkitError(
+            f"no index could be scored: all {len(failures)} scorers failed (see above)",
+            hint="fix the plugins, or skip them with --disable-plugin NAME",
+        )
+    raise InputError(
+        "no index can be scored: the data hold none of the scorers' indicators",
+        hint="list indicator ids with `benchmarkkit indicators`",
+    )
