@@ -37,6 +37,10 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+def _ours(module: str | None) -> bool:
+    return module is not None and (module == "benchmarkkit" or module.startswith("benchmarkkit."))
+
+
 def _imports(tree: ast.AST, modules: set[str]) -> set[str]:
     found: set[str] = set()
 
@@ -47,11 +51,10 @@ def _imports(tree: ast.AST, modules: set[str]) -> set[str]:
             return
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("benchmarkkit."))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == "benchmarkkit" or node.module.startswith("benchmarkkit."):
-                for alias in node.names:  # `from benchmarkkit.io import load` names a module
-                    sub = f"{node.module}.{alias.name}"
-                    found.add(sub if sub in modules else node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and _ours(node.module):
+            for alias in node.names:  # `from benchmarkkit.io import load` names a module
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in modules else str(node.module))
         for child in ast.iter_child_nodes(node):
             visit(child)
 
