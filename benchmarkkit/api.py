@@ -190,7 +190,9 @@ def load(
     options = _read_options(encoding, separator, sheet)
     if framework is not None and Path(framework).suffix.lower() == ".csv":
         from benchmarkkit.io.coinr import load_coinr
+        from benchmarkkit.io.framework import read_framework
 
+        read_framework(Path(framework))  # a malformed iMeta is said as such, before its data
         loaded, coinr_catalog = load_coinr(Path(framework), paths, options, registry)
         return Data(loaded, coinr_catalog, registry, tuple(paths), Path(framework))
     from benchmarkkit.io.load import load as load_files
