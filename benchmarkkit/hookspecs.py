@@ -98,6 +98,19 @@ def register_report_sections(register: Register) -> None:
     """
 
 
+@hookspec
+def register_peer_rules(register: Register) -> None:
+    """Register a prefix of the peer spec: ``register(benchmarkkit.PeerRule(...))``.
+
+    A ``PeerRule`` has a ``name`` (the prefix, e.g. ``province`` for ``province:Guangdong``) and
+    either ``filter(query) -> pl.Expr`` (a boolean expression over the cities table) or
+    ``pick(query, candidates) -> pl.DataFrame`` (choose among the cities the filters kept, as
+    ``similar:K`` does). ``query`` is a ``PeerQuery``: ``value`` (the text after the colon),
+    ``city`` (the city's row), ``cities``, ``year`` and ``observations``. The host splits the spec
+    at ``+`` and intersects the parts, so a plugin's rule combines with every other rule.
+    """
+
+
 @hookspec(firstresult=True)
 def select_peers(
     city_id: str, year: int, spec: str, cities: pl.DataFrame, observations: pl.DataFrame
@@ -105,6 +118,7 @@ def select_peers(
     """Choose the peer group of ``city_id`` for a peer ``spec`` (e.g. ``similar:5``).
 
     Return the list of peer city ids (the city itself included or not: the host adds it), or
-    ``None`` to let the next plugin decide. The first non-``None`` answer wins; the built-in
-    selector runs last, so a plugin can override any spec or add new ones.
+    ``None`` to let the next plugin decide. The first non-``None`` answer wins; when no plugin
+    answers, the spec is read with the registered peer rules (``register_peer_rules``), which
+    is the simpler way to add a prefix: it then combines with the others through ``+``.
     """

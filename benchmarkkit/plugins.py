@@ -40,6 +40,7 @@ REGISTER_HOOKS = {
     "register_indicator_sets": "indicator_set",
     "register_loaders": "loader",
     "register_report_sections": "report_section",
+    "register_peer_rules": "peer_rule",
 }
 HOOK_NAMES = (*REGISTER_HOOKS, "select_peers")
 
@@ -341,8 +342,8 @@ def ask_select_peers(registry: Registry, **kwargs: Any) -> list[str] | None:
     but one implementation at a time, each under the time limit.
 
     A selector that crashes or takes too long is reported and the next one answers instead, in the
-    end the built-in selector. A ``BenchmarkkitError`` is an answer (the spec is wrong) and stops
-    the search; so does a failure of the last selector, as nothing is left to ask.
+    end the registered peer rules. A ``BenchmarkkitError`` is an answer (the spec is wrong) and
+    stops the search.
     """
     assert registry.manager is not None
     caller = registry.manager.hook.select_peers
@@ -351,16 +352,14 @@ def ask_select_peers(registry: Registry, **kwargs: Any) -> list[str] | None:
     if wrappers:  # a wrapper needs pluggy's own call loop: bound it as a whole
         with time_limit(registry.timeout, ", ".join(wrappers), "choosing peers"):
             return caller(**kwargs)
-    for position, impl in enumerate(impls):
+    for impl in impls:
         args = {name: kwargs[name] for name in impl.argnames}
         try:
             answer = call_plugin(
                 impl.plugin_name, "select_peers", registry.timeout, impl.function, **args
             )
         except PluginError as err:
-            if position == len(impls) - 1:
-                raise
-            registry.failed(err)
+            registry.failed(err)  # the next selector, in the end the peer rules, answers
             continue
         if answer is not None:
             return answer

@@ -17,8 +17,13 @@ and the city itself is always in its group. ``similar:K`` is applied after the o
 ``region:Southern Europe+similar:5`` means the five most similar cities *of that region* — a pure
 intersection with the five nearest cities overall would mostly be empty.
 
-Choosing peers is the ``select_peers`` hook (first answer wins): a plugin can add specs or override
-these. The built-in selector below runs last.
+Each prefix (``all``, ``ids``, ``size``, ``similar`` — and a plugin's, e.g. ``province``) is a
+``PeerRule`` registered through ``register_peer_rules``: a filter (a boolean expression over the
+cities table) or a pick (choose among the cities every filter kept). The host, not the rule,
+splits the spec at ``+`` and intersects the parts, so a plugin's ``province:Guangdong`` combines
+with the built-in ``size:3`` whoever registered each. A part whose prefix no rule claims is read
+as a column of the cities table (``country:ES``, a bare ``country``) or as a list of ids.
+A plugin that wants the whole spec string still can: the ``select_peers`` hook is asked first.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -49,6 +56,43 @@ SPECS = (
 """The built-in spec forms, as the error messages list them."""
 
 SPEC_HINT = "peer specs: " + ", ".join(SPECS) + " (e.g. country:ES, region:Southern Europe+size:3)"
+
+
+@dataclass(frozen=True)
+class PeerQuery:
+    """What a peer rule is asked about: the text after its prefix (``"Guangdong"`` in
+    ``province:Guangdong``), the city's own row of the cities table, the cities table, the year
+    and the observations (only cities with data that year can be peers; the host sees to that)."""
+
+    value: str
+    city: dict[str, Any]
+    cities: pl.DataFrame
+    year: int
+    observations: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class PeerRule:
+    """One prefix of the peer spec, as a plugin registers it with ``register_peer_rules``.
+
+    Give ``filter`` — ``filter(query) -> pl.Expr``, a boolean expression over the cities table
+    (rows where it is true stay) — or ``pick`` — ``pick(query, candidates) -> pl.DataFrame``,
+    choosing among the cities that every filter of the spec kept (``similar:K`` is a pick, so
+    ``region:X+similar:5`` means the five most similar of region X). Raise
+    ``benchmarkkit.InputError`` with a hint for a bad value.
+    """
+
+    name: str
+    """The prefix, lower case: ``size`` answers ``size:3``."""
+    filter: Callable[[PeerQuery], pl.Expr] | None = None
+    pick: Callable[[PeerQuery, pl.DataFrame], pl.DataFrame] | None = None
+    summary: str = ""
+    example: str = ""
+    """A spec showing the rule, e.g. ``size:3`` (listed in ``--peers`` help)."""
+    bare: bool = False
+    """True when the prefix alone is a complete spec (``all``)."""
+    kind: Literal["peer_rule"] = field(default="peer_rule", init=False)
+
 
 NOT_SIMILARITY = frozenset({"population", "area_km2"})
 """Numeric columns ``similar:K`` does not standardise as they are: population enters as its
@@ -74,10 +118,8 @@ def find_peers(
     check_city(city_id, cities)
     if not spec.strip():
         raise InputError("the peer spec is empty", hint=SPEC_HINT)
-    manager = registry.manager
-    if manager is None:
-        answer = _builtin(city_id, year, spec, cities, observations)
-    else:
+    answer = None
+    if registry.manager is not None:
         from benchmarkkit.plugins import ask_select_peers  # each selector bounded, attributed
 
         answer = ask_select_peers(
@@ -89,8 +131,41 @@ def find_peers(
             observations=observations,
         )
     if answer is None:
-        raise InputError(f"no peer selector understands '{spec}'", hint=SPEC_HINT)
+        answer = by_rules(rules_of(registry), city_id, year, spec, cities, observations)
     return _group(city_id, year, spec, list(answer), cities)
+
+
+def rules_of(registry: Registry) -> dict[str, PeerRule]:
+    """The registered peer rules, each call bounded by the time limit and a crash named with
+    its plugin; the built-ins when the registry holds none (a bare registry in a test)."""
+    from benchmarkkit.plugins import call_plugin
+
+    registered = registry.of("peer_rule") or {r.name: r for r in BUILTIN_RULES}
+    out = {}
+    for name, rule in registered.items():
+        owner = registry.owner.get(("peer_rule", name), "peers")
+        doing = f"peer rule '{name}'"
+
+        def bounded(fn: Callable[..., Any] | None, _owner: str = owner, _doing: str = doing) -> Any:
+            if fn is None:
+                return None
+            return lambda *args: call_plugin(_owner, _doing, registry.timeout, fn, *args)
+
+        out[name] = PeerRule(
+            name, bounded(rule.filter), bounded(rule.pick), rule.summary, rule.example, rule.bare
+        )
+    return out
+
+
+def spec_help(registry: Registry) -> str:
+    """The ``--peers`` help, from the registered rules (a plugin's rule is listed too)."""
+    rules = sorted(rules_of(registry).values(), key=lambda r: r.name)
+    forms = [r.example or f"{r.name}:VALUE" for r in rules]
+    return (
+        "Peer group: "
+        + " | ".join([*forms, "<column>:<value>", "<column>", "ids"])
+        + "; combine with '+' (intersection)."
+    )
 
 
 def check_city(city_id: str, cities: pl.DataFrame) -> None:
@@ -142,25 +217,43 @@ def _group(
 # the built-in selector
 
 
-def _builtin(
-    city_id: str, year: int, spec: str, cities: pl.DataFrame, observations: pl.DataFrame
+def by_rules(
+    rules: dict[str, PeerRule],
+    city_id: str,
+    year: int,
+    spec: str,
+    cities: pl.DataFrame,
+    observations: pl.DataFrame,
 ) -> list[str]:
-    """Filters intersect as one boolean expression; ``similar:K`` then picks among the rest."""
+    """The spec's parts intersect as one boolean expression; a pick part then chooses among the
+    rest. Only cities with data in the year are candidates."""
     parts = [p.strip() for p in spec.split("+")]
     if not all(parts):
         raise InputError(f"peer spec '{spec}' has an empty part", hint=SPEC_HINT)
-    nearest = [p for p in parts if p.lower().startswith("similar:")]
-    if len(nearest) > 1:
-        raise InputError(f"peer spec '{spec}' asks for similar:K twice", hint="give it once")
     city = cities.filter(pl.col("city_id") == city_id).row(0, named=True)
     with_data = observations.filter(pl.col("year") == year).select("city_id").unique()
     keep = pl.col("city_id").is_in(with_data["city_id"].implode())
+    picks: list[tuple[str, PeerRule, PeerQuery]] = []
     for part in parts:
-        if part not in nearest:
+        key, _, value = part.partition(":")
+        rule = rules.get(key.strip().lower())
+        if rule is None:
             keep = keep & _part(part, city, cities).fill_null(False)
+            continue
+        query = PeerQuery(value.strip(), city, cities, year, observations)
+        if rule.pick is not None:
+            picks.append((part, rule, query))
+        if rule.filter is not None:
+            keep = keep & rule.filter(query).fill_null(False)
+    if len(picks) > 1:
+        raise InputError(
+            f"peer spec '{spec}' has two parts that pick ({picks[0][0]}, {picks[1][0]})",
+            hint="give one of them",
+        )
     chosen = cities.filter(keep & (pl.col("city_id") != city_id))
-    if nearest:
-        chosen = _nearest(nearest[0], city, cities, chosen)
+    for _, rule, query in picks:
+        assert rule.pick is not None
+        chosen = rule.pick(query, chosen)
     return [city_id, *chosen["city_id"].to_list()]
 
 
@@ -168,18 +261,11 @@ def _part(part: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr:
     """One spec part → a boolean expression over the cities table."""
     key, sep, value = part.partition(":")
     key, value = key.strip(), value.strip()
-    lower = key.lower()
     if not sep:
-        if lower == "all":
-            return pl.lit(True)
         column = _column(key, cities)
         if column is not None:
             return _same_as(column, city, cities)
         return _ids(part, cities)
-    if lower == "ids":
-        return _ids(value, cities)
-    if lower == "size":
-        return _size(value, city, cities)
     column = _column(key, cities)
     if column is None:
         guess = _close(key, ["all", "ids", "size", "similar", "network", *cities.columns])
@@ -249,8 +335,9 @@ def _same_as(column: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr
     return pl.col(column) == own
 
 
-def _size(value: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr:
+def _size(query: PeerQuery) -> pl.Expr:
     """Population within a factor F either way: size:2 keeps half to double the city's size."""
+    value, city, cities = query.value, query.city, query.cities
     try:
         factor = float(value)
     except ValueError:
@@ -266,12 +353,10 @@ def _size(value: str, city: dict[str, Any], cities: pl.DataFrame) -> pl.Expr:
     return pl.col("population").is_between(population / factor, population * factor)
 
 
-def _nearest(
-    part: str, city: dict[str, Any], cities: pl.DataFrame, candidates: pl.DataFrame
-) -> pl.DataFrame:
+def _nearest(query: PeerQuery, candidates: pl.DataFrame) -> pl.DataFrame:
     """The K candidates nearest to the city, Euclidean on z-scores computed over *all* cities
     (so a peer's distance does not depend on which other parts narrowed the candidates)."""
-    text = part.partition(":")[2].strip()
+    text, city, cities = query.value, query.city, query.cities
     if not text.isdigit() or int(text) < 1:
         raise InputError(f"similar:{text} needs a whole number of cities", hint="e.g. similar:5")
     attributes = similarity_attributes(cities, city)
@@ -323,9 +408,38 @@ def _zscore(column: str) -> pl.Expr:
     return pl.when(sd > 0).then((x - x.mean()) / sd).otherwise(x * 0.0)
 
 
-@hookimpl(trylast=True)
-def select_peers(
-    city_id: str, year: int, spec: str, cities: pl.DataFrame, observations: pl.DataFrame
-) -> list[str] | None:
-    """The built-in specs (see the module docstring); it runs last so plugins can override."""
-    return _builtin(city_id, year, spec, cities, observations)
+def _all(query: PeerQuery) -> pl.Expr:
+    if query.value:
+        raise InputError(f"'all:{query.value}' takes no value", hint="write just 'all'")
+    return pl.lit(True)
+
+
+def _id_list(query: PeerQuery) -> pl.Expr:
+    return _ids(query.value, query.cities)
+
+
+BUILTIN_RULES = (
+    PeerRule(
+        "all", filter=_all, summary="every city with data that year", example="all", bare=True
+    ),
+    PeerRule("ids", filter=_id_list, summary="an explicit list of city ids", example="ids:A,B"),
+    PeerRule(
+        "size",
+        filter=_size,
+        summary="population within a factor F (half to double: 2)",
+        example="size:F",
+    ),
+    PeerRule(
+        "similar",
+        pick=_nearest,
+        summary="the K cities nearest on standardised context",
+        example="similar:K",
+    ),
+)
+
+
+@hookimpl
+def register_peer_rules(register: Any) -> None:
+    """The built-in rules, registered exactly as a plugin's would be."""
+    for rule in BUILTIN_RULES:
+        register(rule)
