@@ -45,6 +45,8 @@ _LAZY = {
     "Loader": "benchmarkkit.io.read",
     "ReportSection": "benchmarkkit.reporting.sections",
     "ReportContext": "benchmarkkit.reporting.sections",
+    "PeerRule": "benchmarkkit.analysis.peers",
+    "PeerQuery": "benchmarkkit.analysis.peers",
     # errors
     "BenchmarkkitError": "benchmarkkit.errors",
     "InputError": "benchmarkkit.errors",

@@ -652,7 +652,9 @@ def report(
     from benchmarkkit.reporting.build import build_report
 
     path = _html_path(out)
-    comparison, html = build_report(scores, _city(scores, city), year, peers, lang, _audit(scores))
+    comparison, html = build_report(
+        scores, _city(scores, city), year, peers, lang, lambda: _audit(scores)
+    )
     if path is not None:
         _write_text(path, html)
     return Report(html, comparison.city_id, comparison.city_name, comparison.year, path)
@@ -690,11 +692,15 @@ class ReportBatch:
     def __iter__(self) -> Iterator[tuple[str, Path | None]]:
         from benchmarkkit.reporting.build import build_report, safe_filename
 
-        audit = _audit(self.scores)
         for member in self.members:
             try:
                 comparison, html = build_report(
-                    self.scores, member, self.year, self.peers, self.lang, audit
+                    self.scores,
+                    member,
+                    self.year,
+                    self.peers,
+                    self.lang,
+                    lambda: _audit(self.scores),
                 )
             except InputError as err:
                 self.skipped.append(f"{member}: {err}")
@@ -718,8 +724,8 @@ def reports(
     folder: str | Path = "reports-out",
 ) -> ReportBatch:
     """Reports for every city of ``city``'s peer group in ``year``, scoring the data once."""
-    from benchmarkkit.analysis.compare import resolve_target
     from benchmarkkit.analysis.peers import find_peers
+    from benchmarkkit.analysis.target import resolve_target
 
     folder = Path(folder)
     if folder.suffix.lower() in (".html", ".htm"):

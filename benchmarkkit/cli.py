@@ -143,6 +143,35 @@ def _plugins_failed(ctx: click.Context) -> bool:
     return isinstance(ctx.obj, Context) and bool(ctx.obj.plugin_failures)
 
 
+class RegistryHelp(click.Option):
+    """An option whose help lists what the plugins registered (normalisers, peer rules …), built
+    only when that help is shown: ``--help`` of the group stays light, and a plugin's method is
+    listed beside the built-ins (``benchmarkkit --plugin p.py score --help``)."""
+
+    def __init__(self, *args: Any, lead: str, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lead, self.kind = lead, kind
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            listed = _registered(obj.registry(quiet=True), self.kind)
+            self.help = f"{self.lead} {listed}" if self.lead else listed
+        return super().get_help_record(ctx)
+
+
+def _registered(registry: Registry, kind: str) -> str:
+    if kind == "peer_rule":
+        from benchmarkkit.analysis.peers import spec_help
+
+        return spec_help(registry)
+    forms = []
+    for name, method in sorted(registry.of(kind).items()):
+        params = ",".join(p.name.upper() for p in method.params)
+        forms.append(f"{name.replace('_', '-')}{':' + params if params else ''}")
+    return "|".join(forms) + " (see `benchmarkkit methods`)."
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -277,6 +306,29 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 def load_data(obj: Context, files: tuple[Path, ...], framework: Path | None = None, **data: Any):
     """The API's ``load`` with the data options as the command line spells them."""
     from benchmarkkit.api import load
+
+    if not files:  # said in the command line's words before the API says it in its own
+        given = [
+            flag
+            for flag, key in (
+                ("--cities", "cities_file"),
+                ("--mapping", "mapping"),
+                ("--shape", "shape"),
+                ("--column", "columns"),
+                ("--constant", "constants"),
+                ("--separator", "separator"),
+                ("--sheet", "sheet"),
+            )
+            if data.get(key)
+        ]
+        if (data.get("encoding") or "utf-8").lower() not in ("utf-8", "utf8"):
+            given.append("--encoding")
+        if given:
+            fail(
+                f"{given[0]} applies to your own data files, and none was given (without files "
+                "the embedded demo data, with their own city table, are used) "
+                f"(name your data file(s) before the options, or drop {given[0]})"
+            )
 
     return load(
         files or None,
@@ -548,13 +600,14 @@ def plugins(obj: Context, show_all: bool, fmt: str) -> None:
 @main.command()
 @click.option(
     "--kind",
-    type=click.Choice(["normaliser", "aggregator", "imputer", "treatment"]),
+    type=click.Choice(["normaliser", "normalizer", "aggregator", "imputer", "treatment"]),
     help="Only this kind of method.",
 )
 @click.pass_obj
 def methods(obj: Context, kind: str | None) -> None:
     """List every registered method with its parameters (and the plugin that registered it)."""
     registry = obj.registry()
+    kind = "normaliser" if kind == "normalizer" else kind  # the American spelling is an alias
     for k in ("normaliser", "aggregator", "imputer", "treatment"):
         if kind and k != kind:
             continue
@@ -585,18 +638,17 @@ def methods(obj: Context, kind: str | None) -> None:
 @click.option(
     "--denominate", is_flag=True, default=None, help="Divide by the framework's denominators."
 )
-@click.option("--impute", help="none|mean|median|group-mean:COL|group-median:COL|latest:N|linear")
-@click.option("--treat", help="none|jrc|jrc:WINMAX")
+@click.option("--impute", cls=RegistryHelp, kind="imputer", lead="Fill gaps: none or")
+@click.option("--treat", cls=RegistryHelp, kind="treatment", lead="Outliers:")
 @click.option(
-    "--normalise",
-    "normalise",
-    help="minmax:LOW,HIGH|zscore:MEAN,SD|rank|prank|borda|"
-    "goalposts|dist2targ|dist2max|dist2ref:CITY|fracmax|scaled:LO,HI,F",
+    "--normalise", "normalise", cls=RegistryHelp, kind="normaliser", lead="Normalisation:"
 )
 @click.option(
     "--aggregate",
-    help="arithmetic|geometric|harmonic|genmean:P|copeland; or one per "
-    "level separated by '/', e.g. arithmetic/geometric",
+    cls=RegistryHelp,
+    kind="aggregator",
+    lead="Aggregation, one for all levels or one per level separated by '/' (e.g. "
+    "arithmetic/geometric):",
 )
 @click.option(
     "--reference",
@@ -698,8 +750,9 @@ def target_options(fn: Any) -> Any:
         "peer_spec",
         default="size:3",
         show_default=True,
-        help="Peer group: ids:A,B | country:ES | region:NAME | network:EU27 | size:F (population "
-        "within a factor F) | similar:K | all; combine with '+' (intersection).",
+        cls=RegistryHelp,
+        kind="peer_rule",
+        lead="",
     )(fn)
     fn = click.option("--year", type=int, help="Year (default: the city's latest scored year).")(fn)
     return click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")(fn)

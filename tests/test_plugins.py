@@ -206,6 +206,13 @@ def test_hook_register_report_sections(registry):
     )
 
 
+def test_hook_register_peer_rules(registry):
+    rules = registry.of("peer_rule")
+    assert {"all", "ids", "size", "similar"} <= set(rules)
+    assert registry.owner[("peer_rule", "size")] == "peers"  # through the entry point
+    assert all((r.filter is None) != (r.pick is None) for r in rules.values())
+
+
 def test_hook_select_peers(registry):
     caller = registry.manager.hook.select_peers
     assert caller.spec is not None and caller.spec.opts.get("firstresult") is True

@@ -163,7 +163,7 @@ def spec_help(registry: Registry) -> str:
     forms = [r.example or f"{r.name}:VALUE" for r in rules]
     return (
         "Peer group: "
-        + " | ".join([*forms, "<column>:<value>", "<column>", "ids"])
+        + " | ".join([*forms, "<column>:<value>", "<column>"])
         + "; combine with '+' (intersection)."
     )
 

@@ -16,6 +16,8 @@ import polars as pl
 from benchmarkkit.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from benchmarkkit.analysis.compare import Comparison
 
 
@@ -138,10 +140,11 @@ def build_report(
     year: int | None,
     peer_spec: str,
     lang: str,
-    audit: dict[str, Any],
+    audit: Callable[[], dict[str, Any]],
 ) -> tuple[Comparison, str]:
-    """The report of one city as HTML, from a scoring run (``benchmarkkit.Scores``); ``audit``
-    is the trail of files, methods and plugins the run used."""
+    """The report of one city as HTML, from a scoring run (``benchmarkkit.Scores``); ``audit()``
+    gives the trail of files, methods and plugins the run used — asked after the peers are
+    chosen, so a plugin that failed while choosing them is not listed as used."""
     from benchmarkkit_reports import load_language
 
     from benchmarkkit.analysis.compare import compare_city
@@ -160,14 +163,60 @@ def build_report(
         lang=language,
         comparison=comparison,
         charts=chart_specs(scored, comparison),
-        audit=audit,
+        audit=audit(),
         rejected=scored.loaded.validated.rejected,
         warnings=scored.warnings,
         titles={name: fw.title for name, fw in scored.frameworks.items()},
+        scores=scored.scores,
+        cities=scored.loaded.cities,
     )
     sections = guarded_sections(scored.registry)  # a failing section is skipped and named
     context = replace(context, comparable=comparable_years(scored.scores, comparison))
+    context = replace(context, charts=_with_section_charts(context, sections, scored.registry))
     return comparison, render_html(context, sections)
+
+
+def _with_section_charts(
+    context: Any, sections: list[Any], registry: Any
+) -> dict[str, dict[str, Any]]:
+    """The built-in charts plus every section's own, themed like the built-ins. A name already
+    taken is the plugin's mistake: said once, and that chart left out."""
+    from benchmarkkit.errors import PluginError
+    from benchmarkkit.reporting import charts
+
+    specs = dict(context.charts)
+    for section in sections:
+        if section.charts is None:
+            continue
+        declared = section.charts(context)
+        owner = registry.owner.get(("report_section", section.name), section.name)
+        for name, chart in (declared or {}).items():
+            if name in specs:
+                registry.failed(
+                    PluginError(
+                        owner,
+                        f"report section '{section.name}' declares a chart named '{name}', "
+                        "which another chart already has",
+                        hint="prefix your charts with the section's name",
+                    )
+                )
+                continue
+            try:
+                specs[name] = (
+                    chart
+                    if isinstance(chart, dict)
+                    else charts.themed(chart).to_dict(validate=False)
+                )
+            except Exception as err:  # not a chart: the plugin's mistake, said in one line
+                registry.failed(
+                    PluginError(
+                        owner,
+                        f"report section '{section.name}': chart '{name}' is not an Altair "
+                        f"chart or a Vega-Lite dict ({type(err).__name__}: {err})",
+                        hint="return alt.Chart(...) objects or their .to_dict()",
+                    )
+                )
+    return specs
 
 
 def chart_spec(

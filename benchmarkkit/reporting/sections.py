@@ -56,6 +56,11 @@ class ReportContext:
     audit: Mapping[str, Any]
     rejected: Any
     warnings: Any
+    scores: Any = None
+    """The long scores frame of the run (every city, year, scorer and node), for sections that
+    chart more than the comparison holds."""
+    cities: Any = None
+    """The cities table (names, population, context attributes)."""
     titles: Mapping[str, str] = field(default_factory=dict)
     """Scorer name → display title."""
     comparable: Mapping[str, bool] = field(default_factory=dict)
@@ -74,9 +79,19 @@ class ReportContext:
 
 @dataclass(frozen=True)
 class ReportSection:
+    """A page of the report, as a plugin registers it with ``register_report_sections``.
+
+    ``render(context) -> str`` returns the section's HTML. A section that draws declares its
+    charts with ``charts(context) -> {name: chart}`` (Altair charts or Vega-Lite dicts): the host
+    calls it first, themes and embeds every chart once, and ``render`` places one with
+    ``context.chart(name)`` — so a section with its own charts is one file, and touches neither
+    the built-in charts nor the renderer.
+    """
+
     name: str
     order: int
     render: Callable[[ReportContext], str]
+    charts: Callable[[ReportContext], Mapping[str, Any]] | None = None
     kind: Literal["report_section"] = field(default="report_section", init=False)
 
 
@@ -100,5 +115,18 @@ def guarded_sections(registry: Any) -> list[Any]:
                 registry.failed(err)
                 return ""
 
-        out.append(ReportSection(section.name, section.order, render))
+        charts = None
+        if section.charts is not None:
+
+            def charts(context: Any, _section: Any = section, _owner: str = owner) -> Any:
+                doing = f"drawing the charts of report section '{_section.name}'"
+                try:
+                    return call_plugin(_owner, doing, registry.timeout, _section.charts, context)
+                except BenchmarkkitError as err:
+                    if not isinstance(err, PluginError):
+                        err = PluginError(_owner, f"{doing} failed ({err})", hint=fix_hint(_owner))
+                    registry.failed(err)
+                    return {}
+
+        out.append(ReportSection(section.name, section.order, render, charts))
     return out
