@@ -7,6 +7,9 @@ Every reader returns the file's columns plus ``_row``: the row as the user sees 
 line or sheet row, header = 1; Parquet/Arrow: the 1-based record number) and ``_bad``: null, or the
 reason the row could not even be split into fields (a ragged CSV line). Readers are registered
 through the ``register_loaders`` hook, so a plugin adds a format the same way.
+
+Every built-in reader first checks what the file declares against ``options.limits`` (see
+:mod:`benchmarkkit.io.limits`), so a hostile file is refused before it is parsed.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +27,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import InputError
+from benchmarkkit.io import limits as lim
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -40,6 +45,8 @@ class ReadOptions:
     """None: sniffed from the header line among ``,`` ``;`` and tab."""
     sheet: str | None = None
     """Excel sheet name; None: the first sheet."""
+    limits: lim.Limits = field(default_factory=lim.Limits.from_env)
+    """Size limits checked before parsing; the defaults, changed by ``BENCHMARKKIT_MAX_*``."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,7 @@ def _check_header(header: Sequence[str], path: Path) -> list[str]:
 
 def read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
     """CSV/TSV as text columns; BOM stripped; separator sniffed unless given."""
+    lim.check_csv(path, options.limits, options.separator)
     if path.stat().st_size > SMALL_CSV_BYTES:
         return _read_csv_fast(path, options)
     csv.field_size_limit(sys.maxsize)  # a huge cell is a validation matter, not a crash
@@ -220,9 +228,12 @@ def _typed(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
 
 
 def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
+    import pyarrow as pa
+
     try:
+        lim.check_table(path, options.limits, *lim.parquet_shape(path))
         return _typed(pl.read_parquet(path), path)
-    except (pl.exceptions.ComputeError, OSError) as err:
+    except (pl.exceptions.ComputeError, pa.ArrowException, OSError) as err:
         raise InputError(
             f"not a readable Parquet file ({str(err).splitlines()[0]})",
             source=str(path),
@@ -232,6 +243,7 @@ def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
 
 def read_ipc(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
+        lim.check_table(path, options.limits, *lim.ipc_shape(path))
         return _typed(pl.read_ipc(path), path)
     except (pl.exceptions.ComputeError, OSError) as err:
         raise InputError(
@@ -242,11 +254,22 @@ def read_ipc(path: Path, options: ReadOptions) -> pl.DataFrame:
 
 
 def read_excel(path: Path, options: ReadOptions) -> pl.DataFrame:
-    """An .xlsx sheet as text; merged header cells arrive as empty names and get a position."""
+    """An .xlsx sheet as text; merged header cells arrive as empty names and get a position.
+
+    The Excel reader gets a copy unpacked under the limits (each part capped at its declared size),
+    never the file itself: its own unzipping is not bounded."""
+    parts = lim.check_xlsx(path, options.limits)
+    with tempfile.TemporaryDirectory(prefix="benchmarkkit-xlsx-") as folder:
+        unpacked = Path(folder) / "book.xlsx"
+        lim.unpack_xlsx(path, parts, unpacked)
+        return _read_sheet(path, unpacked, options)
+
+
+def _read_sheet(path: Path, unpacked: Path, options: ReadOptions) -> pl.DataFrame:
     import fastexcel
 
     try:
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(str(unpacked))
     except Exception as err:  # fastexcel raises its own exception types
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(
