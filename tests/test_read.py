@@ -170,3 +170,78 @@ def test_soft_bounds_warn_and_keep(tmp_path, run):
     result = run("validate", write(tmp_path / "s.csv", text))
     assert result.exit_code == 0
     assert "warnings: 1" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# size limits (benchmarkkit/io/limits.py): ordinary files pass, each limit holds to the byte
+
+
+def _unusable(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    [line] = [ln for ln in result.stdout.splitlines() if "[file_unusable]" in ln]
+    return line
+
+
+def test_csv_size_limit_holds_to_the_byte(tmp_path, run, monkeypatch):
+    path = write(tmp_path / "d.csv", LONG)
+    size = path.stat().st_size
+    monkeypatch.setenv("BENCHMARKKIT_MAX_INPUT_SIZE", str(size))
+    assert run("validate", path).exit_code == 0
+    monkeypatch.setenv("BENCHMARKKIT_MAX_INPUT_SIZE", str(size - 1))
+    line = _unusable(run("validate", path))
+    assert f"the file is {size} bytes, more than the limit of {size - 1} bytes" in line
+    assert "BENCHMARKKIT_MAX_INPUT_SIZE" in line
+
+
+def test_columns_limit_in_every_format(tmp_path, run, monkeypatch):
+    frame = pl.read_csv(LONG.encode())
+    frame.write_parquet(tmp_path / "d.parquet")
+    frame.write_ipc(tmp_path / "d.arrow")
+    write(tmp_path / "d.csv", LONG)
+    monkeypatch.setenv("BENCHMARKKIT_MAX_COLUMNS", "5")
+    for name in ("d.csv", "d.parquet", "d.arrow"):
+        line = _unusable(run("validate", tmp_path / name))
+        assert "6 columns, more than the limit of 5" in line, line
+    monkeypatch.setenv("BENCHMARKKIT_MAX_COLUMNS", "6")
+    for name in ("d.csv", "d.parquet", "d.arrow"):
+        assert run("validate", tmp_path / name).exit_code == 0
+
+
+def test_cells_limit_counts_rows_from_the_footer(tmp_path, run, monkeypatch):
+    frame = pl.concat([pl.read_csv(LONG.encode())] * 3)  # 3 rows × 6 columns
+    frame.write_parquet(tmp_path / "d.parquet", row_group_size=1)
+    frame.write_ipc(tmp_path / "d.arrow")
+    monkeypatch.setenv("BENCHMARKKIT_MAX_CELLS", "17")
+    for name in ("d.parquet", "d.arrow"):
+        line = _unusable(run("validate", tmp_path / name))
+        assert "3 rows × 6 columns = 18 cells, more than the limit of 17" in line, line
+
+
+def test_a_bad_limit_in_the_environment_is_one_error_line(tmp_path, run, monkeypatch):
+    monkeypatch.setenv("BENCHMARKKIT_MAX_LINE", "lots")
+    result = run("validate", write(tmp_path / "d.csv", LONG))
+    assert result.exit_code == 2
+    assert "error: BENCHMARKKIT_MAX_LINE='lots' is not a positive number" in result.output
+
+
+@pytest.mark.parametrize("limit", [1, 5, 7, 8, 9, 30, 64])
+def test_longest_line_is_found_exactly_across_blocks(tmp_path, limit):
+    """The scan reads pieces ``limit`` long, so lines of every length around it fall across
+    their edges; the first line over the limit is named with its exact length."""
+    from benchmarkkit.errors import InputError
+    from benchmarkkit.io.limits import Limits, check_csv
+
+    lengths = [3, 8, 0, 7, 9, 1, 16, 8, 30, 2, 64, 5, 65]
+    path = tmp_path / "l.csv"
+    for cut in range(1, len(lengths) + 1):
+        lines = lengths[:cut]
+        path.write_bytes(b"".join(b"x" * n + b"\n" for n in lines[:-1]) + b"y" * lines[-1])
+        over = [(i, n) for i, n in enumerate(lines, start=1) if n > limit]
+        try:
+            check_csv(path, Limits(line=limit), ",")
+        except InputError as err:
+            assert over, (lines, limit)
+            assert f"line {over[0][0]} is {over[0][1]} bytes long" in str(err), (lines, str(err))
+        else:
+            assert not over, (lines, limit)
