@@ -133,7 +133,7 @@ def test_genmean_refuses_p_zero():
 
 
 def test_geometric_refuses_zero_and_negative_values():
-    assert METHODS["geometric"].requires_positive
+    assert METHODS["geometric"].domain == "positive"
     for bad in (0.0, -1.0):
         frame = children([1, bad, None], [1, 1, 1], city="Hanoi")
         with pytest.raises(MethodError, match="geometric") as err:
@@ -144,7 +144,7 @@ def test_geometric_refuses_zero_and_negative_values():
 
 
 def test_harmonic_refuses_zero_but_not_negative_values():
-    assert METHODS["harmonic"].requires_positive
+    assert METHODS["harmonic"].domain == "nonzero"
     with pytest.raises(MethodError, match="harmonic"):
         check_positive(children([1, 0], [1, 1]), "harmonic")
     check_positive(children([1, -2], [1, 1]), "harmonic")  # COINr accepts negatives
@@ -234,4 +234,9 @@ def test_hook_register_aggregators():
     assert [a.name for a in got] == ["arithmetic", "geometric", "harmonic", "genmean", "copeland"]
     assert METHODS["copeland"].frame_fn is copeland_scores
     assert METHODS["copeland"].fn is None
-    assert [a.name for a in got if a.requires_positive] == ["geometric", "harmonic"]
+    assert [a.name for a in got if a.domain_for({"p": -1}) != "any"] == [
+        "geometric",
+        "harmonic",
+        "genmean",
+    ]
+    assert [a.name for a in got if a.weighted_mean] == ["arithmetic"]

@@ -21,13 +21,26 @@ METHODS = {n.name: n for n in NORMALISERS}
 
 
 def run(name: str, values: list[float | None], params: dict[str, Any] | None = None, **cols: Any):
-    """Normalise one indicator's values (cities c0, c1, ...) and return the result as a list."""
+    """Normalise one indicator's values (cities c0, c1, ...) and return the result as a list.
+
+    Per-indicator columns the method declares and the call does not give are null, as the engine
+    passes them when the framework lacks them."""
+    declared = {p.name: p.kind for p in METHODS[name].indicator_params}
+    for param in declared:
+        if param not in cols:
+            cols[param] = None
     frame = pl.DataFrame(
         {
             "indicator": ["i"] * len(values),
             "city_id": [f"c{i}" for i in range(len(values))],
             "x": pl.Series(values, dtype=pl.Float64),
-            **{k: pl.Series([v] * len(values), dtype=pl.Float64) for k, v in cols.items()},
+            **{
+                k: pl.Series(
+                    [v] * len(values),
+                    dtype=pl.Boolean if declared.get(k) is bool else pl.Float64,
+                )
+                for k, v in cols.items()
+            },
         }
     )
     expr = METHODS[name].fn(pl.col("x"), params or {}).over("indicator")
@@ -230,7 +243,14 @@ def test_dist2max_and_fracmax():
 
 
 def test_result_keeps_the_input_column_name():
-    frame = pl.DataFrame({"indicator": ["i", "i"], "value": [1.0, 2.0], "target": [2.0, 2.0]})
+    frame = pl.DataFrame(
+        {
+            "indicator": ["i", "i"],
+            "value": [1.0, 2.0],
+            "target": [2.0, 2.0],
+            "dist2targ_cap_max": pl.Series([None, None], dtype=pl.Boolean),
+        }
+    )
     for method in NORMALISERS:
         params = {"ref": "c0"} if method.name == "dist2ref" else {}
         if method.name in ("dist2ref", "goalposts"):
@@ -261,6 +281,12 @@ def test_hook_register_normalisers():
         "dist2max",
         "fracmax",
     ]
-    assert METHODS["goalposts"].columns == ("goalpost_lower", "goalpost_upper", "goalpost_scale")
-    assert METHODS["dist2targ"].columns == ("target",)
+    names = {m.name: [p.name for p in m.indicator_params] for m in got}
+    assert names["goalposts"] == [
+        "goalpost_lower",
+        "goalpost_upper",
+        "goalpost_scale",
+        "goalpost_trunc2posts",
+    ]
+    assert names["dist2targ"] == ["target", "dist2targ_cap_max"]
     assert {p.name: p.default for p in METHODS["minmax"].params} == {"low": 0.0, "high": 100.0}

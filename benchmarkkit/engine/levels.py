@@ -14,7 +14,8 @@ import polars as pl
 
 from benchmarkkit.engine.context import Run
 from benchmarkkit.engine.encode import lookup, nulls, sorted_key
-from benchmarkkit.methods.aggregate import arithmetic, check_positive, invalid_values
+from benchmarkkit.methods.aggregate import check_positive
+from benchmarkkit.methods.spec import outside
 
 if TYPE_CHECKING:
     from benchmarkkit.methods.parse import MethodCall
@@ -89,13 +90,16 @@ def aggregate_level(
     child_weight = _by_code(lower, "weight", children.node_codes)
     n = n_p * n_u
     n_k = children.node_codes.len()
+    method = call.method
+    domain = method.domain_for(call.params)
     if (
-        call.method.fn is arithmetic
-        and call.method.frame_fn is None
+        method.weighted_mean
+        and method.frame_fn is None
+        and domain == "any"
         and children.frame.height == n_k * n_u
         and child_weight.null_count() == 0
-        and invalid_values(call.name, call.params, pl.col("score")) is None
     ):
+        # declared: exactly the weighted arithmetic mean, so dense horizontal sums give its bits
         score, count = _dense_weighted_mean(
             children.frame["score"], child_parent.to_list(), child_weight.to_list(), n_p, n_u
         )
@@ -106,17 +110,20 @@ def aggregate_level(
         ).filter(pl.col("_p").is_not_null())
         present = frame.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
         _check_domain(present, children, parents, run, call)
-        if call.method.frame_fn is not None:
-            agg = _frame_aggregate(present, children, parents, run, call)
-        elif call.method.fn is arithmetic:
+        given = present if method.skips(call.params) else frame
+        if method.frame_fn is not None:
+            agg = _frame_aggregate(given, children, parents, run, call)
+        elif method.weighted_mean:
             agg = _weighted_mean(present, n_u)
         else:
             agg = (
-                present.lazy()
+                given.lazy()
                 .group_by("_u", "_p")
                 .agg(
-                    call.method.fn(pl.col("score"), pl.col("weight"), call.params).alias("score"),
-                    pl.len().alias("n_present"),
+                    method.fn(pl.col("score"), pl.col("weight"), call.params).alias("score"),
+                    (pl.col("score").is_not_null() & pl.col("score").is_not_nan())
+                    .sum()
+                    .alias("n_present"),
                 )
                 .collect()
             )
@@ -249,8 +256,9 @@ def _weighted_mean(present: pl.DataFrame, n_units: int) -> pl.DataFrame:
 def _check_domain(
     present: pl.DataFrame, children: Level, parents: pl.Series, run: Run, call: MethodCall
 ) -> None:
-    """Refuse values the method cannot aggregate (COINr stops), with the first bad cell named."""
-    rule = invalid_values(call.name, call.params, pl.col("score"))
+    """Refuse values outside the method's declared domain (COINr stops), with the first bad cell
+    named: city, year, parent and child (the indicator or node)."""
+    rule = outside(call.method.domain_for(call.params), pl.col("score"))
     if rule is None:
         return
     bad = present.filter(rule)
@@ -267,7 +275,7 @@ def _check_domain(
                 bad["score"].alias("x"),
             ]
         ),
-        call.name,
+        call.method,
         call.params,
     )
 
@@ -275,7 +283,8 @@ def _check_domain(
 def _frame_aggregate(
     present: pl.DataFrame, children: Level, parents: pl.Series, run: Run, call: MethodCall
 ) -> pl.DataFrame:
-    """Methods that compare cities (Copeland) get the child frame with its string keys."""
+    """Methods that compare cities (Copeland) get the child frame with its string keys (the
+    children present, or every child when the method does not skip missing ones)."""
     names = pl.Series(run.node_names, dtype=pl.String)
     frame = pl.DataFrame(
         [
@@ -297,7 +306,8 @@ def _frame_aggregate(
             "parent": frame["parent"],
         }
     ).unique(["_u", "_p"])
-    counts = present.group_by("_u", "_p").len("n_present")
+    ok = pl.col("score").is_not_null() & pl.col("score").is_not_nan()
+    counts = present.group_by("_u", "_p").agg(ok.sum().alias("n_present"))
     return (
         result.join(codes, on=["city_id", "year", "parent"], how="inner")
         .select("_u", "_p", "score")

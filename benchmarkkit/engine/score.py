@@ -52,7 +52,6 @@ from benchmarkkit.engine.levels import Level, aggregate_level, coverage, thin_in
 from benchmarkkit.engine.stages import (
     check_filled,
     check_output,
-    direction_columns,
     grid,
     impute,
     normalisation_warnings,
@@ -188,10 +187,9 @@ def score(
     with method_guard(registry, "treatment", calls["treat"]):
         cells, treatment = treat(cells, calls["treat"], pipeline.reference, run)
     with method_guard(registry, "normaliser", calls["normalise"]):
-        level1 = normalise(
-            cells, calls["normalise"], direction_columns(leaves), pipeline.reference, run
-        )
+        level1 = normalise(cells, calls["normalise"], leaves, pipeline.reference, run)
         check_output(level1, "value", "_score", registry, "normaliser", calls["normalise"])
+        level1 = level1.drop("_p")
     del cells
     if years is not None:
         wanted = run.units.years.is_in(years)

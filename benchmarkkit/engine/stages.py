@@ -18,6 +18,7 @@ from benchmarkkit.errors import MethodError, PluginError
 
 if TYPE_CHECKING:
     from benchmarkkit.methods.parse import MethodCall
+    from benchmarkkit.methods.spec import Normaliser
     from benchmarkkit.plugins import Registry
     from benchmarkkit.scorer import Pipeline
 
@@ -25,22 +26,50 @@ _CELL_COLUMNS = ("city_id", "year", "indicator", "value", "_present")
 """Columns of the engine's cell frame as plugins know it (an imputation group must not clash)."""
 
 
-def direction_columns(leaves: pl.DataFrame) -> pl.DataFrame:
-    """Per-indicator parameters on the direction-adjusted scale (see methods/spec.py's contract):
-    goalposts swap and negate for lower-is-better, targets are negated."""
+def indicator_columns(leaves: pl.DataFrame, method: Normaliser) -> pl.DataFrame:
+    """``node``, ``direction`` and every per-indicator parameter ``method`` declares, on the
+    direction-adjusted scale its expression sees (``methods/spec.py``, ``IndicatorParam``): a
+    parameter in the indicator's units is multiplied by the direction, an interval end swaps with
+    its ``pair`` and negates for lower-is-better, a unitless one passes unchanged. A column the
+    framework lacks is an error when required, nulls (the method's own default) when optional."""
+    declared = method.indicator_params
+    missing = [p.name for p in declared if p.required and p.name not in leaves.columns]
+    if "direction" not in leaves.columns or missing:
+        raise MethodError(
+            f"normaliser '{method.name}' needs per-indicator '{(missing or ['direction'])[0]}'",
+            hint="give it in the framework file (an iMeta column, or a key of each "
+            "[[indicator]] in a TOML framework)",
+        )
     d = pl.col("direction").cast(pl.Float64)
     flip = d < 0
-    return leaves.with_columns(
-        pl.when(flip)
-        .then(-pl.col("goalpost_upper"))
-        .otherwise(pl.col("goalpost_lower"))
-        .alias("goalpost_lower"),
-        pl.when(flip)
-        .then(-pl.col("goalpost_lower"))
-        .otherwise(pl.col("goalpost_upper"))
-        .alias("goalpost_upper"),
-        (pl.col("target") * d).alias("target"),
-    )
+    columns = []
+    for param in method.indicator_params:
+        value = _column(leaves, param.name, param.kind)
+        if param.units == "indicator":
+            if param.pair is not None:
+                value = pl.when(flip).then(-_column(leaves, param.pair, float)).otherwise(value)
+            else:
+                value = value * d
+        columns.append(value.alias(param.name))
+    return leaves.select("node", "direction", *columns)
+
+
+def _column(leaves: pl.DataFrame, name: str, kind: type) -> pl.Expr:
+    """Column ``name`` of the framework as ``kind`` (float or bool; yes/no words read as
+    booleans), all null when the framework has no such column."""
+    dtype = pl.Boolean if kind is bool else pl.Float64
+    if name not in leaves.columns:
+        return pl.lit(None, dtype)
+    col = pl.col(name)
+    if kind is bool and leaves.schema[name] == pl.String:
+        text = col.str.strip_chars().str.to_lowercase()
+        return (
+            pl.when(text.is_in(["true", "t", "1", "yes", "y"]))
+            .then(True)
+            .when(text.is_in(["false", "f", "0", "no", "n"]))
+            .then(False)
+        )
+    return col.cast(dtype)
 
 
 def select_data(
@@ -105,9 +134,11 @@ def check_output(
         return  # the usual case, settled in one cheap pass
     # a constant indicator (one city alone, all equal) legitimately normalises to nothing:
     # count inputs only of indicators whose usable values differ
+    # per partition the method ran over (indicator, or indicator and year): one value in each
+    # of two years is no spread for a per-year normaliser
     spread = (
         inputs.filter(pl.col(column).is_finite())
-        .group_by("_i")
+        .group_by("_p" if "_p" in inputs.columns else "_i")
         .agg((pl.col(column).min() < pl.col(column).max()).alias("_v"), pl.len().alias("_n"))
     )
     had = int(spread.filter("_v")["_n"].sum())
@@ -277,8 +308,6 @@ def _panel_fill(frame: pl.DataFrame, expr: pl.Expr, roots: set[str], run: Run) -
 def treat(
     cells: pl.DataFrame, call: MethodCall, reference: str, run: Run
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from benchmarkkit.methods.treat import TREATMENTS
-
     # _part numbers the partitions 1, 2, … in (indicator, year) order, as a dense rank would
     units = run.units
     if reference == "pooled":
@@ -312,10 +341,9 @@ def treat(
         )
     frame = cells.with_columns(part.alias("_part"), pl.col("value").alias("x"))
     frame = frame.with_columns(pl.col("_part").set_sorted())
-    builtin = any(call.method.fn is t.fn for t in TREATMENTS)
-    if builtin:
-        # built-in treatments read only _part and x: the lean frame, no string keys
-        treated, log = call.method.fn(frame.select("_part", "x"), call.params)
+    if call.method.lean:
+        # declared: reads only _part and x, keeps the rows in order — no string keys built
+        treated, log = _lean_result(call.method.fn(frame.select("_part", "x"), call.params), frame)
         frame = frame.with_columns(treated["x"])
     else:
         full = run.with_names(frame, {"city_id", "year", "indicator"}).select(
@@ -338,6 +366,21 @@ def treat(
     return frame.with_columns(pl.col("x").alias("value")).select(
         "_i", "_u", "value", "_present", "_imputed"
     ), log
+
+
+def _lean_result(result: object, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A lean treatment's ``(frame, log)``, checked as far as taking ``x`` by position needs."""
+    what = "treatment declared lean must return (frame, log) with x, row for row"
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(f"{what}; it returned {type(result).__name__}")
+    treated, log = result
+    if not isinstance(treated, pl.DataFrame) or not isinstance(log, pl.DataFrame):
+        raise TypeError(f"{what}; it returned ({type(treated).__name__}, {type(log).__name__})")
+    if "x" not in treated.columns or treated.height != frame.height:
+        raise ValueError(f"{what}; it returned {treated.height} rows for {frame.height}")
+    if "_part" not in log.columns:
+        raise ValueError("its log has no '_part' column")
+    return treated, log
 
 
 def _treatment_result(
@@ -364,15 +407,10 @@ def _treatment_result(
 def normalise(
     cells: pl.DataFrame, call: MethodCall, leaves: pl.DataFrame, reference: str, run: Run
 ) -> pl.DataFrame:
-    needed = ["direction", *call.method.columns]
-    missing = [c for c in needed if c not in leaves.columns]
-    if missing:
-        raise MethodError(
-            f"normaliser '{call.name}' needs per-indicator '{missing[0]}'",
-            hint="give it in the framework file",
-        )
+    columns = indicator_columns(leaves, call.method)
+    needed = columns.columns[1:]
     meta = pl.DataFrame({"node": pl.Series(run.leaf_names, dtype=pl.String)}).join(
-        leaves.select("node", *needed).unique("node", keep="first", maintain_order=True),
+        columns.unique("node", keep="first", maintain_order=True),
         on="node",
         how="left",
         maintain_order="left",
@@ -391,7 +429,7 @@ def normalise(
     expr = call.method.fn(pl.col("_x"), call.params)
     frame = run.with_names(frame, set(expr.meta.root_names()))
     return frame.with_columns(expr.over("_p").alias("_score")).select(
-        "_i", "_u", "value", "_present", "_score"
+        "_i", "_u", "value", "_present", "_score", "_p"
     )
 
 

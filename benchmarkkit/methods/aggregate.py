@@ -7,20 +7,22 @@ which is COINr's rule). Each formula keeps the order of operations of its COINr 
 function so results agree to the last bits.
 
 Domain checks. ``a_gmean`` stops on any value <= 0 and ``a_hmean`` on any 0; our engine must refuse
-the same input with a clear message instead of producing NaN or -inf. The rule per method is
-:func:`invalid_values`, and :func:`check_positive` applies it to a child frame and raises
-:class:`~benchmarkkit.errors.MethodError`. The engine should call ``check_positive`` on the present
-children of every parent before aggregating with *any* method (it is a no-op for methods without a
-rule): ``requires_positive`` only flags geometric and harmonic, while the generalised mean's rule
-depends on ``p``.
+the same input with a clear message instead of producing NaN or -inf. Each method *declares* its
+domain (``Aggregator.domain``: ``positive``, ``nonzero``, or for ``genmean`` a function of ``p``),
+and the engine checks the present children of every parent against the declaration, whoever
+registered the method. :func:`check_positive` applies a declared domain to a child frame and raises
+:class:`~benchmarkkit.errors.MethodError`; :func:`invalid_values` gives the rule as an expression.
+``arithmetic`` also declares ``weighted_mean=True``: the engine may compute it densely.
 
 Departures from COINr, on purpose:
 
 * ``genmean``: COINr computes ``sum(w * x^p) / sum(w)`` without ``na.rm``, so one missing child
   makes the parent missing. We skip missing children and renormalise the weights like every other
-  mean. ``p = 0`` is refused as in COINr (use ``geometric``); with ``p`` not a whole number,
+  mean (``genmean:p``); ``genmean:p,coinr=1`` keeps COINr's rule (one missing child → missing
+  parent). ``p = 0`` is refused as in COINr (use ``geometric``); with ``p`` not a whole number,
   negative values are refused (R would return NaN silently).
-* ``copeland``: see :func:`copeland_scores`.
+* ``copeland``: a contest is decided on the children both cities have; ``copeland:coinr=1`` keeps
+  COINr's handling of missing children. See :func:`copeland_scores`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods.spec import Aggregator, Param
+from benchmarkkit.methods.normalise import flag
+from benchmarkkit.methods.spec import DOMAIN_WORDS, Aggregator, Domain, Param, outside
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,14 +105,43 @@ def harmonic(x: pl.Expr, w: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
 
 
 @_present_only
-def genmean(x: pl.Expr, w: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
-    """``a_genmean``: ``(sum(w * x^p) / sum(w))^(1/p)``, skipping missing children.
-
-    COINr has no ``na.rm`` here (one missing child → missing parent); we skip them like every
-    other mean, which is what its documentation promises ("NA are skipped by default").
-    """
+def _genmean_skipping(x: pl.Expr, w: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     p = _p(params)
     return ((w * x.pow(p)).sum() / w.sum()).pow(1 / p)
+
+
+def genmean(x: pl.Expr, w: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
+    """``a_genmean``: ``(sum(w * x^p) / sum(w))^(1/p)``.
+
+    Two behaviours with missing children. Ours (default): skip them and renormalise the weights,
+    like every other mean and as COINr's documentation promises ("NA are skipped by default").
+    COINr 1.1.14's code (``coinr=1``): ``w[is.na(x)] <- NA; sum(w * x^p) / sum(w)`` has no
+    ``na.rm``, so one missing child makes the parent missing. With ``coinr=1`` the method declares
+    ``skips_missing`` false and sees every child.
+
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"x": [1.0, 3.0, None], "w": [1.0, 1.0, 1.0]})
+    >>> f.select(genmean(pl.col("x"), pl.col("w"), {"p": 1}))["x"].to_list()
+    [2.0]
+    >>> f.select(genmean(pl.col("x"), pl.col("w"), {"p": 1, "coinr": True}))["x"].to_list()
+    [None]
+    """
+    if not _coinr(params):
+        return _genmean_skipping(x, w, params)
+    p = _p(params)
+    missing = x.is_null() | x.is_nan()
+    result = pl.when(missing.any().not_()).then(((w * x.pow(p)).sum() / w.sum()).pow(1 / p))
+    name = x.meta.output_name(raise_if_undetermined=False)
+    return result.alias(name) if name else result
+
+
+def _coinr(params: Mapping[str, Any]) -> bool:
+    """The ``coinr`` option: COINr 1.1.14's own handling of missing children."""
+    return flag(params, "coinr", False)
+
+
+def _skips_unless_coinr(params: Mapping[str, Any]) -> bool:
+    return not _coinr(params)
 
 
 # --- Copeland (compares cities with each other) ---------------------------------------------------
@@ -138,7 +170,10 @@ def copeland_scores(frame: pl.LazyFrame, params: Mapping[str, Any]) -> pl.LazyFr
     and a city with no data at all still gets a score. Here a contest between two cities is decided
     on the children both have (a child missing for either side counts for neither), so the result
     does not depend on the order of the cities. Identical to COINr when nothing is missing.
+    ``coinr=1`` keeps COINr's rule (:func:`copeland_coinr`).
     """
+    if _coinr(params):
+        return copeland_coinr(frame, params)
     keys = ["year", "parent", "child"]
     rows = frame.select("city_id", "year", "parent", "child", pl.col("x").fill_nan(None), "w")
     present = rows.filter(pl.col("x").is_not_null())
@@ -171,40 +206,104 @@ def copeland_scores(frame: pl.LazyFrame, params: Mapping[str, Any]) -> pl.LazyFr
     )
 
 
+def copeland_coinr(frame: pl.LazyFrame, params: Mapping[str, Any]) -> pl.LazyFrame:
+    """COINr 1.1.14's ``a_copeland`` with its handling of missing children, cities in ``city_id``
+    order (COINr's row order when the data are sorted by unit code).
+
+    For cities ``i`` before ``j``: ``orm[i, j]`` = normalised weight of the children where both
+    have a value and ``i`` is higher, plus half the weight of ties; ``orm[j, i] = 1 - orm[i, j]``.
+    A child missing for either city thereby counts for the later city, and a city without any
+    data still gets a score. Each city scores ``+1`` per ``orm > 0.5``, ``-1`` per ``< 0.5``
+    (a balance within ``TIE_TOLERANCE`` of 0.5 is a tie, where R compares exactly).
+    """
+    rows = frame.select("city_id", "year", "parent", "child", pl.col("x").fill_nan(None), "w")
+    weights = rows.select("year", "parent", "child", "w").unique(["year", "parent", "child"])
+    total = weights.group_by("year", "parent").agg(_wt=pl.col("w").sum())
+    cities = rows.select("year", "parent", "city_id").unique()
+    present = rows.filter(pl.col("x").is_not_null())
+    rival = present.select(
+        "year", "parent", "child", pl.col("city_id").alias("_rival"), pl.col("x").alias("_rx")
+    )
+    wn = pl.col("w") / pl.col("_wt")
+    half = (
+        present.join(rival, on=["year", "parent", "child"])
+        .filter(pl.col("city_id") < pl.col("_rival"))
+        .join(total, on=["year", "parent"])
+        .group_by("year", "parent", "city_id", "_rival")
+        .agg(
+            _orm=wn.filter(pl.col("x") > pl.col("_rx")).sum()
+            + wn.filter(pl.col("x") == pl.col("_rx")).sum() / 2
+        )
+    )
+    pairs = (
+        cities.join(cities.rename({"city_id": "_rival"}), on=["year", "parent"])
+        .filter(pl.col("city_id") < pl.col("_rival"))
+        .join(half, on=["year", "parent", "city_id", "_rival"], how="left")
+        .with_columns(pl.col("_orm").fill_null(0.0))
+    )
+
+    def outcome(orm: pl.Expr) -> pl.Expr:
+        return (
+            pl.when(orm > 0.5 + TIE_TOLERANCE)
+            .then(1)
+            .when(orm < 0.5 - TIE_TOLERANCE)
+            .then(-1)
+            .otherwise(0)
+        )
+
+    both = pl.concat(
+        [
+            pairs.select("year", "parent", "city_id", _s=outcome(pl.col("_orm"))),
+            pairs.select(
+                "year", "parent", pl.col("_rival").alias("city_id"), _s=outcome(1 - pl.col("_orm"))
+            ),
+        ]
+    )
+    wins = both.group_by("year", "parent", "city_id").agg(_wins=pl.col("_s").sum())
+    return cities.join(wins, on=["year", "parent", "city_id"], how="left").select(
+        "city_id", "year", "parent", score=pl.col("_wins").fill_null(0).cast(pl.Float64)
+    )
+
+
 # --- domain checks --------------------------------------------------------------------------------
 
 
-def invalid_values(method: str, params: Mapping[str, Any] | None, x: pl.Expr) -> pl.Expr | None:
+def genmean_domain(params: Mapping[str, Any]) -> Domain:
+    """``x > 0`` when ``p < 0`` (COINr stops on 1/0), ``x >= 0`` when ``p`` is not a whole number
+    (R would give NaN), any value otherwise."""
+    p = _p(params)
+    if p < 0:
+        return "positive"
+    if not float(p).is_integer():
+        return "non_negative"
+    return "any"
+
+
+def _declared(method: str | Aggregator) -> Aggregator:
+    """The built-in aggregator of that name, or the aggregator itself."""
+    if isinstance(method, Aggregator):
+        return method
+    for aggregator in AGGREGATORS:
+        if aggregator.name == method:
+            return aggregator
+    raise MethodError(f"unknown aggregator '{method}'")
+
+
+def invalid_values(
+    method: str | Aggregator, params: Mapping[str, Any] | None, x: pl.Expr
+) -> pl.Expr | None:
     """A boolean expression, true for child values ``method`` refuses; None if all values work.
 
-    geometric: ``x <= 0`` (COINr stops). harmonic: ``x == 0`` (COINr stops; negatives are allowed
-    as in COINr). genmean: ``x <= 0`` when ``p < 0`` (COINr stops), ``x < 0`` when ``p`` is not a
-    whole number (R would give NaN).
+    Read from the method's declared ``domain`` (a built-in may be named): geometric ``x <= 0``
+    (COINr stops), harmonic ``x == 0`` (COINr stops; negatives are allowed as in COINr), genmean
+    ``x <= 0`` when ``p < 0``, ``x < 0`` when ``p`` is not a whole number.
     """
-    params = params or {}
-    if method == "geometric":
-        return x <= 0
-    if method == "harmonic":
-        return x == 0
-    if method == "genmean":
-        p = _p(params)
-        if p < 0:
-            return x <= 0
-        if not float(p).is_integer():
-            return x < 0
-    return None
-
-
-_RULE = {
-    "geometric": "values > 0",
-    "harmonic": "values other than 0",
-    "genmean": "values > 0 for p < 0, >= 0 for a fractional p",
-}
+    return outside(_declared(method).domain_for(params or {}), x)
 
 
 def check_positive(
     frame: pl.DataFrame | pl.LazyFrame,
-    method: str,
+    method: str | Aggregator,
     params: Mapping[str, Any] | None = None,
     *,
     value: str = "x",
@@ -213,10 +312,12 @@ def check_positive(
     """Raise :class:`MethodError` if ``frame`` holds child values ``method`` cannot aggregate.
 
     Only present values count (null and NaN are skipped, as the aggregation skips them). The
-    message gives the number of offending values and the first one, located by the ``where``
-    columns that exist in the frame.
+    message names the method, the number of offending values and the first one, located by the
+    ``where`` columns that exist in the frame (the engine passes the child: the indicator or node).
     """
-    rule = invalid_values(method, params, pl.col(value))
+    aggregator = _declared(method)
+    domain = aggregator.domain_for(params or {})
+    rule = outside(domain, pl.col(value))
     if rule is None:
         return
     lf = frame.lazy()
@@ -232,39 +333,51 @@ def check_positive(
         return
     first = ", ".join(f"{c} {bad[c][0]!r}" for c in cols)
     raise MethodError(
-        f"{method} aggregation needs {_RULE[method]}: {bad.height} child value(s) are not "
-        f"(first: {first}, value {bad[value][0]!r})",
+        f"{aggregator.name} aggregation needs {DOMAIN_WORDS[domain]}: {bad.height} child value(s) "
+        f"are not (first: {first}, value {bad[value][0]!r})",
         hint="normalise onto a positive range first, e.g. minmax with low=1, high=100",
     )
 
+
+_COINR = Param(
+    "coinr", bool, False, "COINr 1.1.14's own handling of missing children (see the docstring)"
+)
 
 AGGREGATORS: tuple[Aggregator, ...] = (
     Aggregator(
         "arithmetic",
         arithmetic,
         summary="Weighted arithmetic mean of the children present (COINr a_amean)",
+        weighted_mean=True,
     ),
     Aggregator(
         "geometric",
         geometric,
         summary="Weighted geometric mean; children must be > 0 (COINr a_gmean)",
-        requires_positive=True,
+        domain="positive",
     ),
     Aggregator(
         "harmonic",
         harmonic,
         summary="Weighted harmonic mean; children must not be 0 (COINr a_hmean)",
-        requires_positive=True,
+        domain="nonzero",
     ),
     Aggregator(
         "genmean",
         genmean,
-        params=(Param("p", float, 2.0, "exponent p != 0 (1 = arithmetic, -1 = harmonic)"),),
+        params=(
+            Param("p", float, 2.0, "exponent p != 0 (1 = arithmetic, -1 = harmonic)"),
+            _COINR,
+        ),
         summary="Weighted generalised (power) mean, missing children skipped (COINr a_genmean)",
+        domain=genmean_domain,
+        skips_missing=_skips_unless_coinr,
     ),
     Aggregator(
         "copeland",
         frame_fn=copeland_scores,
+        params=(_COINR,),
+        skips_missing=_skips_unless_coinr,
         summary="Copeland score: pairwise wins minus losses between cities (COINr a_copeland)",
     ),
 )

@@ -55,7 +55,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods.spec import Normaliser, Param
+from benchmarkkit.methods.spec import IndicatorParam, Normaliser, Param
 
 if TYPE_CHECKING:
     from benchmarkkit.hookspecs import Register
@@ -193,30 +193,52 @@ def goalposts(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     """``n_goalposts``: share of the way from the lower to the upper goalpost, times the scale.
 
     Reads ``goalpost_lower``/``goalpost_upper`` (already direction-adjusted by the engine, see the
-    module docstring) and ``goalpost_scale`` (null → the ``scale`` parameter). With
-    ``trunc2posts`` (default true, as COINr) values beyond the posts are clipped to 0 and 1 before
-    scaling.
+    module docstring), ``goalpost_scale`` (null → the ``scale`` parameter) and
+    ``goalpost_trunc2posts`` (null → the ``trunc2posts`` parameter). With truncation (default
+    true, as COINr) values beyond the posts are clipped to 0 and 1 before scaling.
+
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"x": [-5.0, 5.0, 15.0], "goalpost_lower": [0.0] * 3,
+    ...     "goalpost_upper": [10.0] * 3, "goalpost_scale": [None, None, 1.0],
+    ...     "goalpost_trunc2posts": [None, False, True]})
+    >>> frame.select(goalposts(pl.col("x"), {}))["x"].to_list()
+    [0.0, 50.0, 1.0]
     """
     lo, hi = pl.col("goalpost_lower"), pl.col("goalpost_upper")
     scale = pl.col("goalpost_scale").fill_null(number(params, "scale", 100.0))
+    trunc = pl.col("goalpost_trunc2posts").fill_null(flag(params, "trunc2posts", True))
     y = (clean(x) - lo) / (hi - lo)
-    if flag(params, "trunc2posts", True):
-        y = _cap_at_one(y)
-        y = pl.when(y < 0).then(pl.lit(0.0)).otherwise(y)
+    y = pl.when(trunc).then(_clip(y)).otherwise(y)
     return y * scale
+
+
+def _clip(y: pl.Expr) -> pl.Expr:
+    """COINr's ``y[y > 1] <- 1; y[y < 0] <- 0`` (NaN kept)."""
+    y = _cap_at_one(y)
+    return pl.when(y < 0).then(pl.lit(0.0)).otherwise(y)
 
 
 @keeps_name
 def dist2targ(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     """``n_dist2targ`` (direction already applied): ``(x - min) / (target - min)``.
 
-    Reads the ``target`` column (``direction * target`` from the engine). ``cap_max`` (default
-    false, as COINr) caps values beyond the target at 1.
+    Reads the ``target`` column (``direction * target`` from the engine) and
+    ``dist2targ_cap_max`` (COINr's iMeta column; null → the ``cap_max`` parameter, default false
+    as COINr): capped, a value beyond the target scores 1.
+
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"x": [0.0, 5.0, 20.0], "target": [10.0] * 3,
+    ...     "dist2targ_cap_max": [None, True, None]})
+    >>> frame.select(dist2targ(pl.col("x"), {}))["x"].to_list()
+    [0.0, 0.5, 2.0]
+    >>> frame.select(dist2targ(pl.col("x"), {"cap_max": True}))["x"].to_list()
+    [0.0, 0.5, 1.0]
     """
     x = clean(x)
     lo = x.min()
     y = (x - lo) / (pl.col("target") - lo)
-    return _cap_at_one(y) if flag(params, "cap_max", False) else y
+    cap = pl.col("dist2targ_cap_max").fill_null(flag(params, "cap_max", False))
+    return pl.when(cap).then(_cap_at_one(y)).otherwise(y)
 
 
 @keeps_name
@@ -292,14 +314,26 @@ NORMALISERS: tuple[Normaliser, ...] = (
             Param("trunc2posts", bool, True, "clip values beyond the goalposts to 0 and 1"),
             Param("scale", float, 100.0, "scale used where goalpost_scale is missing"),
         ),
-        columns=("goalpost_lower", "goalpost_upper", "goalpost_scale"),
+        indicator_params=(
+            IndicatorParam("goalpost_lower", units="indicator", pair="goalpost_upper"),
+            IndicatorParam("goalpost_upper", units="indicator", pair="goalpost_lower"),
+            IndicatorParam("goalpost_scale", required=False, doc="null: the scale parameter"),
+            IndicatorParam(
+                "goalpost_trunc2posts", bool, required=False, doc="null: the trunc2posts parameter"
+            ),
+        ),
         summary="Share of the distance between goalposts, times the scale (COINr n_goalposts)",
     ),
     Normaliser(
         "dist2targ",
         dist2targ,
         (_CAP,),
-        columns=("target",),
+        indicator_params=(
+            IndicatorParam("target", units="indicator"),
+            IndicatorParam(
+                "dist2targ_cap_max", bool, required=False, doc="null: the cap_max parameter"
+            ),
+        ),
         summary="(x - min) / (target - min) (COINr n_dist2targ)",
     ),
     Normaliser(

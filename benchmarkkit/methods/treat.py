@@ -708,8 +708,15 @@ TREATMENTS: tuple[Treatment, ...] = (
             *_THRESHOLDS,
         ),
         summary="Skew/kurtosis test, winsorise up to winmax points, else log (COINr Treat)",
+        lean=True,
     ),
-    Treatment("none", no_treatment, _THRESHOLDS, summary="No treatment; the test is only reported"),
+    Treatment(
+        "none",
+        no_treatment,
+        _THRESHOLDS,
+        summary="No treatment; the test is only reported",
+        lean=True,
+    ),
 )
 
 
