@@ -56,7 +56,7 @@ STEPS = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
 # plugins
 
 
-def plugins(
+def load_plugins(
     files: Sequence[str | Path] = (),
     dirs: Sequence[str | Path] = (),
     disabled: Sequence[str] = (),
@@ -168,7 +168,7 @@ def load(
     """
     from benchmarkkit.io.catalog import catalog_from_registry
 
-    registry = registry if registry is not None else plugins()
+    registry = registry if registry is not None else load_plugins()
     catalog = catalog_from_registry(registry)
     if isinstance(source, pl.DataFrame):
         return _load_frame(source, registry, catalog, mapping, shape, columns, constants, cities)

@@ -50,9 +50,9 @@ class Context:
     def registry(self, *, quiet: bool = False) -> Registry:
         """Plugins are loaded once per run, on first need; problems are printed, not fatal."""
         if self._registry is None:
-            from benchmarkkit.api import plugins
+            from benchmarkkit.api import load_plugins
 
-            self._registry = plugins(
+            self._registry = load_plugins(
                 self.plugin_files, self.plugins_dirs, self.disabled, timeout=self.plugin_timeout
             )
             for problem in self._registry.problems:
@@ -959,3 +959,7 @@ def chart(
         out=out,
     )
     click.echo(f"{kind} chart written to {out}")
+
+
+if __name__ == "__main__":  # python -m benchmarkkit.cli
+    main()

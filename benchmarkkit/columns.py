@@ -41,8 +41,6 @@ FOCUS_AREA_LABELS: Final = {
 INDICES: Final = ("livability", "competitiveness", "sustainability")
 """ASCN's three strategic objectives as indices: quality of life, economy, environment."""
 
-FocusArea = pl.Enum(list(FOCUS_AREAS))
-
 OBSERVATIONS: Final[dict[str, pl.DataType]] = {
     "city_id": pl.String(),
     "city_name": pl.String(),
@@ -56,8 +54,6 @@ OBSERVATIONS: Final[dict[str, pl.DataType]] = {
 }
 """The long indicator table. ``flag`` holds e.g. ``estimated``, ``provisional``, ``break``,
 ``derived`` or ``imputed`` (comma-separated when several apply); null means an ordinary value."""
-
-OBSERVATION_KEY: Final = ("city_id", "year", "indicator")
 
 CITIES: Final[dict[str, pl.DataType]] = {
     "city_id": pl.String(),

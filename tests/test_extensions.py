@@ -33,7 +33,7 @@ def test_a_peer_rule_plugin_combines_with_builtin_rules(run):
     """``climate:2+size:3``: the plugin's rule and the built-in size rule intersect."""
     import benchmarkkit as bk
 
-    registry = bk.plugins(files=[CLIMATE])
+    registry = bk.load_plugins(files=[CLIMATE])
     scores = bk.score(bk.load(registry=registry))
     both = bk.compare(scores, city="ES001C", year=2023, peers="climate:2+size:3", levers=False)
     climate = bk.compare(scores, city="ES001C", year=2023, peers="climate:2", levers=False)
