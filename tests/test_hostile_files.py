@@ -412,3 +412,16 @@ def test_csv_with_a_million_columns(tmp_path):
         fh.write(b",".join(b"c%d" % i for i in range(10**6)) + b"\n")
         fh.write(b",".join([b"1"] * 10**6) + b"\n")
     refused(path, "wide.csv", "columns, more than the limit of 16,384", "long shape")
+
+
+def test_a_workbook_of_too_many_parts_is_refused_before_its_directory_is_read(tmp_path, run):
+    path = tmp_path / "parts.xlsx"
+    with zipfile.ZipFile(path, "w") as book:
+        for name, text in PARTS.items():
+            book.writestr(name, text)
+        for i in range(10_001):
+            book.writestr(f"xl/media/{i}.bin", b"")
+    result = run("validate", path)
+    assert result.exit_code == 2, result.output
+    [line] = [ln for ln in result.stdout.splitlines() if "[file_unusable]" in ln]
+    assert "the workbook has 10,005 parts, more than the limit of 10,000" in line, line

@@ -245,3 +245,24 @@ def test_longest_line_is_found_exactly_across_blocks(tmp_path, limit):
             assert f"line {over[0][0]} is {over[0][1]} bytes long" in str(err), (lines, str(err))
         else:
             assert not over, (lines, limit)
+
+
+def test_xlsx_unpacked_size_limit_is_a_quarter_of_the_input_size(tmp_path, run, monkeypatch):
+    import zipfile
+
+    import xlsxwriter
+
+    path = tmp_path / "d.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    frame = pl.read_csv(LONG.encode())
+    for r, row in enumerate([frame.columns, *frame.rows()]):
+        sheet.write_row(r, 0, row)
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setenv("BENCHMARKKIT_MAX_INPUT_SIZE", str(4 * unpacked))
+    assert "[file_unusable]" not in run("validate", path).output
+    monkeypatch.setenv("BENCHMARKKIT_MAX_INPUT_SIZE", str(4 * unpacked - 4))
+    line = _unusable(run("validate", path))
+    assert f"the workbook unpacks to {unpacked / 1024:.1f} KiB, more than the limit" in line
