@@ -727,7 +727,7 @@ def score(
     for row in result.warnings.group_by("scorer", "kind").len().sort("scorer", "kind").iter_rows():
         click.echo(f"warning: {row[0]}: {row[2]} × {row[1]} (see --out for details)", err=True)
     if out is not None:
-        write_table(scores, out)
+        write_table(_with_names(scores, result.loaded.cities), out)
         click.echo(f"{scores.height} scores written to {out}")
         return
     top = scores.filter(pl.col("level") == pl.col("level").max().over("scorer"))
@@ -739,8 +739,30 @@ def score(
     )
     from benchmarkkit.io.export import text_table
 
-    click.echo(text_table(shown.select("scorer", "year", "rank", "city_id", "score", "coverage")))
+    shown = _with_names(shown, result.loaded.cities)
+    click.echo(
+        text_table(
+            shown.select("scorer", "year", "rank", "city_id", "city_name", "score", "coverage")
+        )
+    )
     click.echo(f"({top.height} index scores; write every level with --out FILE)")
+
+
+def framework_option(fn: Any) -> Any:
+    return click.option(
+        "--framework",
+        "framework_file",
+        type=click.Path(path_type=Path),
+        help="Your own index instead of the built-in ones: a COINr iMeta .csv or a native .toml.",
+    )(fn)
+
+
+def _with_names(scores: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
+    """The score rows with each city's name beside its id (a reader knows cities by name)."""
+    names = cities.select("city_id", "city_name")
+    out = scores.join(names, on="city_id", how="left", maintain_order="left")
+    at = scores.columns.index("city_id") + 1
+    return out.select([*scores.columns[:at], "city_name", *scores.columns[at:]])
 
 
 def target_options(fn: Any) -> Any:
@@ -773,10 +795,12 @@ def target_options(fn: Any) -> Any:
     "--out", type=click.Path(path_type=Path), help="Write the summary (.csv/.parquet/.json)."
 )
 @click.option("--no-levers", is_flag=True, help="Skip the levers (they re-score the data).")
+@framework_option
 @click.pass_obj
 def compare(
     obj: Context,
     files: tuple[Path, ...],
+    framework_file: Path | None,
     city: str | None,
     year: int | None,
     peer_spec: str,
@@ -793,7 +817,11 @@ def compare(
     if files and city is None:
         fail("give the city to compare with --city ID")
     comparison = compare_city(
-        scored(obj, files, **data), city=city, year=year, peers=peer_spec, levers=not no_levers
+        scored(obj, files, framework_file, **data),
+        city=city,
+        year=year,
+        peers=peer_spec,
+        levers=not no_levers,
     )
     summary = comparison.summary
     if out is not None:
@@ -862,10 +890,12 @@ def compare(
     is_flag=True,
     help="One report per city of the peer group, written into the --out folder.",
 )
+@framework_option
 @click.pass_obj
 def report(
     obj: Context,
     files: tuple[Path, ...],
+    framework_file: Path | None,
     city: str | None,
     year: int | None,
     peer_spec: str,
@@ -883,7 +913,7 @@ def report(
         folder = out or Path("reports-out")
         if folder.suffix.lower() in (".html", ".htm"):
             fail(f"with --all, --out is a folder, got '{folder}'")
-        run = scored(obj, files, **data)
+        run = scored(obj, files, framework_file, **data)
         batch_run = api.reports(
             run, city=city, year=year, peers=peer_spec, lang=lang, folder=folder
         )
@@ -897,7 +927,12 @@ def report(
     if out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out must be an .html file, got '{out}'")
     done = api.report(
-        scored(obj, files, **data), city=city, year=year, peers=peer_spec, lang=lang, out=out
+        scored(obj, files, framework_file, **data),
+        city=city,
+        year=year,
+        peers=peer_spec,
+        lang=lang,
+        out=out,
     )
     click.echo(
         f"report for {done.city_name} ({done.city_id}), {done.year} written to {out}"
@@ -930,11 +965,13 @@ CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
     required=True,
     help="FILE.html (self-contained), .png, .svg or .json (the Vega-Lite spec).",
 )
+@framework_option
 @click.pass_obj
 def chart(
     obj: Context,
     kind: str,
     files: tuple[Path, ...],
+    framework_file: Path | None,
     city: str | None,
     year: int | None,
     peer_spec: str,
@@ -950,7 +987,7 @@ def chart(
     if files and city is None:
         fail("give the city to chart with --city ID")
     draw(
-        scored(obj, files, **data),
+        scored(obj, files, framework_file, **data),
         kind,
         city=city,
         year=year,

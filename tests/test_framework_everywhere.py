@@ -1,0 +1,74 @@
+"""Your framework in every command: ``--framework`` on score, compare, report and chart (a COINr
+iMeta here), and city names beside ids in what ``score`` writes."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from tests.conftest import FIXTURES
+
+IDATA = FIXTURES / "asem" / "iData.csv"
+IMETA = FIXTURES / "asem" / "iMeta.csv"
+
+
+def test_compare_report_and_chart_take_a_framework(tmp_path, run):
+    scored = run("score", IDATA, "--framework", IMETA, "--out", tmp_path / "s.csv")
+    assert scored.exit_code == 0, scored.output
+    index = pl.read_csv(tmp_path / "s.csv").filter(pl.col("node") == "Index")
+    germany = index.filter(pl.col("city_id") == "DEU").row(0, named=True)
+
+    compared = run(
+        "compare",
+        IDATA,
+        "--framework",
+        IMETA,
+        "--city",
+        "DEU",
+        "--peers",
+        "all",
+        "--no-levers",
+        "--format",
+        "json",
+    )
+    assert compared.exit_code == 0, compared.output
+    rows = {r["node"]: r for r in json.loads(compared.stdout)}
+    assert rows["Index"]["score"] == germany["score"]  # one number, the same in both commands
+    assert rows["Index"]["n_peers"] == index.height
+
+    out = tmp_path / "r.html"
+    reported = run(
+        "report", IDATA, "--framework", IMETA, "--city", "DEU", "--peers", "all", "--out", out
+    )
+    assert reported.exit_code == 0, reported.output
+    assert "Germany" in out.read_text(encoding="utf-8")
+
+    spec = tmp_path / "c.json"
+    charted = run(
+        "chart",
+        "ranking",
+        IDATA,
+        "--framework",
+        IMETA,
+        "--city",
+        "DEU",
+        "--peers",
+        "all",
+        "--index",
+        "iMeta",
+        "--out",
+        spec,
+    )
+    assert charted.exit_code == 0, charted.output
+    assert json.loads(spec.read_text(encoding="utf-8"))["$schema"].startswith(
+        "https://vega.github.io/schema/vega-lite/"
+    )
+
+
+def test_score_output_names_the_cities(tmp_path, run):
+    result = run("score", IDATA, "--framework", IMETA, "--out", tmp_path / "s.parquet")
+    assert result.exit_code == 0, result.output
+    scores = pl.read_parquet(tmp_path / "s.parquet")
+    assert scores.columns[:6] == ["city_id", "city_name", "year", "scorer", "node", "level"]
+    assert scores.filter(pl.col("city_id") == "DEU")["city_name"].unique().to_list() == ["Germany"]
