@@ -11,8 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from benchmarkkit.errors import MethodError, did_you_mean
+
 if TYPE_CHECKING:
     import polars as pl
+
+STEPS = ("denominate", "screen", "impute", "treat", "normalise", "aggregate")
+"""The steps of the composite chain, in benchmarkkit's default order: screening the data as
+reported, then filling what is left (a city is judged on what it reported, not on imputed data)."""
+COINR_STEPS = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
+"""COINr's standard recipe (``build_example_coin``): impute before screening, so screening by
+missing data drops almost no unit. The default for a COINr iMeta framework."""
 
 FRAMEWORK_NODES = {
     "node": "String",
@@ -57,9 +66,60 @@ class Pipeline:
     min_index_coverage: float = 0.0
     """Below this share of the index's available indicators, a city's index score is withheld and
     reported as too thin to score (the score would rest on too few indicators to mean much)."""
+    steps: tuple[str, ...] = STEPS
+    """The order the steps run in (``STEPS``, ``COINR_STEPS`` or any order of your own): the
+    steps before normalise in any order, except denominate, which divides the raw observations
+    and so comes first; then normalise, then aggregate. A step may be left out when its option is
+    not set (e.g. no ``screen`` without a screening threshold)."""
+
+    def __post_init__(self) -> None:
+        steps = self.steps.split(",") if isinstance(self.steps, str) else self.steps
+        object.__setattr__(self, "steps", check_steps(steps, self))
 
     def with_options(self, **changes: Any) -> Pipeline:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def check_steps(steps: Any, pipeline: Pipeline | None = None) -> tuple[str, ...]:
+    """``steps`` as a tuple of known step names in an order the engine can run, or a one-line
+    MethodError saying what is wrong (with a did-you-mean for a misspelt step).
+
+    With ``pipeline``, a step whose option is set must be among the steps: leaving out ``impute``
+    while asking for ``--impute mean`` would silently not impute."""
+    names = tuple(str(s).strip().lower() for s in steps if str(s).strip())
+    usage = f"steps are {', '.join(STEPS)}; e.g. {','.join(COINR_STEPS)}"
+    for name in names:
+        if name not in STEPS:
+            raise MethodError(f"unknown step '{name}'", hint=did_you_mean(name, STEPS) or usage)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise MethodError(f"step '{twice[0]}' is listed twice", hint=usage)
+    if names[-2:] != ("normalise", "aggregate"):
+        missing = [n for n in ("normalise", "aggregate") if n not in names]
+        raise MethodError(
+            f"the steps lack '{missing[0]}'"
+            if missing
+            else "the steps must end with normalise, then aggregate",
+            hint=usage,
+        )
+    if "denominate" in names and names[0] != "denominate":
+        raise MethodError(
+            "denominate must be the first step (it divides the raw observations)", hint=usage
+        )
+    if pipeline is not None:
+        wanted = {
+            "denominate": pipeline.denominate,
+            "screen": pipeline.screen is not None,
+            "impute": pipeline.impute.strip().lower() != "none",
+            "treat": pipeline.treat.strip().lower() != "none",
+        }
+        for step, on in wanted.items():
+            if on and step not in names:
+                raise MethodError(
+                    f"{step} is asked for but is not among the steps ({','.join(names)})",
+                    hint=f"add '{step}' to the steps, or do not ask for it",
+                )
+    return names
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ index = (1·A + 3·B) / 4:        c1 12.5, c2 81.25, c3 62.5  → ranks c2 1, c3
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 
 from benchmarkkit.engine.score import effective_weights, score
-from benchmarkkit.errors import MethodError
+from benchmarkkit.errors import InputError, MethodError
 from benchmarkkit.io.framework import read_toml_framework
 from benchmarkkit.scorer import Pipeline
 from tests.conftest import write
@@ -229,3 +231,108 @@ def test_bad_method_names_and_parameters(framework, registry):
         score(framework, DATA, CITIES, Pipeline(normalise="minmx"), registry)
     with pytest.raises(MethodError, match="must be float"):
         score(framework, DATA, CITIES, Pipeline(normalise="minmax:a,b"), registry)
+
+
+# --- the order of the steps ---------------------------------------------------------------------
+
+
+def test_screen_before_impute_drops_what_impute_after_it_would_fill(framework, registry):
+    """c3 has 2 of 3 indicators (0.67). Screening at 0.9 first (benchmarkkit's default) drops it;
+    COINr's recipe order imputes y first (mean of c1, c2 = 10), so c3 is complete and stays."""
+    ours = score(framework, DATA, CITIES, Pipeline(screen=0.9, impute="mean"), registry)
+    assert set(node_scores(ours, "index")) == {"c1", "c2"}
+    assert ours.imputed.height == 0
+    assert ours.warnings.filter(pl.col("kind") == "screened_out")["city_id"].to_list() == ["c3"]
+    coinr = Pipeline(
+        screen=0.9,
+        impute="mean",
+        steps=("denominate", "impute", "screen", "treat", "normalise", "aggregate"),
+    )
+    result = score(framework, DATA, CITIES, coinr, registry)
+    assert set(node_scores(result, "index")) == {"c1", "c2", "c3"}
+    assert result.imputed.rows() == [("c3", 2023, "y", 10.0)]
+    assert result.methods["steps"] == "denominate,impute,screen,treat,normalise,aggregate"
+    # y of c3 = 10 → -10 between -15 and -5: 50; A(c3) = (100 + 50) / 2
+    assert node_scores(result, "A")["c3"] == pytest.approx(75.0)
+
+
+def test_a_unit_screened_after_imputation_leaves_the_imputed_log(framework, registry):
+    sparse = DATA.filter(~((pl.col("city_id") == "c3") & (pl.col("indicator") == "z")))
+    coinr = Pipeline(
+        screen=0.9, impute="mean", steps=("impute", "screen", "normalise", "aggregate")
+    )
+    # z of c3 is imputed (2 = mean of 1 and 3), y too: c3 is complete, nothing dropped
+    result = score(framework, sparse, CITIES, coinr, registry)
+    assert sorted(result.imputed["indicator"]) == ["y", "z"]
+    # with a group mean over a region only c3 is in, nothing fills c3: screened out, no log
+    grouped = Pipeline(
+        screen=0.9, impute="group-mean:region", steps=("impute", "screen", "normalise", "aggregate")
+    )
+    result = score(framework, sparse, CITIES, grouped, registry)
+    assert "c3" not in set(node_scores(result, "index"))
+    assert result.imputed.filter(pl.col("city_id") == "c3").height == 0
+
+
+def test_treat_may_come_before_impute(framework, registry):
+    steps = ("treat", "impute", "normalise", "aggregate")
+    result = score(framework, DATA, CITIES, Pipeline(impute="mean", steps=steps), registry)
+    assert result.imputed.rows() == [("c3", 2023, "y", 10.0)]
+    assert result.treatment.height > 0
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("impute,normalize,aggregate", "unknown step 'normalize' (did you mean 'normalise'?)"),
+        ("impute,impute,normalise,aggregate", "step 'impute' is listed twice"),
+        ("impute,screen,treat", "the steps lack 'normalise'"),
+        ("normalise,aggregate,treat", "must end with normalise, then aggregate"),
+        ("impute,denominate,normalise,aggregate", "denominate must be the first step"),
+    ],
+)
+def test_bad_steps_are_one_line_errors(steps, message):
+    with pytest.raises(MethodError, match=re.escape(message)):
+        Pipeline(steps=tuple(steps.split(",")))
+
+
+def test_a_step_asked_for_must_be_among_the_steps():
+    with pytest.raises(MethodError, match="impute is asked for but is not among the steps"):
+        Pipeline(impute="mean", steps=("treat", "normalise", "aggregate"))
+    with pytest.raises(MethodError, match="impute is asked for"):
+        Pipeline(steps=("normalise", "aggregate")).with_options(impute="mean")
+    assert Pipeline(steps=("normalise", "aggregate")).with_options(steps=None).steps == (
+        "normalise",
+        "aggregate",
+    )
+
+
+def test_toml_framework_sets_the_steps(tmp_path):
+    text = FRAMEWORK.replace(
+        'name = "toy"',
+        'name = "toy"\n[methods]\nsteps = ["impute", "screen", "normalise", "aggregate"]',
+    )
+    fw = read_toml_framework(write(tmp_path / "toy.toml", text))
+    assert fw.pipeline.steps == ("impute", "screen", "normalise", "aggregate")
+    bad = text.replace('"screen"', '"scren"')
+    with pytest.raises(InputError, match=r"\[methods\]: unknown step 'scren'"):
+        read_toml_framework(write(tmp_path / "bad.toml", bad))
+
+
+def test_imeta_framework_defaults_to_coinrs_recipe_order():
+    from benchmarkkit.io.framework import read_imeta
+    from benchmarkkit.scorer import COINR_STEPS
+    from tests.conftest import FIXTURES
+
+    fw = read_imeta(FIXTURES / "asem" / "iMeta.csv")
+    assert (
+        fw.pipeline.steps
+        == COINR_STEPS
+        == (
+            "denominate",
+            "impute",
+            "screen",
+            "treat",
+            "normalise",
+            "aggregate",
+        )
+    )

@@ -56,6 +56,7 @@ from benchmarkkit.engine.stages import (
     impute,
     normalisation_warnings,
     normalise,
+    screen,
     select_data,
     treat,
 )
@@ -99,6 +100,13 @@ def effective_weights(nodes: pl.DataFrame) -> pl.DataFrame:
             "effective_weight": [share(r[0]) if r[1] is not None else 1.0 for r in rows],
         }
     )
+
+
+_NO_IMPUTED = pl.DataFrame(
+    schema={"city_id": pl.String, "year": pl.Int32, "indicator": pl.String, "value": pl.Float64}
+)
+_NO_TREATMENT = pl.DataFrame(schema={"indicator": pl.String, "year": pl.Int32})
+"""The logs of a step the pipeline leaves out."""
 
 
 def _calls(pipeline: Pipeline, registry: Registry, levels: list[int]) -> dict[str, Any]:
@@ -160,32 +168,22 @@ def score(
     cells, dense = grid(data, run.n_leaves, units.n)
     del data
 
-    if pipeline.screen is not None:
-        share = cells.group_by("_u").agg(pl.col("_present").mean().alias("_share"))
-        dropped = share.filter(pl.col("_share") < pipeline.screen).sort("_u")
-        run.warn(
-            dropped.select(
-                pl.lit(None, pl.String).alias("scorer"),
-                run.units.year_values(dropped["_u"]),
-                pl.lit(None, pl.String).alias("node"),
-                run.units.city_ids(dropped["_u"]),
-                pl.lit("screened_out").alias("kind"),
-                pl.format(
-                    "only {} of indicators present, below --screen {}",
-                    pl.col("_share").round(3),
-                    pl.lit(pipeline.screen),
-                ).alias("message"),
-            )
-        )
-        if dropped.height:
-            mask = pl.repeat(True, run.units.n, eager=True).scatter(dropped["_u"], False)
-            cells = keep_units(cells, run, mask)
-
-    with method_guard(registry, "imputer", calls["impute"]):
-        cells, imputed = impute(cells, calls["impute"], cities, run)
-        check_filled(imputed, registry, calls["impute"])
-    with method_guard(registry, "treatment", calls["treat"]):
-        cells, treatment = treat(cells, calls["treat"], pipeline.reference, run)
+    # the steps before normalise, in the pipeline's order (denominate, if asked, is first: it
+    # divided the raw observations in select_data)
+    cells = cells.with_columns(pl.lit(False).alias("_imputed"))
+    imputed, treatment = _NO_IMPUTED, _NO_TREATMENT
+    for step in pipeline.steps[:-2]:
+        if step == "screen" and pipeline.screen is not None:
+            cells, dropped = screen(cells, pipeline.screen, run)
+            if dropped.height and imputed.height:  # screened after imputing: not imputed after all
+                imputed = imputed.join(dropped, on=["city_id", "year"], how="anti")
+        elif step == "impute":
+            with method_guard(registry, "imputer", calls["impute"]):
+                cells, imputed = impute(cells, calls["impute"], cities, run)
+                check_filled(imputed, registry, calls["impute"])
+        elif step == "treat":
+            with method_guard(registry, "treatment", calls["treat"]):
+                cells, treatment = treat(cells, calls["treat"], pipeline.reference, run)
     with method_guard(registry, "normaliser", calls["normalise"]):
         level1 = normalise(cells, calls["normalise"], leaves, pipeline.reference, run)
         check_output(level1, "value", "_score", registry, "normaliser", calls["normalise"])
@@ -227,6 +225,7 @@ def score(
         "reference": pipeline.reference,
         "min_coverage": str(pipeline.min_coverage),
         "screen": str(pipeline.screen),
+        "steps": ",".join(pipeline.steps),
     }
     return ScoreResult(
         scores=scores,

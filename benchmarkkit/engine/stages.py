@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from benchmarkkit.engine.context import KIND_WORD, Run, node_year_key
+from benchmarkkit.engine.context import KIND_WORD, Run, keep_units, node_year_key
 from benchmarkkit.engine.encode import Encoded, lookup, nulls, sorted_key
 from benchmarkkit.errors import MethodError, PluginError
 
@@ -210,6 +210,36 @@ def denominate(
         .otherwise(pl.col("value") / pl.col("_den"))
         .alias("value")
     ).filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
+
+
+def screen(cells: pl.DataFrame, threshold: float, run: Run) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """COINr ``Screen`` by missing data: drop the units (city-years) whose share of indicators
+    with a value is below ``threshold``, each one warned about.
+
+    The share counts the values there *now*: before imputation that is the data as reported;
+    after it (COINr's recipe order) a filled cell counts, so imputing first screens out fewer.
+    Returns the cells and the dropped units' ``city_id, year``."""
+    share = cells.group_by("_u").agg(pl.col("value").is_not_null().mean().alias("_share"))
+    dropped = share.filter(pl.col("_share") < threshold).sort("_u")
+    keys = pl.DataFrame([run.units.city_ids(dropped["_u"]), run.units.year_values(dropped["_u"])])
+    run.warn(
+        dropped.select(
+            pl.lit(None, pl.String).alias("scorer"),
+            keys["year"],
+            pl.lit(None, pl.String).alias("node"),
+            keys["city_id"],
+            pl.lit("screened_out").alias("kind"),
+            pl.format(
+                "only {} of indicators present, below --screen {}",
+                pl.col("_share").round(3),
+                pl.lit(threshold),
+            ).alias("message"),
+        )
+    )
+    if dropped.height:
+        mask = pl.repeat(True, run.units.n, eager=True).scatter(dropped["_u"], False)
+        cells = keep_units(cells, run, mask)
+    return cells, keys
 
 
 def impute(

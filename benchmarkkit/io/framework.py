@@ -2,7 +2,10 @@
 
 COINr users can move over as they are: ``iMeta.csv`` (Level, iCode, iName, Direction, Weight, Unit,
 Target, Denominator, Parent, Type, optional goalpost_*) is read directly, and its ``iData.csv``
-(uCode, uName, *_group, Time, one column per indicator or denominator) loads as data.
+(uCode, uName, *_group, Time, one column per indicator or denominator) loads as data. Any other
+iMeta column (``dist2targ_cap_max``, ...) is kept as a node column of the same name, so a method
+that declares it as a per-indicator parameter reads it, as COINr's ``f_n_para = "use_iMeta"``
+does. An iMeta framework runs COINr's recipe order (``COINR_STEPS``: impute before screen).
 
 Native TOML (levels follow from the tree; directions, bounds and units default to the catalog)::
 
@@ -21,6 +24,10 @@ Native TOML (levels follow from the tree; directions, bounds and units default t
     id = "household_internet_access"
     parent = "connectivity"
     weight = 1                      # optional: direction, target, goalposts = [lo, hi], denominator
+                                    # any other key: a per-indicator parameter (dist2targ_cap_max)
+
+``[methods]`` may also set ``steps = ["denominate", "impute", "screen", "treat", "normalise",
+"aggregate"]``, the order of the steps (default: ``scorer.STEPS``).
 """
 
 from __future__ import annotations
@@ -31,11 +38,29 @@ from typing import Any
 
 import polars as pl
 
-from benchmarkkit.errors import InputError, did_you_mean
-from benchmarkkit.scorer import FRAMEWORK_NODES, Framework, Pipeline
+from benchmarkkit.errors import InputError, MethodError, did_you_mean
+from benchmarkkit.scorer import COINR_STEPS, FRAMEWORK_NODES, Framework, Pipeline
 
 NODE_SCHEMA = {k: getattr(pl, v)() for k, v in FRAMEWORK_NODES.items()}
 COINR_TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
+IMETA_COLUMNS = (
+    "Level",
+    "iCode",
+    "iName",
+    "Direction",
+    "Weight",
+    "Unit",
+    "Target",
+    "Denominator",
+    "Parent",
+    "Type",
+    "goalpost_lower",
+    "goalpost_upper",
+    "goalpost_scale",
+    "goalpost_trunc2posts",
+)
+"""iMeta columns read into the framework's own columns; any other column is kept as it is."""
+_TRUE, _FALSE = ("TRUE", "T", "1", "YES"), ("FALSE", "F", "0", "NO")
 
 
 def read_framework(path: Path) -> Framework:
@@ -137,13 +162,11 @@ def read_imeta(path: Path) -> Framework:
         num("goalpost_lower").alias("goalpost_lower"),
         num("goalpost_upper").alias("goalpost_upper"),
         num("goalpost_scale").alias("goalpost_scale"),
-        text("goalpost_trunc2posts")
-        .str.to_uppercase()
-        .is_in(["TRUE", "T", "1"])
-        .alias("goalpost_trunc2posts"),
+        _flag(text("goalpost_trunc2posts")).alias("goalpost_trunc2posts"),
         text("Denominator").alias("denominator"),
         text("Unit").alias("unit"),
         pl.lit(None, dtype=pl.String).alias("focus_area"),
+        *[_extra(tree, col, text(col)).alias(col) for col in _extras(meta.columns)],
     )
     bad_dir = nodes.filter(pl.col("direction").is_not_null() & ~pl.col("direction").is_in([1, -1]))
     if bad_dir.height:
@@ -155,12 +178,36 @@ def read_imeta(path: Path) -> Framework:
     groups = tuple(meta.filter(pl.col("Type") == "Group")["iCode"].to_list())
     nodes = _check_tree(nodes.cast(NODE_SCHEMA), source)  # type: ignore[arg-type]
     name = path.stem
-    return Framework(name=name, nodes=nodes, title=name, groups=groups)
+    return Framework(
+        name=name,
+        nodes=nodes,
+        title=name,
+        pipeline=Pipeline(steps=COINR_STEPS),
+        groups=groups,
+    )
 
 
-def denominators_of(meta_path: Path) -> list[str]:
-    meta = pl.read_csv(meta_path, infer_schema=False)
-    return meta.filter(pl.col("Type") == "Denominator")["iCode"].to_list()
+def _flag(text: pl.Expr) -> pl.Expr:
+    """COINr's logical cells (TRUE/FALSE, T/F, 1/0) as booleans; empty or NA stays null, so the
+    method's own parameter applies (an absent column is not FALSE)."""
+    upper = text.str.to_uppercase()
+    return pl.when(upper.is_in(_TRUE)).then(True).when(upper.is_in(_FALSE)).then(False)
+
+
+def _extras(columns: list[str]) -> list[str]:
+    """The iMeta columns kept as they are (per-indicator parameters of some method)."""
+    own = set(IMETA_COLUMNS) | set(FRAMEWORK_NODES) | {"_line"}
+    return [c for c in columns if c not in own]
+
+
+def _extra(tree: pl.DataFrame, column: str, text: pl.Expr) -> pl.Expr:
+    """An extra iMeta column typed by its cells: logical, numeric, else text."""
+    cells = tree.select(text.alias("v")).drop_nulls()["v"]
+    if cells.len() and cells.str.to_uppercase().is_in([*_TRUE, *_FALSE]).all():
+        return _flag(text)
+    if cells.len() and cells.cast(pl.Float64, strict=False).null_count() == 0:
+        return text.cast(pl.Float64)
+    return text
 
 
 def _toml_pipeline(methods: dict[str, Any], source: str) -> Pipeline:
@@ -174,15 +221,20 @@ def _toml_pipeline(methods: dict[str, Any], source: str) -> Pipeline:
         "reference",
         "denominate",
         "min_index_coverage",
+        "steps",
     }
     for key in methods:
         if key not in allowed:
             raise InputError(
                 f"[methods] has unknown key '{key}'", source=source, hint=did_you_mean(key, allowed)
             )
-    if isinstance(methods.get("aggregate"), list):
-        methods = {**methods, "aggregate": tuple(methods["aggregate"])}
-    return Pipeline(**methods)
+    for key in ("aggregate", "steps"):
+        if isinstance(methods.get(key), list):
+            methods = {**methods, key: tuple(methods[key])}
+    try:
+        return Pipeline(**methods)
+    except MethodError as err:
+        raise InputError(f"[methods]: {err.message}", source=source, hint=err.hint) from None
 
 
 def read_toml_framework(path: Path) -> Framework:
@@ -192,6 +244,7 @@ def read_toml_framework(path: Path) -> Framework:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"not valid TOML ({err})", source=source) from None
     rows: list[dict[str, Any]] = []
+    extra: dict[str, list[Any]] = {}
     for entry in data.get("node", []):
         if "id" not in entry:
             raise InputError("every [[node]] needs an id", source=source)
@@ -225,7 +278,12 @@ def read_toml_framework(path: Path) -> Framework:
                 "unit": entry.get("unit"),
             }
         )
+        for key, value in entry.items():
+            if key not in _TOML_KEYS:
+                extra.setdefault(key, []).append(value)
     nodes = pl.DataFrame(rows, schema=NODE_SCHEMA)
+    if extra:
+        nodes = _with_extra(nodes, [e for e in data.get("indicator", [])], extra, source)
     nodes = _levels_from_depth(nodes, source)
     pipeline = _toml_pipeline(dict(data.get("methods", {})), source)
     name = str(data.get("name", path.stem))
@@ -236,6 +294,49 @@ def read_toml_framework(path: Path) -> Framework:
         pipeline=pipeline,
         groups=tuple(data.get("groups", ())),
     )
+
+
+_TOML_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "parent",
+        "weight",
+        "direction",
+        "target",
+        "goalposts",
+        "goalpost_scale",
+        "trunc2posts",
+        "denominator",
+        "unit",
+    }
+)
+"""Keys of an ``[[indicator]]`` read into the framework's own columns; others are kept."""
+
+
+def _with_extra(
+    nodes: pl.DataFrame, indicators: list[dict[str, Any]], extra: dict[str, list[Any]], source: str
+) -> pl.DataFrame:
+    """Extra ``[[indicator]]`` keys as node columns (null for the nodes that do not give them),
+    typed by their values: all booleans, all numbers, else text."""
+    columns = {}
+    for key, values in extra.items():
+        if key in nodes.columns:
+            raise InputError(
+                f"[[indicator]] key '{key}' clashes with a framework column", source=source
+            )
+        if all(isinstance(v, bool) for v in values):
+            dtype: pl.DataType = pl.Boolean()
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            dtype = pl.Float64()
+        else:
+            dtype = pl.String()
+        by_id = {e["id"]: e.get(key) for e in indicators}
+        cells = [by_id.get(n) for n in nodes["node"]]
+        if dtype == pl.String():
+            cells = [None if c is None else str(c) for c in cells]
+        columns[key] = pl.Series(key, cells, dtype=dtype)
+    return nodes.with_columns(**columns)
 
 
 def _levels_from_depth(nodes: pl.DataFrame, source: str) -> pl.DataFrame:
