@@ -225,10 +225,12 @@ def test_a_bad_limit_in_the_environment_is_one_error_line(tmp_path, run, monkeyp
     assert "error: BENCHMARKKIT_MAX_LINE='lots' is not a positive number" in result.output
 
 
+@pytest.mark.parametrize("end", [b"\n", b"\r"])
 @pytest.mark.parametrize("limit", [1, 5, 7, 8, 9, 30, 64])
-def test_longest_line_is_found_exactly_across_blocks(tmp_path, limit):
+def test_longest_line_is_found_exactly_across_blocks(tmp_path, limit, end):
     """The scan reads pieces ``limit`` long, so lines of every length around it fall across
-    their edges; the first line over the limit is named with its exact length."""
+    their edges; the first line over the limit is named with its exact length (lines end in LF,
+    or in CR alone as old Mac exports do)."""
     from benchmarkkit.errors import InputError
     from benchmarkkit.io.limits import Limits, check_csv
 
@@ -236,7 +238,7 @@ def test_longest_line_is_found_exactly_across_blocks(tmp_path, limit):
     path = tmp_path / "l.csv"
     for cut in range(1, len(lengths) + 1):
         lines = lengths[:cut]
-        path.write_bytes(b"".join(b"x" * n + b"\n" for n in lines[:-1]) + b"y" * lines[-1])
+        path.write_bytes(b"".join(b"x" * n + end for n in lines[:-1]) + b"y" * lines[-1])
         over = [(i, n) for i, n in enumerate(lines, start=1) if n > limit]
         try:
             check_csv(path, Limits(line=limit), ",")

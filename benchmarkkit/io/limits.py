@@ -161,15 +161,16 @@ def check_csv(path: Path, limits: Limits, separator: str | None) -> None:
         first = fh.read(BLOCK)
         _check_width(path, first, limits, separator)
         fh.seek(0)
-        _check_lines(path, iter(lambda: fh.read(BLOCK), b""), limits)
+        end = b"\r" if b"\r" in first and b"\n" not in first else b"\n"  # old Mac: CR only
+        _check_lines(path, iter(lambda: fh.read(BLOCK), b""), limits, end)
 
 
 def _check_width(path: Path, block: bytes, limits: Limits, separator: str | None) -> None:
-    head = block.split(b"\n", 1)[0]
+    head = block.split(b"\n", 1)[0].split(b"\r", 1)[0]
     seps = [separator.encode()] if separator else [b",", b";", b"\t"]
     width = max(head.count(sep) for sep in seps) + 1
     if width > limits.columns:
-        complete = b"\n" in block or len(block) < BLOCK
+        complete = len(head) < len(block) or len(block) < BLOCK
         found = f"{width:,}" if complete else f"at least {width:,}"
         raise refuse(
             path,
@@ -179,7 +180,7 @@ def _check_width(path: Path, block: bytes, limits: Limits, separator: str | None
         )
 
 
-def _check_lines(path: Path, blocks: Iterator[bytes], limits: Limits) -> None:
+def _check_lines(path: Path, blocks: Iterator[bytes], limits: Limits, end: bytes) -> None:
     """Exact, in flat memory: pieces are at most the limit long, so only a line that crosses a
     piece boundary can exceed it, and that one is carried over in ``run``."""
     line, run = 1, 0
@@ -187,28 +188,28 @@ def _check_lines(path: Path, blocks: Iterator[bytes], limits: Limits) -> None:
     for big in blocks:
         for start in range(0, len(big), step):
             piece = big[start : start + step]
-            first = piece.find(b"\n")
+            first = piece.find(end)
             if first < 0:
                 run += len(piece)
                 if run > limits.line:
-                    rest = _rest_of_line(big[start + step :], blocks)
+                    rest = _rest_of_line(big[start + step :], blocks, end)
                     _too_long(path, line, run + rest, limits)
                 continue
             if run + first > limits.line:
                 _too_long(path, line, run + first, limits)
-            line += piece.count(b"\n")
-            run = len(piece) - piece.rfind(b"\n") - 1
+            line += piece.count(end)
+            run = len(piece) - piece.rfind(end) - 1
     if run > limits.line:
         _too_long(path, line, run, limits)
 
 
-def _rest_of_line(tail: bytes, blocks: Iterator[bytes]) -> int:
+def _rest_of_line(tail: bytes, blocks: Iterator[bytes], end: bytes) -> int:
     """How much of the current line is still to come (read on, block by block, to say it)."""
     rest = 0
     for block in itertools.chain([tail], blocks):
-        end = block.find(b"\n")
-        if end >= 0:
-            return rest + end
+        at = block.find(end)
+        if at >= 0:
+            return rest + at
         rest += len(block)
     return rest
 
