@@ -211,6 +211,31 @@ def test_copeland_missing_values_count_for_neither_side():
     assert copeland(rows, [1, 1]) == {"A": 0, "B": 2, "C": -2, "D": None}
 
 
+def test_copeland_coinr_option_credits_a_missing_comparison_to_the_later_city():
+    """COINr 1.1.14's ``outrankMatrix``: weights normalised (0.5 each); for i before j,
+    orm[i, j] counts only children both have, and orm[j, i] = 1 - orm[i, j].
+    A-B: k0 B higher, k1 B missing → orm 0: A -1, B +1. A-C: A higher on both → A +1, C -1.
+    B-C: k0 B higher (0.5), k1 dropped → orm 0.5, a tie. D (no data) before no one: orm[·, D] = 0
+    for A, B, C, so D wins all three. A = -1, B = 0, C = -2, D = 3."""
+    rows = {"A": [2, 5], "B": [3, None], "C": [1, 4], "D": [None, None]}
+    out = copeland_scores(long_frame(rows, [1, 1]), {"coinr": True}).collect()
+    got = dict(zip(out["city_id"], out["score"], strict=True))
+    assert got == {"A": -1, "B": 0, "C": -2, "D": 3}
+    # nothing missing: the same as the default
+    full = {"u1": [1, 3, 2], "u2": [2, 2, 3], "u3": [3, 1, 1], "u4": [4, 5, 4]}
+    out = copeland_scores(long_frame(full, [1, 1, 1]), {"coinr": True}).collect()
+    assert dict(zip(out["city_id"], out["score"], strict=True)) == copeland(full, [1, 1, 1])
+
+
+def test_genmean_coinr_option_makes_a_parent_with_a_missing_child_missing():
+    frame = children([1, 3, None], [1, 1, 1])
+    assert agg("genmean", frame, {"p": 1}) == [approx(2.0)]
+    assert agg("genmean", frame, {"p": 1, "coinr": True}) == [None]
+    assert agg("genmean", children([1, 3], [1, 3]), {"p": 1, "coinr": True}) == [approx(2.5)]
+    assert not METHODS["genmean"].skips({"coinr": True})
+    assert METHODS["genmean"].skips({})
+
+
 def test_copeland_one_city_alone_scores_zero():
     assert copeland({"A": [1, 2]}, [1, 1]) == {"A": 0}
 

@@ -336,3 +336,22 @@ def test_imeta_framework_defaults_to_coinrs_recipe_order():
             "aggregate",
         )
     )
+
+
+def test_per_indicator_cap_from_a_toml_framework(tmp_path, registry):
+    """dist2targ reads ``target`` (in the indicator's units, negated for y) and
+    ``dist2targ_cap_max`` per indicator: x is capped, y and z are not (COINr's use_iMeta)."""
+    text = (
+        FRAMEWORK.replace('id = "x"\nparent = "A"', 'id = "x"\nparent = "A"\ntarget = 20\n'
+                          "dist2targ_cap_max = true")
+        .replace('id = "y"\nparent = "A"', 'id = "y"\nparent = "A"\ntarget = 10')
+        .replace('id = "z"\nparent = "B"', 'id = "z"\nparent = "B"\ntarget = 2')
+    )  # fmt: skip
+    fw = read_toml_framework(write(tmp_path / "capped.toml", text))
+    result = score(fw, DATA, CITIES, Pipeline(normalise="dist2targ"), registry)
+    assert node_scores(result, "x") == {"c1": 0.0, "c2": 1.0, "c3": 1.0}  # (30-10)/(20-10) → 1
+    # y: x' = -y = -5, -15; min -15; target -10: (-5+15)/(-10+15) = 2, uncapped
+    assert node_scores(result, "y") == {"c1": 2.0, "c2": 0.0, "c3": None}
+    assert node_scores(result, "z") == {"c1": 0.0, "c2": 2.0, "c3": 1.0}
+    capped = score(fw, DATA, CITIES, Pipeline(normalise="dist2targ:cap_max=true"), registry)
+    assert node_scores(capped, "z")["c2"] == 1.0  # where the column is empty, the option decides
