@@ -389,6 +389,22 @@ def test_the_large_benchmark_panel_footer_passes(tmp_path):
     check_table(path, Limits(), *parquet_shape(path))
 
 
+def test_arrow_file_of_ten_billion_null_rows(tmp_path):
+    """Null columns have no buffers: five batches of 2³¹-1 rows are under 1 KB on disk, and Polars
+    would happily build a row index for all of them."""
+    import pyarrow as pa
+    import pyarrow.ipc
+
+    schema = pa.schema([("value", pa.null())])
+    batch = pa.record_batch([pa.nulls(2**31 - 1)], schema=schema)
+    path = tmp_path / "nulls.arrow"
+    with pyarrow.ipc.new_file(path, schema) as writer:
+        for _ in range(5):
+            writer.write_batch(batch)
+    assert path.stat().st_size < 4096
+    refused(path, "nulls.arrow", "10,737,418,235 rows × 1 columns", "BENCHMARKKIT_MAX_CELLS")
+
+
 # ---------------------------------------------------------------------------------------------
 # CSV: a 500 MB line, and 10^6 columns
 

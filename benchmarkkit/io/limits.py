@@ -176,7 +176,7 @@ def _check_width(path: Path, block: bytes, limits: Limits, separator: str | None
             path,
             f"the header has {found} columns, more than the limit of {limits.columns:,}",
             "columns",
-            "put the data in long shape (one row per city, year and indicator)",
+            "put the data in long shape, one row per city, year and indicator",
         )
 
 
@@ -234,7 +234,7 @@ def check_table(path: Path, limits: Limits, rows: int, columns: int) -> None:
             path,
             f"the file declares {columns:,} columns, more than the limit of {limits.columns:,}",
             "columns",
-            "put the data in long shape (one row per city, year and indicator)",
+            "put the data in long shape, one row per city, year and indicator",
         )
     if rows * max(columns, 1) > limits.cells:
         raise refuse(
@@ -257,12 +257,13 @@ def parquet_shape(path: Path) -> tuple[int, int]:
 
 
 def ipc_shape(path: Path) -> tuple[int, int]:
-    """Rows and columns from the Arrow file's footer and batch headers (no data read)."""
-    import polars as pl
+    """Rows and columns from the Arrow file's footer and batch headers (no batch is read:
+    Polars' own count refuses more than 2³² rows with a message about compiling Polars)."""
+    import pyarrow as pa
+    import pyarrow.ipc
 
-    columns = len(pl.read_ipc_schema(path))
-    rows = pl.scan_ipc(path).select(pl.len()).collect().item() if columns else 0
-    return int(rows), columns
+    with pa.memory_map(str(path)) as source, pyarrow.ipc.open_file(source) as reader:
+        return reader.count_rows(), len(reader.schema)
 
 
 # ---------------------------------------------------------------------------------------------

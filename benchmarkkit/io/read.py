@@ -242,10 +242,12 @@ def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
 
 
 def read_ipc(path: Path, options: ReadOptions) -> pl.DataFrame:
+    import pyarrow as pa
+
     try:
         lim.check_table(path, options.limits, *lim.ipc_shape(path))
         return _typed(pl.read_ipc(path), path)
-    except (pl.exceptions.ComputeError, OSError) as err:
+    except (pl.exceptions.ComputeError, pa.ArrowException, OSError) as err:
         raise InputError(
             f"not a readable Arrow IPC/Feather file ({str(err).splitlines()[0]})",
             source=str(path),
