@@ -76,6 +76,13 @@ def load_plugins(
     )
 
 
+def peer_spec_help(registry: Registry) -> str:
+    """The peer-spec forms every registered peer rule understands (``--peers`` help)."""
+    from benchmarkkit.analysis.peers import spec_help
+
+    return spec_help(registry)
+
+
 def _failures(registry: Registry) -> tuple[PluginError, ...]:
     return (*registry.problems, *registry.failures)
 

@@ -162,9 +162,9 @@ class RegistryHelp(click.Option):
 
 def _registered(registry: Registry, kind: str) -> str:
     if kind == "peer_rule":
-        from benchmarkkit.analysis.peers import spec_help
+        from benchmarkkit.api import peer_spec_help
 
-        return spec_help(registry)
+        return peer_spec_help(registry)
     forms = []
     for name, method in sorted(registry.of(kind).items()):
         params = ",".join(p.name.upper() for p in method.params)
