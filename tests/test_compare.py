@@ -13,25 +13,29 @@ scored with them (it sets bounds) but is not a peer.
 2022: x as in 2023; y c1 60 c2 10 c3 40 c4 60 → 0, 100, 40, 0; z c1 20 c2 10 c3 30 c4 50 →
 25, 0, 50, 100. So A = 0, 100, 45, 37.5; B = 25, 0, 50, 100; index = 12.5, 50, 47.5, 68.75.
 
-Among the peers {c1, c2, c3} (the engine ranks c1 3rd of 4 on the index; among peers it is 2nd):
-    index 2023: 50 > 42.5 > 22.5 → rank 2 of 3, median 42.5, best 50 → gaps 0 and −7.5
-    index 2022: 50 > 47.5 > 12.5 → rank 3;  change 42.5 − 12.5 = 30, rank change 3 − 2 = +1
-    A 2023: {10, 100, 45} → rank 3, median 45, best 100 → gaps −35, −90; 2022 {0, 100, 45} →
-        rank 3, change +10, rank change 0
-    B 2023: {75, 0, 0} → rank 1, median 0, best 75 → gaps +75, 0; 2022 {25, 0, 50} → rank 2,
+The group is c1 and its peers {c2, c3}; the peers' median and best leave c1 out, its rank counts
+all three (the engine ranks c1 3rd of 4 on the index; in the group it is 2nd of 3). The toy group
+has two peers, so the tests ask for ``min_peers=2``:
+    index 2023: 50 > 42.5 > 22.5 → rank 2 of 3, peers' median (50 + 22.5)/2 = 36.25, best 50 →
+        gaps +6.25 and −7.5
+    index 2022: 50 > 47.5 > 12.5 → rank 3;  c1 has x, y, z in both years, so the like-for-like
+        basis is all 3 indicators and the change is the plain 42.5 − 12.5 = 30, rank change +1
+    A 2023: {10, 100, 45} → rank 3, median 72.5, best 100 → gaps −62.5, −90; 2022 {0, 100, 45}
+        → rank 3, change +10, rank change 0
+    B 2023: {75, 0, 0} → rank 1, median 0, best 0 → gaps +75, +75; 2022 {25, 0, 50} → rank 2,
         change +50, rank change +1
 
-Indicators of c1 in 2023, raw, among peers (y: lower is better):
-    x 10 of {10, 50, 30}: rank 3, median 30, best 50, gap to median (10 − 30) = −20
-    y 50 of {50, 10, 40}: rank 3, median 40, best 10, gap to median −(50 − 40) = −10
-    z 40 of {40, 10, 10}: rank 1, median 10, best 40, gap +30
+Indicators of c1 in 2023, raw, among the group (y: lower is better):
+    x 10 of {10, 50, 30}: rank 3, peers' median 40, best 50, gap to median (10 − 40) = −30
+    y 50 of {50, 10, 40}: rank 3, median 25, best 10, gap to median −(50 − 25) = −25
+    z 40 of {40, 10, 10}: rank 1, median 10, best 10, gap +30
     trends since 2022: x 10 → 10 flat; y 60 → 50 down (better); z 20 → 40 up (better)
     strengths: z (position 0); weaknesses: x, y (position 1, tie broken by score 0 < 20)
 
-Levers (c1 is below the peer median on x and y; the copies hold 10 or 30 for x, 50 or 40 for y,
+Levers (c1 is below the peer median on x and y; the copies hold 10 or 40 for x, 50 or 25 for y,
 all inside the bounds, so min-max is unchanged and the hand computation is exact):
-    x → 30: x = (30 − 10)/40 = 50, A = (50 + 20)/2 = 35, index = (35 + 75)/2 = 55   gain 12.5
-    y → 40: y = (−40 + 60)/50 = 40, A = (0 + 40)/2 = 20, index = (20 + 75)/2 = 47.5 gain 5
+    x → 40: x = (40 − 10)/40 = 75, A = (75 + 20)/2 = 47.5, index = (47.5 + 75)/2 = 61.25  gain 18.75
+    y → 25: y = (−25 + 60)/50 = 70, A = (0 + 70)/2 = 35, index = (35 + 75)/2 = 55      gain 12.5
 """
 
 from __future__ import annotations
@@ -108,7 +112,7 @@ def toy(tmp_path_factory, registry):
 @pytest.fixture(scope="module")
 def result(toy):
     frameworks, scores, rescore = toy
-    return compare(scores, DATA, CATALOG, frameworks, "c1", 2023, PEERS, rescore)
+    return compare(scores, DATA, CATALOG, frameworks, "c1", 2023, PEERS, rescore, min_peers=2)
 
 
 def by_node(frame: pl.DataFrame, key: str = "node") -> dict[str, dict]:
@@ -126,33 +130,40 @@ def test_summary_ranks_medians_gaps_and_change(result):
     s = by_node(result.summary)
     assert list(s) == ["index", "A", "B"]
     assert result.previous_year == 2022 and result.peers == ("c1", "c2", "c3")
-    # score, rank, n, median, best, gap median, gap best, prev, prev rank, change, rank change
+    # score, rank of n, peers, median, best, gap median, gap best, prev, basis, change, rank change
     expected = {
-        "index": (42.5, 2, 3, 42.5, 50.0, 0.0, -7.5, 12.5, 3, 30.0, 1),
-        "A": (10.0, 3, 3, 45.0, 100.0, -35.0, -90.0, 0.0, 3, 10.0, 0),
-        "B": (75.0, 1, 3, 0.0, 75.0, 75.0, 0.0, 25.0, 2, 50.0, 1),
+        "index": (42.5, 2, 3, 2, 36.25, 50.0, 6.25, -7.5, 12.5, 3, 30.0, 1),
+        "A": (10.0, 3, 3, 2, 72.5, 100.0, -62.5, -90.0, 0.0, 2, 10.0, 0),
+        "B": (75.0, 1, 3, 2, 0.0, 0.0, 75.0, 75.0, 25.0, 1, 50.0, 1),
     }
     cols = [
         "score",
         "rank",
+        "n_ranked",
         "n_peers",
         "peer_median",
         "peer_best",
         "gap_to_median",
         "gap_to_best",
-        "previous_score",
-        "previous_rank",
+        "basis_previous_score",
+        "change_basis",
         "change",
         "rank_change",
     ]
     for node, want in expected.items():
         got = tuple(s[node][c] for c in cols)
         assert got == pytest.approx(want), node
-        assert (s[node]["coverage"], s[node]["status"], s[node]["previous_year"]) == (
-            1.0,
+        assert (s[node]["status"], s[node]["previous_year"], s[node]["comparable"]) == (
             "ok",
             2022,
+            True,
         )
+        assert s[node]["basis_score"] == pytest.approx(s[node]["score"])  # the same indicators
+    assert (s["index"]["n_present"], s["index"]["n_indicators"], s["index"]["coverage"]) == (
+        3,
+        3,
+        1.0,
+    )
 
 
 def test_indicators_raw_values_direction_and_trend(result):
@@ -161,7 +172,7 @@ def test_indicators_raw_values_direction_and_trend(result):
         "value",
         "score",
         "rank",
-        "n_peers",
+        "n_ranked",
         "position",
         "peer_median",
         "peer_best",
@@ -171,13 +182,13 @@ def test_indicators_raw_values_direction_and_trend(result):
         "change",
     ]
     assert tuple(rows["x"][c] for c in cols) == pytest.approx(
-        (10, 0, 3, 3, 1, 30, 50, -20, -40, 10, 0)
+        (10, 0, 3, 3, 1, 40, 50, -30, -40, 10, 0)
     )
     assert tuple(rows["y"][c] for c in cols) == pytest.approx(
-        (50, 20, 3, 3, 1, 40, 10, -10, -40, 60, -10)
+        (50, 20, 3, 3, 1, 25, 10, -25, -40, 60, -10)
     )
     assert tuple(rows["z"][c] for c in cols) == pytest.approx(
-        (40, 75, 1, 3, 0, 10, 40, 30, 0, 20, 20)
+        (40, 75, 1, 3, 0, 10, 10, 30, 30, 20, 20)
     )
     assert [(rows[i]["trend"], rows[i]["trend_better"]) for i in "xyz"] == [
         ("flat", None),
@@ -197,8 +208,8 @@ def test_levers_are_the_hand_computed_rescoring_gains(result):
     levers = result.levers
     assert levers["indicator"].to_list() == ["x", "y"]  # by gain, largest first
     numbers = levers.select("value", "target", "index_now", "index_at_median", "gain").rows()
-    assert numbers[0] == pytest.approx((10, 30, 42.5, 55, 12.5))
-    assert numbers[1] == pytest.approx((50, 40, 42.5, 47.5, 5))
+    assert numbers[0] == pytest.approx((10, 40, 42.5, 61.25, 18.75))
+    assert numbers[1] == pytest.approx((50, 25, 42.5, 55, 12.5))
     assert set(levers["scorer"]) == {"toy"}
 
 
@@ -210,7 +221,7 @@ def test_no_rescore_means_no_levers(toy):
 
 def test_first_year_has_no_previous(toy):
     frameworks, scores, _ = toy
-    out = compare(scores, DATA, CATALOG, frameworks, "c1", 2022, ["c2", "c3"], None)
+    out = compare(scores, DATA, CATALOG, frameworks, "c1", 2022, ["c2", "c3"], None, min_peers=2)
     index = by_node(out.summary)["index"]
     assert out.previous_year is None and out.peers == ("c1", "c2", "c3")
     assert (index["rank"], index["previous_score"], index["change"], index["rank_change"]) == (
@@ -230,12 +241,86 @@ def test_a_city_whose_index_is_withheld_is_not_scored(toy):
         .otherwise(pl.col("score"))
         .alias("score")
     )
-    summary = by_node(compare(thin, DATA, CATALOG, frameworks, "c1", 2023, PEERS).summary)
+    summary = by_node(
+        compare(thin, DATA, CATALOG, frameworks, "c1", 2023, PEERS, min_peers=2).summary
+    )
     # the peers still have a median: of {50, 22.5}; c1 has no rank
     index = summary["index"]
     assert (index["status"], index["rank"], index["n_peers"]) == ("not scored", None, 2)
     assert index["peer_median"] == pytest.approx(36.25)
     assert summary["A"]["status"] == "ok"
+
+
+def test_fewer_than_min_peers_gives_no_rank_median_or_lever(toy):
+    """Two peers, three asked for: no "rank 2 of 3", no median, no gap, no strength, no lever —
+    but the score, its coverage and the like-for-like change are still there."""
+    frameworks, scores, rescore = toy
+    out = compare(scores, DATA, CATALOG, frameworks, "c1", 2023, PEERS, rescore)
+    index = by_node(out.summary)["index"]
+    assert index["status"] == "too few peers" and index["score"] == pytest.approx(42.5)
+    assert (index["rank"], index["peer_median"], index["gap_to_median"]) == (None, None, None)
+    assert (index["n_ranked"], index["n_peers"]) == (3, 2)
+    assert index["change"] == pytest.approx(30.0) and index["rank_change"] is None
+    assert out.indicators["rank"].null_count() == 3
+    assert out.strengths.height == out.weaknesses.height == out.levers.height == 0
+
+
+def test_coverage_counts_the_frameworks_indicators_and_withholds_a_thin_index(toy, registry):
+    """c1 reports only z in 2023: the engine counts 1 of the 3 available indicators, and so does
+    the framework; with the threshold at 0.5 the index is withheld for c1 (thin coverage) and
+    c1 is no peer of anyone on it, while its focus area B keeps its score."""
+    frameworks, _, _ = toy
+    data = DATA.filter(
+        ~((pl.col("city_id") == "c1") & (pl.col("year") == 2023)) | (pl.col("indicator") == "z")
+    )
+    fw = frameworks["toy"]
+    strict = Pipeline(min_index_coverage=0.5)
+    scores = score(fw, data, CITIES, Pipeline(), registry).scores
+    out = compare(
+        scores,
+        data,
+        CATALOG,
+        frameworks,
+        "c1",
+        2023,
+        PEERS,
+        None,
+        min_peers=2,
+        pipelines={"toy": strict},
+    )
+    s = by_node(out.summary)
+    assert (s["index"]["status"], s["index"]["score"], s["index"]["rank"]) == (
+        "thin coverage",
+        None,
+        None,
+    )
+    assert (s["index"]["n_present"], s["index"]["n_indicators"]) == (1, 3)
+    assert s["index"]["coverage"] == pytest.approx(1 / 3)
+    assert s["B"]["status"] == "ok" and s["A"]["status"] == "not scored"
+    assert out.history.filter(pl.col("year") == 2023).is_empty() or (
+        out.history.filter((pl.col("year") == 2023) & (pl.col("series") == "city")).is_empty()
+    )
+
+
+def test_change_is_like_for_like_on_the_indicators_both_years_have(toy, registry):
+    """c1 lacks y in 2022: the change is re-scored on x and z only (basis 2), for c1 and its
+    peers. On {x, z}: 2023 A = x = 0, B = z = 75 → index 37.5; 2022 A = 0, B = 25 → 12.5;
+    change +25 (the plain difference, on different sets, would be 42.5 − 12.5... no: 2022 has
+    A = x alone = 0 either way; the point is the basis count and that y's 2023 value, 20, is
+    left out of the 2023 side)."""
+    frameworks, _, rescore = toy
+    data = DATA.filter(
+        ~((pl.col("city_id") == "c1") & (pl.col("year") == 2022) & (pl.col("indicator") == "y"))
+    )
+    fw = frameworks["toy"]
+    scores = score(fw, data, CITIES, Pipeline(), registry).scores
+    out = compare(scores, data, CATALOG, frameworks, "c1", 2023, PEERS, rescore, min_peers=2)
+    index = by_node(out.summary)["index"]
+    assert (index["comparable"], index["change_basis"]) == (True, 2)
+    assert index["basis_score"] == pytest.approx(37.5)
+    assert index["basis_previous_score"] == pytest.approx(12.5)
+    assert index["change"] == pytest.approx(25.0)
+    assert index["score"] == pytest.approx(42.5)  # the headline keeps all three indicators
 
 
 def test_no_data_in_the_year_or_for_the_city(toy):
@@ -430,7 +515,7 @@ def demo(peer_registry):
         DEFAULT_CITY,
         DEFAULT_YEAR,
         peers,
-        rescorer(frameworks, pipelines, cities, registry, years=[DEFAULT_YEAR]),
+        rescorer(frameworks, pipelines, cities, registry, years=years),
     )
     return out, scores, obs, catalog, frameworks
 
@@ -440,7 +525,8 @@ def test_demo_comparison_is_consistent(demo):
     assert out.peers[0] == "ES001C" and len(out.peers) > 10
     assert set(out.summary["scorer"]) == {"livability", "competitiveness", "sustainability"}
     ranked = out.summary.filter(pl.col("rank").is_not_null())
-    assert ranked.height and (ranked["rank"] <= ranked["n_peers"]).all()
+    assert ranked.height and (ranked["rank"] <= ranked["n_ranked"]).all()
+    assert (ranked["n_ranked"] <= ranked["n_peers"] + 1).all()
     lowest = (
         scores.filter(pl.col("city_id").is_in(list(out.peers)) & (pl.col("year") == 2023))
         .group_by("scorer", "node")
@@ -450,11 +536,14 @@ def test_demo_comparison_is_consistent(demo):
     assert (
         (spread["_min"] <= spread["peer_median"]) & (spread["peer_median"] <= spread["peer_best"])
     ).all()
-    assert (ranked["gap_to_best"] <= 1e-9).all()
-    assert ranked.filter(pl.col("previous_rank").is_not_null()).height  # 2022 is there too
+    # the city ahead of every peer is the only way to a positive gap to the best peer
+    assert ((ranked["gap_to_best"] <= 1e-9) | (ranked["rank"] == 1)).all()
+    assert ranked.filter(pl.col("basis_previous_rank").is_not_null()).height  # 2022 is there too
+    index = out.summary.filter(pl.col("level") == 3)
+    assert index["comparable"].all() and (index["change_basis"] >= 1).all()
 
     ind = out.indicators.filter(pl.col("rank").is_not_null())
-    assert (ind["rank"] <= ind["n_peers"]).all() and ind["position"].is_between(0, 1).all()
+    assert (ind["rank"] <= ind["n_ranked"]).all() and ind["position"].is_between(0, 1).all()
     assert (out.strengths["position"] < 0.5).all() and (out.weaknesses["position"] > 0.5).all()
     assert out.strengths.height == 5 and out.weaknesses.height == 5
 

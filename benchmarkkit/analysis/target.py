@@ -7,10 +7,14 @@ city" and "the default year" the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from benchmarkkit.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,56 @@ def resolve_year(scores: pl.DataFrame, city_id: str, year: int | None) -> tuple[
     return year, (earlier[-1] if earlier else None)
 
 
+def guarded_year(
+    shown: pl.DataFrame,
+    city_id: str,
+    peers_for: Callable[[str, int], list[str]],
+    min_peers: int,
+) -> int | None:
+    """The latest year in which the city and at least ``min_peers`` of its peers have the same
+    index shown (``compare.shown_scores``: thin coverage withheld); when no year has, the
+    city's latest year with an index shown (the report then says why there is no rank); None
+    when the city has no index shown in any year.
+
+    The peer group is asked for each candidate year, latest first (a rule such as ``all`` keeps
+    the cities with data that year). A year whose group cannot be formed is skipped."""
+    top = shown.filter(
+        (pl.col("level") == pl.col("level").max().over("scorer")) & pl.col("score").is_not_null()
+    )
+    mine = top.filter(pl.col("city_id") == city_id).select("scorer", "year")
+    for year in sorted(set(mine["year"].to_list()), reverse=True):
+        try:
+            group = set(peers_for(city_id, year)) - {city_id}
+        except InputError:
+            continue
+        counts = (
+            top.filter((pl.col("year") == year) & pl.col("city_id").is_in(list(group)))
+            .join(mine.filter(pl.col("year") == year), on=["scorer", "year"], how="semi")
+            .group_by("scorer")
+            .len()
+        )
+        if counts.height and counts["len"].max() >= min_peers:  # type: ignore[operator]
+            return year
+    years = mine["year"]
+    return int(years.max()) if years.len() else None  # type: ignore[arg-type]
+
+
 def resolve_target(
-    cities: pl.DataFrame, scores: pl.DataFrame, city: str, year: int | None
+    cities: pl.DataFrame,
+    scores: pl.DataFrame,
+    city: str,
+    year: int | None,
+    *,
+    shown: Callable[[], pl.DataFrame] | None = None,
+    peers_for: Callable[[str, int], list[str]] | None = None,
+    min_peers: int = 3,
 ) -> Target:
+    """The city and the year. Without a year and given ``shown`` (the shown scores, made on
+    demand) and ``peers_for(city_id, year)``, the year is ``guarded_year``'s: the latest in which
+    the city and at least ``min_peers`` peers have an index; else the city's latest scored year
+    (and then the report says why there is no rank)."""
     city_id, city_name = resolve_city(cities, city)
+    if year is None and shown is not None and peers_for is not None:
+        year = guarded_year(shown(), city_id, peers_for, min_peers)
     year, previous = resolve_year(scores, city_id, year)
     return Target(city_id, city_name, year, previous)
