@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from benchmarkkit.columns import FOCUS_AREAS, INDICES
-from benchmarkkit.errors import PluginError
+from benchmarkkit.errors import InputError, PluginError, did_you_mean
 
 KINDS = ("indicator", "raw", "context")
 
@@ -40,10 +40,53 @@ CATALOG: dict[str, pl.DataType] = {
     "crosswalk": pl.String(),
     "notes": pl.String(),
     "set": pl.String(),
+    "name_vi": pl.String(),
+    "name_zh": pl.String(),
+    "derivation": pl.String(),
+    "periods": pl.Int32(),
 }
 """``direction`` is +1 (higher is better), -1 (lower is better) or null (raw counts and context,
 which are never scored). ``bound_type`` 'hard' rejects values outside [lower, upper];
-'soft' warns."""
+'soft' warns. ``derivation`` (ratio, growth, cagr, difference, lag) says how a derived indicator is
+computed from ``numerator`` (its input) and ``denominator`` over ``periods`` years; a row with a
+numerator and no derivation is a ratio."""
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "unit",
+    "direction",
+    "focus_area",
+    "indices",
+    "bound_type",
+    "lower",
+    "upper",
+    "set",
+    "code",
+    "kind",
+    "numerator",
+    "denominator",
+    "scale",
+    "derivation",
+    "periods",
+    "name_vi",
+    "name_zh",
+)
+"""The indicator CSV, in and out: what ``benchmarkkit indicators --format csv`` prints and what
+``--indicators FILE.csv`` and a mapping's ``[indicators.ID]`` tables read (indicators/README.md)."""
+DERIVATIONS = ("ratio", "growth", "cagr", "difference", "lag")
+DIRECTIONS = {
+    "1": 1,
+    "+1": 1,
+    "+": 1,
+    "higher": 1,
+    "true": 1,
+    "-1": -1,
+    "-": -1,
+    "lower": -1,
+    "false": -1,
+}
+"""How a direction may be written (case-insensitive); empty: not scored."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +114,15 @@ def read_indicator_set(indicator_set: IndicatorSet) -> pl.DataFrame:
     except pl.exceptions.PolarsError as err:
         raise PluginError(indicator_set.name, f"catalog file cannot be read ({err})") from None
     names = raw.columns
+    if "direction" in names and "higher_is_better" not in names:
+        return _read_schema_set(indicator_set, raw)
     for required in ("id", "unit", "higher_is_better", "focus_area"):
         if required not in names:
             raise PluginError(
                 indicator_set.name,
                 f"catalog file lacks the column '{required}'",
-                hint="see indicators/README.md for the columns",
+                hint="use the columns of `benchmarkkit indicators --format csv` "
+                "(indicators/README.md)",
             )
     kind = _text("kind", names).fill_null("indicator")
     hib = _text("higher_is_better", names).str.to_lowercase()
@@ -116,9 +162,38 @@ def read_indicator_set(indicator_set: IndicatorSet) -> pl.DataFrame:
         _text("crosswalk", names).alias("crosswalk"),
         _text("notes", names).alias("notes"),
         pl.lit(indicator_set.name).alias("set"),
+        _text("name_vi", names).alias("name_vi"),
+        _text("name_zh", names).alias("name_zh"),
+        pl.when(_text("numerator", names).is_not_null()).then(pl.lit("ratio")).alias("derivation"),
+        pl.lit(None, dtype=pl.Int32).alias("periods"),
     )
     _check_rows(frame, indicator_set.name)
     return frame.drop("_line", "_hib").with_columns(pl.col("indices").fill_null([]))
+
+
+def _read_schema_set(indicator_set: IndicatorSet, raw: pl.DataFrame) -> pl.DataFrame:
+    """A registered set written in the listing's own columns (the same as ``--indicators``)."""
+    try:
+        return records_to_catalog(
+            _csv_records(raw, indicator_set.name), indicator_set.name, indicator_set.name
+        ).drop("_source", "_key")
+    except InputError as err:
+        raise PluginError(indicator_set.name, err.message, hint=err.hint) from None
+
+
+def _csv_records(raw: pl.DataFrame, source: str) -> list[dict[str, object]]:
+    return [
+        {**row, "_source": source, "_key": f"line {line}"}
+        for line, row in enumerate(raw.to_dicts(), start=2)
+    ]
+
+
+def catalog_csv_frame(catalog: pl.DataFrame) -> pl.DataFrame:
+    """The catalog as the indicator CSV: ``CSV_COLUMNS``, lists joined with ';'. What
+    ``benchmarkkit indicators --format csv`` prints, and what ``read_indicator_csv`` reads back."""
+    return catalog.select(
+        *[pl.col(c).list.join(";").alias(c) if c == "indices" else pl.col(c) for c in CSV_COLUMNS]
+    )
 
 
 def _check_rows(frame: pl.DataFrame, set_name: str) -> None:
@@ -133,14 +208,11 @@ def _check_rows(frame: pl.DataFrame, set_name: str) -> None:
             "a scored indicator needs higher_is_better true or false",
         ),
         (
-            (pl.col("kind") == "indicator") & ~pl.col("focus_area").is_in(FOCUS_AREAS),
+            (pl.col("kind") == "indicator")
+            & _builtin_index()
+            & ~pl.col("focus_area").is_in(FOCUS_AREAS),
             "focus_area",
-            f"focus_area must be one of {', '.join(FOCUS_AREAS)}",
-        ),
-        (
-            pl.col("indices").list.eval(~pl.element().is_in(INDICES)).list.any().fill_null(False),
-            "indices",
-            f"indices are ';'-separated among {', '.join(INDICES)}",
+            f"an indicator of a built-in index needs a focus_area among {', '.join(FOCUS_AREAS)}",
         ),
         (
             pl.col("numerator").is_null() != pl.col("denominator").is_null(),
@@ -158,6 +230,12 @@ def _check_rows(frame: pl.DataFrame, set_name: str) -> None:
                 f"catalog line {first['_line']}, column '{column}': bad value for '{first['id']}'",
                 hint=hint,
             )
+
+
+def _builtin_index() -> pl.Expr:
+    """Feeds one of the built-in indices, whose tree is ASCN's six focus areas: any other grouping
+    (your own areas, your own index names) is free."""
+    return pl.col("indices").list.eval(pl.element().is_in(INDICES)).list.any().fill_null(False)
 
 
 def build_catalog(sets: dict[str, IndicatorSet]) -> pl.DataFrame:
@@ -185,7 +263,13 @@ def build_catalog(sets: dict[str, IndicatorSet]) -> pl.DataFrame:
                     f"'{row['id']}' is derived from unknown {part} '{row[part]}'",
                     hint="add that raw indicator to a catalog",
                 )
-    return catalog.select(list(CATALOG)).cast(CATALOG)  # type: ignore[arg-type]
+    return conform_catalog(catalog)
+
+
+def conform_catalog(frame: pl.DataFrame) -> pl.DataFrame:
+    """Any catalog-like frame in the canonical column order and types (absent columns null)."""
+    missing = [pl.lit(None).alias(c) for c in CATALOG if c not in frame.columns]
+    return frame.with_columns(missing).select(list(CATALOG)).cast(CATALOG)  # type: ignore[arg-type]
 
 
 def catalog_from_registry(registry: object) -> pl.DataFrame:
@@ -194,3 +278,268 @@ def catalog_from_registry(registry: object) -> pl.DataFrame:
 
 
 Register = Callable[[IndicatorSet], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# your own indicators: an indicator CSV (``--indicators``) or a mapping's ``[indicators.ID]``
+
+
+def read_indicator_csv(path: Path) -> pl.DataFrame:
+    """An indicator CSV in the listing's columns (``CSV_COLUMNS``; only ``id`` is required) as
+    catalog rows of the set named after the file; every mistake is one line naming the file, the
+    line and the column, with a fix."""
+    source = str(path)
+    try:
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except FileNotFoundError:
+        raise InputError("indicator file not found", source=source) from None
+    except (pl.exceptions.PolarsError, UnicodeDecodeError, IsADirectoryError) as err:
+        raise InputError(f"indicator file cannot be read ({err})", source=source) from None
+    raw = raw.rename({c: c.lstrip("\ufeff").strip() for c in raw.columns})
+    legacy = {"higher_is_better": "direction", "min_plausible": "lower", "max_plausible": "upper"}
+    for col in raw.columns:
+        if col not in CSV_COLUMNS:
+            raise InputError(
+                f"unknown column '{col}'",
+                source=source,
+                column=col,
+                hint=(
+                    f"write it as '{legacy[col]}'"
+                    if col in legacy
+                    else did_you_mean(col, CSV_COLUMNS)
+                )
+                or f"columns: {', '.join(CSV_COLUMNS)}",
+            )
+    if "id" not in raw.columns:
+        raise InputError("the indicator file has no 'id' column", source=source, column="id")
+    return records_to_catalog(_csv_records(raw, source), path.stem, source)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def records_to_catalog(records: list[dict], set_name: str, source: str) -> pl.DataFrame:
+    """Indicator declarations (CSV rows or TOML tables keyed like ``CSV_COLUMNS``) → catalog rows,
+    with private ``_source`` and ``_key`` columns saying where each came from."""
+    rows = [_record(rec, set_name, source) for rec in records]
+    frame = pl.DataFrame(rows, schema={**CATALOG, "_source": pl.String, "_key": pl.String})
+    dup = frame.filter(pl.col("id").is_duplicated())
+    if dup.height:
+        first = dup.row(1, named=True)
+        raise InputError(
+            f"{first['_key']}: indicator '{first['id']}' is declared twice",
+            source=first["_source"],
+            column="id",
+            hint="keep one declaration per id",
+        )
+    return frame
+
+
+def _record(rec: dict, set_name: str, default_source: str) -> dict:
+    source, key = str(rec.get("_source") or default_source), str(rec.get("_key") or "")
+    fields = {k: v for k, v in rec.items() if not k.startswith("_")}
+    ind = fields.get("id")
+
+    def fail(column: str, message: str, hint: str) -> InputError:
+        where = f"{key}, {column}" if key else column
+        return InputError(f"{where}: {message}", source=source, column=column, hint=hint)
+
+    for name in fields:
+        if name not in CSV_COLUMNS:
+            raise fail(
+                name,
+                f"unknown key '{name}'",
+                did_you_mean(name, CSV_COLUMNS) or f"keys: {', '.join(CSV_COLUMNS)}",
+            )
+    if _blank(ind):
+        raise fail("id", "every indicator needs an id", "give it a short id such as gdp_per_capita")
+    ind = str(ind).strip()
+
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        return None if _blank(value) else str(value).strip()
+
+    def number(name: str) -> float | None:
+        value = fields.get(name)
+        if _blank(value):
+            return None
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise fail(
+                name, f"'{value}' is not a number", f"write {name} as a plain number"
+            ) from None
+
+    raw_dir = text("direction")
+    direction = None
+    if raw_dir is not None:
+        direction = DIRECTIONS.get(raw_dir.lower().removesuffix(".0"))
+        if direction is None:
+            raise fail(
+                "direction",
+                f"unknown direction '{raw_dir}' for '{ind}'",
+                "write higher or lower (1 or -1); leave it empty for a value that is not scored",
+            )
+    derivation = text("derivation")
+    numerator, denominator = text("numerator"), text("denominator")
+    if derivation is None and numerator is not None:
+        derivation = "ratio"
+    if derivation is not None:
+        derivation = derivation.lower()
+        if derivation not in DERIVATIONS:
+            raise fail(
+                "derivation",
+                f"unknown derivation '{derivation}' for '{ind}'",
+                did_you_mean(derivation, DERIVATIONS) or f"one of {', '.join(DERIVATIONS)}",
+            )
+        if numerator is None:
+            raise fail(
+                "numerator",
+                f"'{ind}' is derived and names no input",
+                "give numerator = the id it is computed from",
+            )
+        if derivation == "ratio" and denominator is None:
+            raise fail(
+                "denominator",
+                f"the ratio '{ind}' has no denominator",
+                "give denominator = the id it is divided by",
+            )
+        if derivation in ("growth", "cagr", "lag") and denominator is not None:
+            raise fail(
+                "denominator",
+                f"a {derivation} has one input, '{ind}' names two",
+                "drop denominator (use difference for a - b)",
+            )
+    periods = number("periods")
+    if periods is not None and (periods != int(periods) or periods < 1):
+        raise fail(
+            "periods",
+            f"periods of '{ind}' must be a whole number of years ≥ 1",
+            "e.g. periods = 1 for year-on-year",
+        )
+    if derivation in ("growth", "cagr", "lag") or (
+        derivation == "difference" and denominator is None
+    ):
+        periods = periods or 1.0
+    indices = fields.get("indices")
+    if isinstance(indices, str):
+        indices = [i.strip() for i in indices.split(";") if i.strip()]
+    elif indices is None:
+        indices = []
+    elif not isinstance(indices, list):
+        raise fail("indices", "indices is a list of index names", 'e.g. indices = ["economy"]')
+    bound_type = (text("bound_type") or "soft").lower()
+    if bound_type not in ("hard", "soft"):
+        raise fail(
+            "bound_type",
+            f"bound_type '{bound_type}' is not hard or soft",
+            "hard rejects values outside [lower, upper]; soft only warns",
+        )
+    kind = (text("kind") or ("indicator" if direction is not None else "raw")).lower()
+    if kind not in KINDS:
+        raise fail(
+            "kind",
+            f"kind '{kind}' is not one of {', '.join(KINDS)}",
+            did_you_mean(kind, KINDS) or "indicator is scored; raw and context are not",
+        )
+    if kind == "indicator" and direction is None:
+        raise fail(
+            "direction",
+            f"the scored indicator '{ind}' has no direction",
+            "write direction = higher or lower, or kind = raw",
+        )
+    focus = text("focus_area")
+    if kind == "indicator" and any(i in INDICES for i in indices) and focus not in FOCUS_AREAS:
+        raise fail(
+            "focus_area",
+            f"'{ind}' feeds a built-in index, whose areas are ASCN's",
+            f"focus_area among {', '.join(FOCUS_AREAS)}, or use your own index name",
+        )
+    lower, upper = number("lower"), number("upper")
+    if lower is not None and upper is not None and lower > upper:
+        raise fail("lower", f"lower {lower:g} is above upper {upper:g}", "swap them")
+    return {
+        "id": ind,
+        "code": text("code"),
+        "name": text("name") or ind,
+        "official_name": None,
+        "unit": text("unit"),
+        "kind": kind,
+        "direction": direction if kind == "indicator" else None,
+        "lower": lower,
+        "upper": upper,
+        "bound_type": bound_type,
+        "focus_area": focus,
+        "indices": [str(i) for i in indices],
+        "numerator": numerator,
+        "denominator": denominator,
+        "scale": number("scale"),
+        "source_standard": None,
+        "definition": None,
+        "crosswalk": None,
+        "notes": None,
+        "set": text("set") or set_name,
+        "name_vi": text("name_vi"),
+        "name_zh": text("name_zh"),
+        "derivation": derivation,
+        "periods": None if periods is None else int(periods),
+        "_source": source,
+        "_key": key,
+    }
+
+
+def extend_catalog(catalog: pl.DataFrame, *own: pl.DataFrame) -> pl.DataFrame:
+    """The registered catalog plus your own indicators (``records_to_catalog`` frames): an id
+    declared twice, or a derived indicator whose input is unknown or that depends on itself, is
+    one error naming the file, the key and a fix."""
+    own = tuple(f for f in own if f.height)
+    if not own:
+        return catalog
+    mine = pl.concat(own, how="vertical")
+    taken = dict(zip(catalog["id"], catalog["set"], strict=True))
+    seen: dict[str, str] = {}
+    for row in mine.iter_rows(named=True):
+        where = f"{row['_source']} {row['_key']}".strip()
+        if row["id"] in taken:
+            raise InputError(
+                f"{row['_key']}: indicator '{row['id']}' is already in the catalog "
+                f"(set '{taken[row['id']]}')",
+                source=row["_source"],
+                column="id",
+                hint=f"drop the declaration to use the catalog's, or rename it ('{row['id']}_own')",
+            )
+        if row["id"] in seen:
+            raise InputError(
+                f"{row['_key']}: indicator '{row['id']}' is also declared in {seen[row['id']]}",
+                source=row["_source"],
+                column="id",
+                hint="keep one declaration per id",
+            )
+        seen[row["id"]] = where
+    combined = pl.concat([catalog, conform_catalog(mine.drop("_source", "_key"))])
+    known = set(combined["id"])
+    for row in mine.filter(pl.col("numerator").is_not_null()).iter_rows(named=True):
+        for part in ("numerator", "denominator"):
+            if row[part] is not None and row[part] not in known:
+                raise InputError(
+                    f"{row['_key']}: '{row['id']}' is derived from unknown {part} '{row[part]}'",
+                    source=row["_source"],
+                    column=part,
+                    hint=did_you_mean(row[part], known)
+                    or "declare that indicator too, or map the column it is read from",
+                )
+    from benchmarkkit.methods.derive import DerivationCycle, derivation_layers
+
+    try:
+        derivation_layers(combined)
+    except DerivationCycle as cycle:
+        first = mine.filter(pl.col("id").is_in(cycle.ids)).row(0, named=True)
+        raise InputError(
+            f"{first['_key']}: derived indicators depend on each other in a cycle "
+            f"({' → '.join(cycle.ids)})",
+            source=first["_source"],
+            column="numerator",
+            hint="one of them must be read from a column, not derived",
+        ) from None
+    return combined

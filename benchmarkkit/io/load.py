@@ -1,12 +1,16 @@
 """Files on disk → validated, derived observations and a cities table: the first stage of the flow.
 
-``load`` reads every file with the loader registered for its suffix, maps it to the long shape,
-validates all files together and computes derived indicators. A file that cannot be used at all is
-one rejected entry (row empty) and the other files still load.
+``load`` reads every file with the loader registered for its suffix, maps it to the long shape
+(with the mapping's section for that file), validates all files together and computes derived
+indicators. A file that cannot be used at all is one rejected entry (row empty) and the other files
+still load. Your own indicators (declared in the mapping or in indicator CSVs) join the catalog
+first, so they are validated, derived and scored like the built-in ones; the cities table is built
+from the data itself (population, area, ``[attributes]``) unless a cities file says otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,10 +19,16 @@ import polars as pl
 
 from benchmarkkit.columns import CITIES, REJECTED, conform
 from benchmarkkit.errors import InputError
-from benchmarkkit.io.mapping import Mapping, to_long
+from benchmarkkit.io.catalog import extend_catalog, read_indicator_csv, records_to_catalog
+from benchmarkkit.io.mapping import Mapped, Mapping, map_table
 from benchmarkkit.io.read import ReadOptions
 from benchmarkkit.io.validate import YEAR_RANGE, Validated, validate
-from benchmarkkit.methods.denominate import derive
+from benchmarkkit.methods.derive import derive_all
+
+CONTEXT_NUMERIC = ("population", "area_km2")
+CONTEXT_INDICATORS = {"population": "population", "area_km2": "area_km2"}
+"""Indicators that are also city context: the latest value of each city feeds the cities table, so
+``size:`` and ``similar:`` peers work without a cities file."""
 
 if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
@@ -30,6 +40,9 @@ class Loaded:
     observations: pl.DataFrame
     """Accepted observations plus derived indicators."""
     cities: pl.DataFrame
+    catalog: pl.DataFrame | None = None
+    """The catalog the data were checked against: the registered one plus your own indicators
+    (None: the registered catalog as it was given)."""
 
     @property
     def unusable_files(self) -> int:
@@ -59,9 +72,7 @@ def read_table(path: Path, registry: Registry, options: ReadOptions) -> pl.DataF
     return call_plugin(owner, f"reading {path.name}", registry.timeout, loader.read, path, options)
 
 
-def read_file(
-    path: Path, registry: Registry, mapping: Mapping, options: ReadOptions
-) -> tuple[pl.DataFrame, dict[str, str]]:
+def read_file(path: Path, registry: Registry, mapping: Mapping, options: ReadOptions) -> Mapped:
     if not path.exists():
         raise InputError("file not found", source=str(path), hint="check the path")
     if path.is_dir():
@@ -73,15 +84,94 @@ def read_file(
         raise InputError(
             "the file has a header but no rows", source=str(path), hint="export the data again"
         )
-    return to_long(table, mapping, str(path))
+    return map_table(table, mapping, str(path))
 
 
-def cities_table(observations: pl.DataFrame, extra: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per city: names and countries from the data, context columns from ``extra``."""
+def own_catalog(
+    catalog: pl.DataFrame, mapping: Mapping, indicator_files: Sequence[Path] = ()
+) -> pl.DataFrame:
+    """The registered catalog plus the indicators of ``--indicators`` files and the mapping."""
+    own = [read_indicator_csv(Path(p)) for p in indicator_files]
+    if mapping.declared:
+        name = Path(mapping.path).stem if mapping.path else "mapping"
+        own.append(records_to_catalog(list(mapping.declared), name, mapping.path or "mapping"))
+    return extend_catalog(catalog, *own)
+
+
+def _overlay(base: pl.DataFrame, top: pl.DataFrame) -> pl.DataFrame:
+    """``top``'s non-null cells over ``base``'s, joined on city_id (cities of either kept)."""
+    shared = [c for c in top.columns if c in base.columns and c != "city_id"]
+    joined = base.join(top, on="city_id", how="full", coalesce=True, suffix="_top")
+    return joined.with_columns(pl.coalesce(f"{c}_top", c).alias(c) for c in shared).drop(
+        f"{c}_top" for c in shared
+    )
+
+
+def attributes_table(parts: list[tuple[pl.DataFrame, dict[str, float]]]) -> pl.DataFrame | None:
+    """City context mapped from the data files (``[attributes]``): one row per city, each attribute
+    from the latest year that has it; population and area typed and scaled (万人 × 10 000),
+    ``networks`` split on ';'. Other attributes stay text (a province, a name in Chinese)."""
+    frames = []
+    for frame, scales in parts:
+        typed = frame.with_columns(
+            pl.col("year").str.strip_chars().cast(pl.Float64, strict=False).alias("_year"),
+            *[
+                (
+                    pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False)
+                    * scales.get(c, 1)
+                ).alias(c)
+                for c in frame.columns
+                if c in CONTEXT_NUMERIC or scales.get(c, 1.0) != 1.0
+            ],
+        ).drop("year")
+        frames.append(typed)
+    if not frames:
+        return None
+    every = pl.concat(frames, how="diagonal_relaxed").filter(
+        pl.col("city_id").is_not_null() & (pl.col("city_id") != "")
+    )
+    attrs = [c for c in every.columns if c not in ("city_id", "_year")]
+    table = (
+        every.sort("_year", nulls_last=False)
+        .group_by("city_id")
+        .agg(pl.col(c).drop_nulls().last() for c in attrs)
+    )
+    if "networks" in table.columns and table.schema["networks"] == pl.String:
+        table = table.with_columns(
+            pl.col("networks").str.split(";").list.eval(pl.element().str.strip_chars())
+        )
+    return table.sort("city_id")
+
+
+def context_from_data(observations: pl.DataFrame) -> pl.DataFrame | None:
+    """Population and area from the observations: each city's latest value."""
+    present = observations.filter(pl.col("indicator").is_in(list(CONTEXT_INDICATORS)))
+    if present.height == 0:
+        return None
+    latest = (
+        present.sort("year")
+        .group_by("city_id", "indicator")
+        .agg(pl.col("value").last())
+        .pivot(on="indicator", index="city_id", values="value")
+    )
+    return latest.rename({k: v for k, v in CONTEXT_INDICATORS.items() if k in latest.columns})
+
+
+def cities_table(
+    observations: pl.DataFrame,
+    extra: pl.DataFrame | None = None,
+    attributes: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per city: names and countries from the data; population and area from the data's
+    own indicators, overridden by ``attributes`` (mapped columns), overridden by ``extra`` (a
+    cities file)."""
     seen = observations.group_by("city_id").agg(
         pl.col("city_name").drop_nulls().mode().sort().first(),
         pl.col("country").drop_nulls().mode().sort().first(),
     )
+    for top in (context_from_data(observations), attributes):
+        if top is not None:
+            seen = _overlay(seen, top)
     if extra is not None:
         seen = seen.rename({"city_name": "_name_data", "country": "_country_data"})
         joined = extra.join(seen, on="city_id", how="full", coalesce=True)
@@ -107,13 +197,26 @@ def load(
     options: ReadOptions | None = None,
     years: tuple[int, int] = YEAR_RANGE,
     cities: pl.DataFrame | None = None,
+    indicator_files: Sequence[Path] = (),
 ) -> Loaded:
+    """``indicator_files``: indicator CSVs (``--indicators``) whose rows join the catalog."""
     mapping = mapping or Mapping()
     options = options or ReadOptions()
-    files, unusable = [], []
+    catalog = own_catalog(catalog, mapping, indicator_files)
+    unmatched = mapping.unmatched_files(list(paths))
+    if unmatched:
+        raise InputError(
+            f'[files."{unmatched[0]}"] matches none of the files given',
+            source=mapping.path,
+            hint="use the file's name as given ("
+            + ", ".join(Path(p).name for p in paths[:5])
+            + ") or a glob such as 'data-*.csv'",
+        )
+    files: list[Mapped] = []
+    unusable = []
     for path in paths:
         try:
-            files.append(read_file(path, registry, mapping, options))
+            files.append(read_file(path, registry, mapping.for_file(path), options))
         except InputError as err:
             unusable.append(
                 {
@@ -126,11 +229,34 @@ def load(
                 }
             )
     bad = pl.DataFrame(unusable, schema=REJECTED) if unusable else None
-    validated = validate(files, catalog, unusable=bad, years=years)
-    derived, dropped = derive(validated.observations.lazy(), catalog)
+    return _finish(files, catalog, cities, unusable=bad, years=years)
+
+
+def _finish(
+    files: list[Mapped],
+    catalog: pl.DataFrame,
+    cities: pl.DataFrame | None,
+    *,
+    unusable: pl.DataFrame | None = None,
+    years: tuple[int, int] = YEAR_RANGE,
+) -> Loaded:
+    """Validate the mapped files together, derive, and build the cities table."""
+    ignored: dict[str, int] = {}
+    for f in files:
+        if f.ignored:
+            ignored[f.source] = ignored.get(f.source, 0) + f.ignored
+    validated = validate(
+        [(f.long, f.headers) for f in files],
+        catalog,
+        unusable=unusable,
+        years=years,
+        ignored=ignored,
+    )
+    derived, dropped = derive_all(validated.observations.lazy(), catalog)
     observations, dropped_frame = pl.collect_all([derived, dropped])
     validated = validated.with_warnings(dropped_frame)
-    return Loaded(validated, observations, cities_table(observations, cities))
+    attrs = attributes_table([(f.attributes, f.scales) for f in files if f.attributes is not None])
+    return Loaded(validated, observations, cities_table(observations, cities, attrs), catalog)
 
 
 def load_frame(
@@ -141,6 +267,7 @@ def load_frame(
     mapping: Mapping | None = None,
     cities: pl.DataFrame | None = None,
     source: str = "<DataFrame>",
+    indicator_files: Sequence[Path] = (),
 ) -> Loaded:
     """A table already in memory (a notebook's Polars frame) through the same mapping, validation
     and derivation as a file: rows are numbered as a spreadsheet would (header = 1), and every
@@ -149,8 +276,6 @@ def load_frame(
         raise InputError("the frame has no rows", source=source, hint="pass a non-empty frame")
     text = frame.select(pl.all().cast(pl.String)).with_row_index("_row", offset=2)
     text = text.with_columns(pl.col("_row").cast(pl.Int64), pl.lit(None, pl.String).alias("_bad"))
-    validated = validate([to_long(text, mapping or Mapping(), source)], catalog)
-    derived, dropped = derive(validated.observations.lazy(), catalog)
-    observations, dropped_frame = pl.collect_all([derived, dropped])
-    validated = validated.with_warnings(dropped_frame)
-    return Loaded(validated, observations, cities_table(observations, cities))
+    mapping = mapping or Mapping()
+    catalog = own_catalog(catalog, mapping, indicator_files)
+    return _finish([map_table(text, mapping.for_file(source), source)], catalog, cities)

@@ -5,27 +5,58 @@ Real files come long (city, year, indicator, value), wide (one column per indica
 from a small TOML file (``--mapping``), from CLI options, or is guessed from common header names.
 The result of ``to_long`` still holds text: parsing and checking values is validation's job.
 
+A mapping never misses silently. Headers are compared after Unicode NFKC and whitespace
+normalisation (a line break written ``\\n`` in the key matches a ``\\r\\n`` in the file, a
+full-width bracket or space matches its ASCII twin, and spaces around CJK text do not matter); a key
+that matches no header is an error with the closest headers as "did you mean", unless it is listed
+in ``optional``. Headers are shown escaped (``\\n``) in every message.
+
 Mapping file (TOML)::
 
     shape = "wide"                  # long | wide | wide_years (guessed when absent)
+    only_named = true                # wide: read only the headers named below, ignore the rest
+    ignore = ["省份代码"]             # columns put aside: counted as ignored, never rejected
+    optional = ["失业人数"]           # keys that may match no header (e.g. absent in old files)
     [columns]                        # role = header in the file
     city_id = "城市代码"
     city_name = "城市"
     year = "年份"
     [constants]                      # a role the file has no column for
     country = "CN"
+    [attributes]                     # city context → the cities table (peers: size:, similar:)
+    province = "省份"
+    population = { column = "年末户籍人口（万人）", scale = 10000 }
     [indicators]                     # wide: header = indicator id, or a table with a unit scale
     "常住人口（万人）" = { id = "population", scale = 10000 }
     "失业人数" = "unemployed_persons"
+    [indicators.gdp]                 # an indicator of your own: no `id` key, the key is the id
+    column = "地区生产总值（万元）"      # the header it is read from (none: a derived indicator)
+    scale = 10000
+    name = "GDP"
+    name_zh = "地区生产总值"
+    unit = "CNY"
+    direction = "higher"             # higher | lower (or 1 | -1); none: not scored (raw)
+    [indicators.gdp_growth]          # derived: ratio, growth, cagr, difference, lag
+    derivation = "growth"
+    numerator = "gdp"
+    periods = 1
     [scale]                          # long: multiply an indicator's values on load
     gini_coefficient = 0.01
+    [files."data-2023.csv"]          # per file (a name or a glob): any key above except the
+    columns = { year = "统计年度" }   # declarations; it overrides the top level for that file
+
+The keys of an indicator declaration are the columns of ``benchmarkkit indicators --format csv``
+(see ``indicators/README.md``): one schema for the mapping, the indicator CSV and the listing.
 """
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import re
 import tomllib
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +77,85 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 YEAR_HEADER = re.compile(r"^\s*(1[89]\d\d|2[01]\d\d)\s*$")
 SHAPES = ("long", "wide", "wide_years")
+SECTIONS = ("columns", "constants", "indicators", "scale", "attributes", "files")
+TOP_KEYS = ("shape", "only_named", "ignore", "optional", *SECTIONS)
+MAPPING_KEYS = frozenset({"id", "column", "scale", "optional"})
+"""Keys of an ``[indicators]`` table that only say where an indicator is read from; any other key
+(unit, direction, …) declares the indicator too."""
+ATTRIBUTE_ALIASES = {"area": "area_km2"}
+
+
+def normalise_header(header: str) -> str:
+    """A header as compared: NFKC (full-width brackets and spaces → ASCII), whitespace runs (line
+    breaks ``\\r\\n``, ``\\n``, tabs, ideographic spaces) → one space, ends stripped.
+
+    >>> normalise_header("地区生产总值\\r\\n（万元）")
+    '地区生产总值 (万元)'
+    """
+    return " ".join(unicodedata.normalize("NFKC", header).split())
+
+
+def shown(header: str) -> str:
+    """A header as printed in a message: control characters escaped, so a line break in a header
+    cannot break the one-line message.
+
+    >>> shown("GDP\\r\\n(万元)")
+    'GDP\\\\r\\\\n(万元)'
+    """
+    out = []
+    for ch in header:
+        if ch in "\r\n\t":
+            out.append({"\r": "\\r", "\n": "\\n", "\t": "\\t"}[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _squeezed(header: str) -> str:
+    return "".join(normalise_header(header).split()).casefold()
+
+
+class Headers:
+    """A file's headers, looked up by a mapping key: exact, then normalised, then without any
+    whitespace and case (unique matches only)."""
+
+    def __init__(self, headers: list[str]) -> None:
+        self.headers = headers
+        self._norm: dict[str, list[str]] = {}
+        self._squeeze: dict[str, list[str]] = {}
+        for h in headers:
+            self._norm.setdefault(normalise_header(h), []).append(h)
+            self._squeeze.setdefault(_squeezed(h), []).append(h)
+
+    def find(self, key: str) -> str | None:
+        if key in self.headers:
+            return key
+        for table, form in ((self._norm, normalise_header(key)), (self._squeeze, _squeezed(key))):
+            found = table.get(form, [])
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    def closest(self, key: str, n: int = 3) -> list[str]:
+        forms = {normalise_header(h): h for h in self.headers}
+        near = difflib.get_close_matches(normalise_header(key), list(forms), n=n, cutoff=0.4)
+        return [forms[m] for m in near]
+
+    def missing(self, key: str, what: str, source: str) -> InputError:
+        near = self.closest(key)
+        if near:
+            hint = "did you mean " + " or ".join(f"'{shown(h)}'" for h in near) + "?"
+        else:
+            hint = "columns are: " + ", ".join(f"'{shown(h)}'" for h in self.headers[:12])
+        hint += "; list it in optional = [...] if the file may lack it"
+        return InputError(
+            f"mapped column '{shown(key)}' ({what}) is not in the file",
+            source=source,
+            column=shown(key),
+            hint=hint,
+        )
 
 
 @dataclass(frozen=True)
@@ -54,88 +164,243 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     indicators: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Header → (indicator id, scale)."""
     scale: dict[str, float] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+    """Headers put aside: their cells are counted as ignored, never as rejected."""
+    only_named: bool | None = None
+    """Wide tables: read only the headers named in ``indicators``; every other column is ignored."""
+    optional: frozenset[str] = frozenset()
+    """Keys that may match no header without an error."""
+    attributes: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Cities-table column → (header, scale): context about the city, not an indicator."""
+    declared: tuple[dict[str, Any], ...] = ()
+    """Indicators declared in the mapping: catalog records keyed like the indicator CSV."""
+    files: dict[str, Mapping] = field(default_factory=dict)
+    """File name or glob → the mapping's overrides for matching files."""
+    path: str | None = None
+    """The mapping file, for messages."""
 
     def merged(self, other: Mapping) -> Mapping:
-        """CLI options (other) override the mapping file (self)."""
+        """``other`` (CLI options, or a per-file section) overrides ``self``."""
         return Mapping(
             shape=other.shape or self.shape,
             columns={**self.columns, **other.columns},
             constants={**self.constants, **other.constants},
             indicators={**self.indicators, **other.indicators},
             scale={**self.scale, **other.scale},
+            ignore=(*self.ignore, *(h for h in other.ignore if h not in self.ignore)),
+            only_named=other.only_named if other.only_named is not None else self.only_named,
+            optional=self.optional | other.optional,
+            attributes={**self.attributes, **other.attributes},
+            declared=(*self.declared, *other.declared),
+            files={**self.files, **other.files},
+            path=self.path or other.path,
         )
+
+    def for_file(self, path: Path | str) -> Mapping:
+        """The mapping for one file: the top level, overridden by every ``[files]`` section whose
+        key is the file's name, its path, or a glob matching either."""
+        name, full = Path(path).name, str(path)
+        out = replace(self, files={})
+        for pattern, section in self.files.items():
+            if _matches(pattern, name, full):
+                out = out.merged(replace(section, declared=()))
+        return out
+
+    def unmatched_files(self, paths: list[Path]) -> list[str]:
+        """``[files]`` keys that no given file matches (each one is a silent miss otherwise)."""
+        return [
+            pattern
+            for pattern in self.files
+            if not any(_matches(pattern, p.name, str(p)) for p in paths)
+        ]
+
+
+def _matches(pattern: str, name: str, full: str) -> bool:
+    return (
+        pattern in (name, full) or fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(full, pattern)
+    )
 
 
 def read_mapping(path: Path) -> Mapping:
-    """Parse a mapping TOML file; every mistake is one line naming the key."""
+    """Parse a mapping TOML file; every mistake is one line naming the file and the key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputError("mapping file not found", source=str(path)) from None
     except IsADirectoryError:
         raise InputError("mapping is a folder, not a TOML file", source=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"mapping file is not valid TOML ({err})", source=str(path)) from None
-    for section in ("columns", "constants", "indicators", "scale"):
+    mapping = _parse(data, str(path), top=True)
+    files = data.get("files", {})
+    if not isinstance(files, dict):
+        raise InputError("[files] must hold one table per file name", source=str(path))
+    sections = {}
+    for pattern, section in files.items():
+        if not isinstance(section, dict):
+            raise InputError(
+                f'[files."{pattern}"] must be a table of mapping keys',
+                source=str(path),
+                hint=f'e.g. [files."{pattern}"] then  shape = "wide"',
+            )
+        sections[pattern] = _parse(section, f'{path} [files."{pattern}"]', top=False)
+    return replace(mapping, files=sections, path=str(path))
+
+
+def _parse(data: dict[str, Any], source: str, *, top: bool) -> Mapping:
+    allowed = TOP_KEYS if top else tuple(k for k in TOP_KEYS if k != "files")
+    for section in SECTIONS:
         if section in data and not isinstance(data[section], dict):
             raise InputError(
                 f"[{section}] must be a table of key = value lines",
-                source=str(path),
+                source=source,
                 hint=f'e.g. [{section}] then  key = "value"',
             )
-    unknown = set(data) - {"shape", "columns", "constants", "indicators", "scale"}
+    unknown = set(data) - set(allowed)
     if unknown:
         key = sorted(unknown)[0]
         raise InputError(
             f"unknown key '{key}' in mapping",
-            source=str(path),
-            hint=did_you_mean(key, ["shape", "columns", "constants", "indicators", "scale"]),
+            source=source,
+            hint=did_you_mean(key, allowed) or f"keys: {', '.join(allowed)}",
         )
     shape = data.get("shape")
     if shape is not None and shape not in SHAPES:
-        raise InputError(f"shape '{shape}' is not one of {', '.join(SHAPES)}", source=str(path))
+        raise InputError(f"shape '{shape}' is not one of {', '.join(SHAPES)}", source=source)
     for section in ("columns", "constants"):
         for role in data.get(section, {}):
             if role not in ROLES:
                 raise InputError(
                     f"[{section}] has unknown role '{role}'",
-                    source=str(path),
+                    source=source,
                     hint=did_you_mean(role, ROLES) or f"roles: {', '.join(ROLES)}",
                 )
+    only = data.get("only_named")
+    if only is not None and not isinstance(only, bool):
+        raise InputError("only_named must be true or false", source=source)
+    ignore = _strings(data.get("ignore", []), "ignore", source)
+    optional = set(_strings(data.get("optional", []), "optional", source))
     indicators: dict[str, tuple[str, float]] = {}
-    for header, spec in data.get("indicators", {}).items():
-        indicators[header] = _indicator_spec(header, spec, path)
+    declared: list[dict[str, Any]] = []
+    for key, spec in data.get("indicators", {}).items():
+        header, ind, factor, record, is_optional = _indicator_spec(key, spec, source)
+        if header is not None:
+            indicators[header] = (ind, factor)
+            if is_optional:
+                optional.add(header)
+        if record is not None:
+            if not top:
+                raise InputError(
+                    f"[indicators] '{key}': declare indicators at the top of the mapping",
+                    source=source,
+                    hint="a [files] section may only say where an indicator is read from",
+                )
+            declared.append(record)
     scale = {}
     for ind, factor in data.get("scale", {}).items():
         if isinstance(factor, bool) or not isinstance(factor, int | float):
-            raise InputError(f"[scale] {ind} must be a number", source=str(path))
+            raise InputError(f"[scale] {ind} must be a number", source=source)
         scale[ind] = float(factor)
+    attributes = {}
+    for name, spec in data.get("attributes", {}).items():
+        attr = ATTRIBUTE_ALIASES.get(name, name)
+        header, factor, is_optional = _attribute_spec(name, spec, source)
+        attributes[attr] = (header, factor)
+        if is_optional:
+            optional.add(header)
     return Mapping(
         shape=shape,
         columns={k: str(v) for k, v in data.get("columns", {}).items()},
         constants={k: str(v) for k, v in data.get("constants", {}).items()},
         indicators=indicators,
         scale=scale,
+        ignore=tuple(ignore),
+        only_named=only,
+        optional=frozenset(optional),
+        attributes=attributes,
+        declared=tuple(declared),
     )
 
 
-def _indicator_spec(header: str, spec: Any, path: Path) -> tuple[str, float]:
+def _strings(value: Any, key: str, source: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{key} must be a list of column headers", source=source)
+    return value
+
+
+def _number(value: Any, where: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{where}: scale must be a number", source=source)
+    return float(value)
+
+
+def _indicator_spec(
+    key: str, spec: Any, source: str
+) -> tuple[str | None, str, float, dict[str, Any] | None, bool]:
+    """(header or None, indicator id, scale, declaration or None, optional) of one entry."""
     if isinstance(spec, str):
-        return spec, 1.0
-    if isinstance(spec, dict) and isinstance(spec.get("id"), str):
-        factor = spec.get("scale", 1.0)
-        if isinstance(factor, int | float):
-            return spec["id"], float(factor)
+        return key, spec, 1.0, None, False
+    if not isinstance(spec, dict):
+        raise InputError(
+            f"[indicators] '{shown(key)}' must be an id or a table",
+            source=source,
+            hint='e.g. "header" = "id", or "header" = { id = "id", scale = 10000 }',
+        )
+    factor = _number(spec.get("scale", 1.0), f"[indicators] '{shown(key)}'", source)
+    if "id" in spec:  # the key is a header, ``id`` the indicator
+        if not isinstance(spec["id"], str):
+            raise InputError(f"[indicators] '{shown(key)}': id must be text", source=source)
+        header, ind = key, spec["id"]
+    else:  # the key is the indicator id; ``column`` (if any) the header
+        header, ind = spec.get("column"), key
+        if header is not None and not isinstance(header, str):
+            raise InputError(f"[indicators.{key}] column must be a header", source=source)
+    optional = spec.get("optional", False)
+    if not isinstance(optional, bool):
+        raise InputError(f"[indicators] '{shown(key)}': optional is true or false", source=source)
+    extra = {k: v for k, v in spec.items() if k not in MAPPING_KEYS}
+    if header is None and not extra:
+        raise InputError(
+            f"[indicators] '{shown(key)}' must be an id, {{ id = ..., scale = ... }}, or a "
+            "declaration saying where it is read from or what it is",
+            source=source,
+            hint='give column = "header", or declare it (unit, direction, derivation …)',
+        )
+    record = None
+    if extra or header is None:
+        record = {"id": ind, **extra, "_source": source, "_key": f"indicators.{ind}"}
+        if "scale" in spec and "derivation" in extra:
+            record["scale"] = factor  # a derived indicator's scale is its own, not a unit's
+            factor = 1.0
+    return header, ind, factor, record, optional
+
+
+def _attribute_spec(name: str, spec: Any, source: str) -> tuple[str, float, bool]:
+    if isinstance(spec, str):
+        return spec, 1.0, False
+    if isinstance(spec, dict) and isinstance(spec.get("column"), str):
+        factor = _number(spec.get("scale", 1.0), f"[attributes] {name}", source)
+        return spec["column"], factor, bool(spec.get("optional", False))
     raise InputError(
-        f"[indicators] '{header}' must be an id or {{ id = ..., scale = ... }}", source=str(path)
+        f"[attributes] {name} must be a header or {{ column = ..., scale = ... }}",
+        source=source,
     )
 
 
-def _find(role: str, headers: list[str], mapping: Mapping) -> str | None:
+def _find_role(role: str, index: Headers, mapping: Mapping, source: str) -> str | None:
     if role in mapping.columns:
-        return mapping.columns[role]
-    lowered = {h.strip().lower(): h for h in headers}
+        key = mapping.columns[role]
+        header = index.find(key)
+        if header is None:
+            if key in mapping.optional:
+                return None
+            raise index.missing(key, f"[columns] {role}", source)
+        return header
+    lowered = {normalise_header(h).lower(): h for h in index.headers}
     for candidate in SYNONYMS[role]:
         if candidate in lowered:
             return lowered[candidate]
@@ -144,17 +409,11 @@ def _find(role: str, headers: list[str], mapping: Mapping) -> str | None:
 
 def resolve(headers: list[str], mapping: Mapping, source: str) -> tuple[str, dict[str, str]]:
     """Decide the shape and which header plays each role; missing required roles are errors."""
+    index = Headers(headers)
     found: dict[str, str] = {}
     for role in ROLES:
-        header = _find(role, headers, mapping)
+        header = _find_role(role, index, mapping, source)
         if header is not None:
-            if header not in headers:
-                raise InputError(
-                    f"mapped column '{header}' (for {role}) is not in the file",
-                    source=source,
-                    column=header,
-                    hint=did_you_mean(header, headers) or f"columns are: {', '.join(headers)}",
-                )
             found[role] = header
     shape = mapping.shape
     if shape is None:
@@ -187,11 +446,39 @@ def resolve(headers: list[str], mapping: Mapping, source: str) -> tuple[str, dic
                 hint=(
                     f"{guess} map it with --column {role}=HEADER"
                     if guess
-                    else f"map one of [{', '.join(free[:8])}] with --column {role}=HEADER "
-                    "or a mapping file"
+                    else f"map one of [{', '.join(shown(h) for h in free[:8])}] with "
+                    f"--column {role}=HEADER or a mapping file"
                 ),
             )
     return shape, found
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """One file mapped: raw observations (text), role → header, cells put aside, city context."""
+
+    long: pl.DataFrame
+    headers: dict[str, str]
+    ignored: int = 0
+    """Non-empty cells of ignored and attribute columns: read, neither accepted nor rejected."""
+    attributes: pl.DataFrame | None = None
+    """city_id, year and one text column per ``[attributes]`` entry (scaled later)."""
+    scales: dict[str, float] = field(default_factory=dict)
+    """Attribute → scale."""
+    source: str = ""
+
+
+def _lookup(keys: list[str], index: Headers, mapping: Mapping, what: str, source: str):
+    """Headers for mapping keys; a key matching nothing is an error unless optional."""
+    out = {}
+    for key in keys:
+        header = index.find(key)
+        if header is None:
+            if key in mapping.optional:
+                continue
+            raise index.missing(key, what, source)
+        out[key] = header
+    return out
 
 
 def to_long(
@@ -200,12 +487,25 @@ def to_long(
     """The user's table as raw observations (text), one row per value, with its file position.
 
     Output columns: city_id, city_name, country, year, indicator, value, flag, scale, source,
-    row, column (the header the value came from), _bad. Also returns role → header, so that
-    messages can name the user's own column headers.
+    row, column (the header the value came from, escaped), _bad. Also returns role → header, so
+    that messages can name the user's own column headers. ``map_table`` also says what was put
+    aside.
     """
+    mapped = map_table(table, mapping, source)
+    return mapped.long, mapped.headers
+
+
+def map_table(table: pl.DataFrame, mapping: Mapping, source: str) -> Mapped:
+    """``to_long`` plus the cells put aside (ignored, attributes) and the attributes frame."""
     headers = [c for c in table.columns if c not in ("_row", "_bad")]
+    index = Headers(headers)
     shape, found = resolve(headers, mapping, source)
     keys = {role: found.get(role) for role in ROLES}
+    ignored_cols = list(_lookup(list(mapping.ignore), index, mapping, "ignore", source).values())
+    attr_headers = _lookup(
+        [h for h, _ in mapping.attributes.values()], index, mapping, "[attributes]", source
+    )
+    ind_headers = _lookup(list(mapping.indicators), index, mapping, "[indicators]", source)
 
     def role_expr(role: str) -> pl.Expr:
         if keys.get(role) is not None:
@@ -217,22 +517,28 @@ def to_long(
 
     base = [role_expr(r) for r in ("city_id", "city_name", "country", "year", "flag")]
     base += [pl.col("_row").alias("row"), pl.col("_bad")]
+    aside = list(dict.fromkeys([*ignored_cols, *attr_headers.values()]))
     if shape == "long":
         long = table.select(
             *base,
             role_expr("indicator"),
             pl.col(found["value"]).alias("value"),
-            pl.lit(found["value"]).alias("column"),
+            pl.lit(shown(found["value"])).alias("column"),
             pl.lit(1.0).alias("scale"),
         )
     elif shape == "wide":
-        taken = set(found.values())
-        value_cols = [h for h in headers if h not in taken]
+        taken = set(found.values()) | set(aside)
+        if mapping.only_named:
+            named = set(ind_headers.values())
+            value_cols = [h for h in headers if h in named and h not in taken]
+            aside += [h for h in headers if h not in taken and h not in named]
+        else:
+            value_cols = [h for h in headers if h not in taken]
         if not value_cols:
             raise InputError(
                 "a wide table needs at least one indicator column",
                 source=source,
-                hint="or map the table as long with --shape long",
+                hint="name one in [indicators], or map the table as long with --shape long",
             )
         # value columns get a private prefix so a header such as "row" or "year" cannot collide
         # with the long table's own columns; the prefix is stripped after the unpivot
@@ -247,12 +553,14 @@ def to_long(
             variable_name="column",
             value_name="value",
         ).with_columns(pl.col("column").str.strip_prefix("\x00"))
-        ids = {h: mapping.indicators.get(h, (h.strip(), 1.0)) for h in value_cols}
+        by_header = {ind_headers[k]: v for k, v in mapping.indicators.items() if k in ind_headers}
+        ids = {h: by_header.get(h, (normalise_header(h), 1.0)) for h in value_cols}
         long = long.with_columns(
             pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),
             pl.col("column")
             .replace_strict({h: v[1] for h, v in ids.items()}, return_dtype=pl.Float64)
             .alias("scale"),
+            pl.col("column").replace_strict({h: shown(h) for h in value_cols}),
         ).filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
     else:
         year_cols = [h for h in headers if YEAR_HEADER.match(h)]
@@ -295,4 +603,27 @@ def to_long(
         "column",
         "_bad",
     )
-    return long, found
+    ignored = 0
+    if shape == "wide" and aside:
+        ignored = int(
+            table.select(
+                pl.sum_horizontal(
+                    (pl.col(c).cast(pl.String).str.strip_chars() != "").fill_null(False)
+                    for c in aside
+                ).sum()
+            ).item()
+        )
+    attributes = None
+    if attr_headers:
+        by_key = {key: header for key, header in attr_headers.items()}
+        attributes = table.select(
+            role_expr("city_id"),
+            role_expr("year").cast(pl.String),
+            *[
+                pl.col(by_key[h]).cast(pl.String).str.strip_chars().alias(attr)
+                for attr, (h, _) in mapping.attributes.items()
+                if h in by_key
+            ],
+        ).with_columns(pl.col("city_id").str.strip_chars())
+    scales = {attr: s for attr, (h, s) in mapping.attributes.items() if h in attr_headers}
+    return Mapped(long, found, ignored, attributes, scales, source)

@@ -1,10 +1,11 @@
 """Validation: named rules turn raw text rows into typed observations plus rejected rows.
 
-Nothing is lost: every row read is either accepted or rejected with the rule that refused it, its
-file, row, column, a message quoting the cell and a hint on how to fix it (rows read = accepted +
-rejected, always). Rules are boolean Polars expressions evaluated in one pass; the first failing
-rule of a row is the one reported, in the order of ``ROW_RULES``. Rules that need several rows
-(duplicates, a city id with two names) run after, over all files together.
+Nothing is lost: every value read is accepted, rejected with the rule that refused it (its file,
+row, column, a message quoting the cell and a hint on how to fix it) or ignored because the mapping
+put its column aside (``ignore``, ``only_named``, ``[attributes]``): read = accepted + rejected +
+ignored, always, per file and in total. Rules are boolean Polars expressions evaluated in one
+pass; the first failing rule of a row is the one reported, in the order of ``ROW_RULES``. Rules
+that need several rows (duplicates, a city id with two names) run after, over all files together.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Validated:
     rejected: pl.DataFrame
     warnings: pl.DataFrame
     counts: pl.DataFrame
-    """Per source: read, accepted, rejected."""
+    """Per source: read, accepted, rejected, ignored (read = accepted + rejected + ignored)."""
 
     def with_warnings(self, more: pl.DataFrame) -> Validated:
         """Add warnings found after validation (e.g. derived values out of bounds)."""
@@ -57,6 +58,11 @@ class Validated:
     @property
     def rows_read(self) -> int:
         return int(self.counts["read"].sum())
+
+    @property
+    def ignored(self) -> int:
+        """Cells of columns the mapping put aside: read, neither accepted nor rejected."""
+        return int(self.counts["ignored"].sum())
 
     @property
     def by_rule(self) -> pl.DataFrame:
@@ -395,8 +401,12 @@ def validate(
     *,
     unusable: pl.DataFrame | None = None,
     years: tuple[int, int] = YEAR_RANGE,
+    ignored: dict[str, int] | None = None,
 ) -> Validated:
-    """Validate raw long frames (one per file, with its role → header map) against the catalog."""
+    """Validate raw long frames (one per file, with its role → header map) against the catalog.
+
+    ``ignored``: per source, the cells of columns the mapping put aside; they count as read.
+    """
     candidates, rejected, warnings, read = [], [], [], []
     for raw, headers in files:
         ok, bad, warn = check_rows(raw, headers, catalog, years)
@@ -418,15 +428,26 @@ def validate(
     rejected_all = pl.concat(
         [*((unusable is not None and [unusable]) or []), *rejected, set_rejected], how="vertical"
     )
+    aside = pl.DataFrame(
+        list((ignored or {}).items()),
+        schema={"source": pl.String, "ignored": pl.UInt32},
+        orient="row",
+    )
+    read_frame = pl.concat(
+        [*read, aside.select("source", pl.lit(0, pl.UInt32).alias("read"))], how="vertical"
+    )
     counts = (
-        (pl.concat(read) if read else pl.DataFrame(schema={"source": pl.String, "read": pl.UInt32}))
+        read_frame.group_by("source")
+        .agg(pl.col("read").sum())
         .join(accepted.group_by("source").len("accepted"), on="source", how="left")
         .join(
             rejected_all.filter(pl.col("row").is_not_null()).group_by("source").len("rejected"),
             on="source",
             how="left",
         )
-        .with_columns(pl.col("accepted", "rejected").fill_null(0))
+        .join(aside, on="source", how="left")
+        .with_columns(pl.col("accepted", "rejected", "ignored").fill_null(0).cast(pl.UInt32))
+        .with_columns(pl.col("read") + pl.col("ignored"))
     )
     observations = conform(accepted, OBSERVATIONS).collect()
     return Validated(
