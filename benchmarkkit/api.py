@@ -160,6 +160,7 @@ def load(
     cities: str | Path | pl.DataFrame | None = None,
     framework: str | Path | None = None,
     registry: Registry | None = None,
+    max_input_size: str | int | None = None,
 ) -> Data:
     """Read, map, validate and derive: the first stage of every command.
 
@@ -169,6 +170,9 @@ def load(
     ``constants`` (role → value) say how your table maps onto cities, years and indicators;
     ``cities`` adds city context (population, area, networks) for peer groups. With a COINr
     ``framework`` (an iMeta .csv) the single data file is read as COINr's iData.
+
+    Every file is checked against size limits before it is parsed (see SECURITY.md);
+    ``max_input_size`` (``"8GiB"``, ``"500M"`` or bytes) raises the main one.
 
     Rejected rows are returned, not raised (``Data.rejected``); a mistake in the options raises
     ``InputError`` with a hint.
@@ -194,7 +198,7 @@ def load(
         from benchmarkkit.io.demo import load_demo
 
         return Data(load_demo(registry, catalog), catalog, registry, demo=True)
-    options = _read_options(encoding, separator, sheet)
+    options = _read_options(encoding, separator, sheet, max_input_size)
     if framework is not None and Path(framework).suffix.lower() == ".csv":
         from benchmarkkit.io.coinr import load_coinr
         from benchmarkkit.io.framework import read_framework
@@ -247,7 +251,10 @@ def _described_options(
     return [name for name, value in pairs if value]
 
 
-def _read_options(encoding: str, separator: str | None, sheet: str | None) -> Any:
+def _read_options(
+    encoding: str, separator: str | None, sheet: str | None, max_input_size: str | int | None
+) -> Any:
+    from benchmarkkit.io.limits import Limits
     from benchmarkkit.io.read import ReadOptions
 
     if separator is not None:
@@ -258,7 +265,7 @@ def _read_options(encoding: str, separator: str | None, sheet: str | None) -> An
                 f"the separator must be one character, got '{given}'",
                 hint="e.g. --separator ';' or --separator tab",
             )
-    return ReadOptions(encoding, separator, sheet)
+    return ReadOptions(encoding, separator, sheet, Limits.with_input_size(max_input_size))
 
 
 def _mapping(

@@ -43,6 +43,8 @@ class Context:
     debug: bool = False
     plugin_timeout: float | None = DEFAULT_PLUGIN_TIMEOUT
     """Time limit in seconds on each call into plugin code (``--plugin-timeout``); 0: none."""
+    max_input_size: str | None = None
+    """``--max-input-size``: the largest data file read (others limits: SECURITY.md)."""
     plugin_failures: list[PluginError] = field(default_factory=list)
     """Every plugin that failed to load, register or run in this command: exit code 4."""
     _registry: Any = field(default=None, repr=False)
@@ -215,6 +217,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
     "Not enforced on Windows.",
 )
 @click.option(
+    "--max-input-size",
+    metavar="SIZE",
+    help="Refuse data files larger than this before reading them (default 2GiB; e.g. 8GiB); "
+    "also BENCHMARKKIT_MAX_INPUT_SIZE.",
+)
+@click.option(
     "--debug", is_flag=True, help="Show tracebacks of internal errors and of plugin failures."
 )
 @click.pass_context
@@ -224,6 +232,7 @@ def main(
     plugins_dirs: tuple[Path, ...],
     disabled: tuple[str, ...],
     plugin_timeout: float,
+    max_input_size: str | None,
     debug: bool,
 ) -> None:
     """Benchmark a city against its peers: livability, competitiveness, sustainability.
@@ -239,6 +248,7 @@ def main(
         disabled=disabled,
         debug=debug,
         plugin_timeout=plugin_timeout or None,
+        max_input_size=max_input_size,
     )
 
 
@@ -342,6 +352,7 @@ def load_data(obj: Context, files: tuple[Path, ...], framework: Path | None = No
         cities=data.get("cities_file"),
         framework=framework,
         registry=obj.registry(),
+        max_input_size=obj.max_input_size,
     )
 
 

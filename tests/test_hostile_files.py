@@ -444,3 +444,16 @@ def test_a_workbook_of_too_many_parts_is_refused_before_its_directory_is_read(tm
     assert result.exit_code == 2, result.output
     [line] = [ln for ln in result.stdout.splitlines() if "[file_unusable]" in ln]
     assert "the workbook has 10,005 parts, more than the limit of 10,000" in line, line
+
+
+def test_max_input_size_option_refuses_and_raises_the_limit(tmp_path, run):
+    """``--max-input-size`` names the limit in the refusal and lifts it when raised."""
+    data = tmp_path / "small.csv"
+    data.write_text("city_id,year,unemployment_rate\nA,2023,5\nB,2023,6\n", encoding="utf-8")
+    refused = run("--max-input-size", "10", "validate", data)
+    assert refused.exit_code == 2
+    assert "more than the limit of 10 bytes" in refused.output
+    assert "--max-input-size SIZE" in refused.output
+    assert run("--max-input-size", "1K", "validate", data).exit_code == 0
+    bad = run("--max-input-size", "lots", "validate", data)
+    assert bad.exit_code == 2 and "--max-input-size='lots' is not a positive number" in bad.stderr

@@ -22,7 +22,7 @@ import os
 import re
 import struct
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Final
 
 from benchmarkkit.errors import InputError
@@ -88,6 +88,16 @@ class Limits:
     ratio: int = MAX_RATIO
 
     @classmethod
+    def with_input_size(cls, size: str | int | None) -> Limits:
+        """The environment's limits with the input size set (``--max-input-size``): ``"8GiB"``,
+        ``"500M"`` or a number of bytes; None keeps the environment's or the default."""
+        limits = cls.from_env()
+        if size is None:
+            return limits
+        value = size if isinstance(size, int) else parse_size(size, "--max-input-size")
+        return replace(limits, input_size=value)
+
+    @classmethod
     def from_env(cls) -> Limits:
         values = {}
         for f in fields(cls):
@@ -136,11 +146,12 @@ def human(n: float) -> str:
 
 def refuse(path: Path, what: str, limit_field: str, fix: str) -> InputError:
     """The one-line refusal: what is too large and by how much, and the two ways out."""
-    return InputError(
-        what,
-        source=str(path),
-        hint=f"{fix}, or raise the limit with {env_name(limit_field)}=…",
+    way = (  # the input size (and the .xlsx budget derived from it) has a command-line option
+        f"--max-input-size SIZE (or {env_name(limit_field)}=…)"
+        if limit_field == "input_size"
+        else f"{env_name(limit_field)}=…"
     )
+    return InputError(what, source=str(path), hint=f"{fix}, or raise the limit with {way}")
 
 
 # ---------------------------------------------------------------------------------------------
