@@ -200,12 +200,17 @@ class Mapping:
 
     def for_file(self, path: Path | str) -> Mapping:
         """The mapping for one file: the top level, overridden by every ``[files]`` section whose
-        key is the file's name, its path, or a glob matching either."""
+        key is the file's name, its path, or a glob matching either. A section that reads an
+        indicator from its own header replaces the top level's header for that indicator."""
         name, full = Path(path).name, str(path)
         out = replace(self, files={})
         for pattern, section in self.files.items():
             if _matches(pattern, name, full):
-                out = out.merged(replace(section, declared=()))
+                # the section says where an indicator is read from *in this file*: the top
+                # level's header for the same id does not apply here
+                ids = {ind for ind, _ in section.indicators.values()}
+                kept = {h: v for h, v in out.indicators.items() if v[0] not in ids}
+                out = replace(out, indicators=kept).merged(replace(section, declared=()))
         return out
 
     def unmatched_files(self, paths: list[Path]) -> list[str]:
