@@ -2,6 +2,7 @@
 
 ``iso_u4ssc.csv``: 116 indicators from ISO 37120/37122/37123 and the U4SSC KPIs.
 ``eurostat_urban_audit.csv``: the indicator set of the embedded Eurostat demo data.
+``ascn.csv``: the indicator set of the embedded ASEAN data set (UN WUP 2018 and UN-Habitat).
 """
 
 from __future__ import annotations
@@ -29,5 +30,14 @@ def register_indicator_sets(register: Register) -> None:
                 "eurostat_urban_audit",
                 demo,
                 "Eurostat Urban Audit and the EU Quality of Life survey 2023",
+            )
+        )
+    ascn = here / "ascn.csv"
+    if ascn.is_file():
+        register(
+            IndicatorSet(
+                "ascn",
+                ascn,
+                "ASEAN cities: UN World Urbanization Prospects 2018 and UN-Habitat indicators",
             )
         )
