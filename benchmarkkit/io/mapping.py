@@ -113,6 +113,18 @@ def shown(header: str) -> str:
     return "".join(out)
 
 
+def header_id(header: str) -> str:
+    """What an unmapped header stands for: its first line. A header written on two lines, an id
+    then a label (``gdp_per_capita`` / ``GDP per capita (CNY) ↑``, as ``template`` writes them),
+    is read by its id.
+
+    >>> header_id("gdp_per_capita\n人均地区生产总值（元）↑")
+    'gdp_per_capita'
+    """
+    lines = [ln for ln in unicodedata.normalize("NFKC", header).splitlines() if ln.strip()]
+    return normalise_header(lines[0]) if lines else ""
+
+
 def _squeezed(header: str) -> str:
     return "".join(normalise_header(header).split()).casefold()
 
@@ -405,7 +417,8 @@ def _find_role(role: str, index: Headers, mapping: Mapping, source: str) -> str 
                 return None
             raise index.missing(key, f"[columns] {role}", source)
         return header
-    lowered = {normalise_header(h).lower(): h for h in index.headers}
+    lowered = {header_id(h).lower(): h for h in index.headers}
+    lowered.update({normalise_header(h).lower(): h for h in index.headers})
     for candidate in SYNONYMS[role]:
         if candidate in lowered:
             return lowered[candidate]
@@ -559,7 +572,7 @@ def map_table(table: pl.DataFrame, mapping: Mapping, source: str) -> Mapped:
             value_name="value",
         ).with_columns(pl.col("column").str.strip_prefix("\x00"))
         by_header = {ind_headers[k]: v for k, v in mapping.indicators.items() if k in ind_headers}
-        ids = {h: by_header.get(h, (normalise_header(h), 1.0)) for h in value_cols}
+        ids = {h: by_header.get(h, (header_id(h), 1.0)) for h in value_cols}
         long = long.with_columns(
             pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),
             pl.col("column")
