@@ -272,3 +272,28 @@ def test_stats_work_in_one_pass_on_many_nodes():
     )
     out = au.stats(values)
     assert out.height == 2000 and out["n_available"].min() == 50
+
+
+def test_warnings_name_what_the_methodology_section_lists(result):
+    w = au.audit_warnings(result)
+    assert w.columns == list(au.WARNINGS)
+    alpha = result.cronbach.filter(
+        pl.col("stage") == "scored", pl.col("group") == "Physical", pl.col("level") == 1
+    )["alpha"][0]
+    assert alpha > 0.7  # COINr: 0.738…
+    low = w.filter(pl.col("kind") == "low_alpha")
+    assert "Physical" not in low["group"].to_list()
+    assert (
+        low.height
+        == result.cronbach.filter(
+            pl.col("stage") == "scored",
+            pl.col("alpha") < 0.7,
+            pl.col("level") + 1
+            == pl.col("group").replace_strict(
+                dict(result.effective_weights.select("node", "level").iter_rows()), default=None
+            ),
+        ).height
+    )
+    out = w.filter(pl.col("kind") == "skew_kurtosis")["node"].to_list()
+    assert "Flights" in out  # COINr's Flag.SkewKurt is "OUT" for Flights
+    assert (w["message"].str.len_chars() > 0).all()

@@ -564,7 +564,15 @@ def audit(
             hint=f"the data cover {', '.join(str(y) for y in years)}",
         )
     result = score(framework, observations, cities, pipeline, registry, years=[year])
-    raw, directed, scored = stage_values(framework, observations, result.scores, year)
+    return audit_scores(framework, observations, result.scores, year)
+
+
+def audit_scores(
+    framework: Framework, observations: pl.DataFrame, scores: pl.DataFrame, year: int
+) -> Audit:
+    """Every audit table from scores already made (``score(...).scores`` of ``framework``, with
+    ``year`` among its years): the same as ``audit`` without scoring again."""
+    raw, directed, scored = stage_values(framework, observations, scores, year)
     nodes = framework.nodes
     level_of = nodes.select("node", pl.col("level").cast(pl.Int32))
     pairs = relations(nodes)
@@ -586,14 +594,10 @@ def audit(
     cr = [tag(cronbach(directed, raw_members), "raw"), tag(cronbach(scored, members), "scored")]
     pca_raw, load_raw, notes_raw = pca(directed, raw_members)
     pca_scored, load_scored, notes_scored = pca(scored, members)
+    first = ("stage", "node", "level")
     return Audit(
         year=year,
-        stats=pl.concat(st).select(
-            "stage",
-            "node",
-            "level",
-            *[c for c in st[0].columns if c not in ("stage", "node", "level")],
-        ),
+        stats=pl.concat(st).select(*first, *[c for c in st[0].columns if c not in first]),
         correlations=pl.concat(corr),
         cronbach=pl.concat(cr),
         pca=pl.concat([tag(pca_raw, "raw"), tag(pca_scored, "scored")]),
@@ -601,3 +605,93 @@ def audit(
         effective_weights=effective_weights(nodes),
         notes=(*(f"raw: {n}" for n in notes_raw), *(f"scored: {n}" for n in notes_scored)),
     )
+
+
+WARNINGS: dict[str, pl.DataType] = {
+    "kind": pl.String(),
+    "stage": pl.String(),
+    "node": pl.String(),
+    "group": pl.String(),
+    "value": pl.Float64(),
+    "message": pl.String(),
+}
+"""What the methodology section lists: one row per finding, ``kind`` one of
+``negative_with_parent``, ``low_alpha``, ``collinear``, ``skew_kurtosis``, ``low_availability``."""
+
+
+def audit_warnings(result: Audit, *, min_alpha: float = 0.7) -> pl.DataFrame:
+    """The audit's findings a reader should see (``WARNINGS``), defined once here: a node
+    negatively correlated (Pearson, as scored) with its parent, a group whose alpha over its
+    direct children is below ``min_alpha``, collinear siblings (COINr's 0.9), an indicator
+    flagged "out" (skew and kurtosis) or "low" (availability) in the raw data."""
+    corr = result.correlations.filter(pl.col("stage") == "scored", pl.col("method") == "pearson")
+    negative = corr.filter(pl.col("relation") == "parent", pl.col("r") < 0).select(
+        pl.lit("negative_with_parent").alias("kind"),
+        "stage",
+        pl.col("node_a").alias("node"),
+        pl.col("node_b").alias("group"),
+        pl.col("r").alias("value"),
+        pl.format(
+            "{} is negatively correlated with {} (r = {})", "node_a", "node_b", pl.col("r").round(2)
+        ).alias("message"),
+    )
+    collinear = corr.filter(pl.col("relation") == "sibling", pl.col("flag_collinear")).select(
+        pl.lit("collinear").alias("kind"),
+        "stage",
+        pl.format("{}, {}", "node_a", "node_b").alias("node"),
+        pl.col("parent").alias("group"),
+        pl.col("r").alias("value"),
+        pl.format(
+            "{} and {} are collinear in {} (r = {})",
+            "node_a",
+            "node_b",
+            "parent",
+            pl.col("r").round(2),
+        ).alias("message"),
+    )
+    level_of = result.effective_weights.select(pl.col("node").alias("group"), "level")
+    alpha = (
+        result.cronbach.filter(pl.col("stage") == "scored")
+        .join(level_of.rename({"level": "_gl"}), on="group")
+        .filter(pl.col("level") == pl.col("_gl") - 1, pl.col("alpha") < min_alpha)
+        .select(
+            pl.lit("low_alpha").alias("kind"),
+            "stage",
+            pl.lit(None, pl.String).alias("node"),
+            "group",
+            pl.col("alpha").alias("value"),
+            pl.format(
+                "Cronbach's alpha of {} is {} (below {})",
+                "group",
+                pl.col("alpha").round(2),
+                pl.lit(min_alpha),
+            ).alias("message"),
+        )
+    )
+    raw = result.stats.filter(pl.col("stage") == "raw")
+    out = raw.filter(pl.col("flag_skew_kurtosis") == "out").select(
+        pl.lit("skew_kurtosis").alias("kind"),
+        "stage",
+        "node",
+        pl.lit(None, pl.String).alias("group"),
+        pl.col("skew").alias("value"),
+        pl.format(
+            "{} has outliers (skew {}, kurtosis {})",
+            "node",
+            pl.col("skew").round(2),
+            pl.col("kurtosis").round(2),
+        ).alias("message"),
+    )
+    low = raw.filter(pl.col("flag_available") == "low").select(
+        pl.lit("low_availability").alias("kind"),
+        "stage",
+        "node",
+        pl.lit(None, pl.String).alias("group"),
+        pl.col("frc_available").alias("value"),
+        pl.format(
+            "{} is available for only {} of units",
+            "node",
+            (pl.col("frc_available") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%",
+        ).alias("message"),
+    )
+    return pl.concat([f.cast(WARNINGS) for f in (negative, alpha, collinear, out, low)])

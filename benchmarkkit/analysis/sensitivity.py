@@ -156,21 +156,24 @@ class Sensitivity:
 # --- specs ------------------------------------------------------------------------------------
 
 
-def parse_vary(specs: Sequence[str], framework: Framework, registry: Registry) -> tuple[Input, ...]:
-    """The uncertain inputs of ``specs`` (see the module docstring); one-line errors with a hint.
-
-    Refuses an empty list and a list where nothing can vary (single choices, zero noise)."""
-    inputs = [_parse_one(s, framework, registry) for s in specs]
+def parse_vary(
+    specs: Sequence[str | Input], framework: Framework, registry: Registry
+) -> tuple[Input, ...]:
+    """The uncertain inputs of ``specs`` (see the module docstring; parsed inputs pass through);
+    one-line errors with a hint. Refuses an input given twice, an empty list and a list where
+    nothing can vary (single choices, zero noise)."""
+    inputs = [s if isinstance(s, Input) else _parse_one(s, framework, registry) for s in specs]
     kinds = [i.kind for i in inputs]
-    for kind in set(kinds):
+    for kind in dict.fromkeys(kinds):
         if kinds.count(kind) > 1:
             raise InputError(
                 f"--vary {kind} is given {kinds.count(kind)} times",
                 hint=f"list every choice in one spec, e.g. {_EXAMPLES[kind]}",
             )
     if not inputs or all(_fixed(i) for i in inputs):
+        given = ", ".join(i.spec for i in inputs)
         raise InputError(
-            "nothing to vary" + (f" in {', '.join(specs)}" if specs else ""),
+            "nothing to vary" + (f" in {given}" if given else ""),
             hint="give at least two choices or a noise above 0, e.g. --vary weights:0.25 "
             "--vary normalise:minmax,zscore",
         )
@@ -368,7 +371,7 @@ def design_frame(inputs: Sequence[Input], u: np.ndarray) -> pl.DataFrame:
         else:
             k = len(inp.choices)
             pick = np.minimum((u[:, j] * k).astype(np.int64), k - 1)
-            cols[inp.kind] = np.asarray(inp.choices, dtype=object)[pick].tolist()
+            cols[inp.kind] = pl.Series(inp.choices, dtype=pl.String).gather(pick)
             j += 1
     return pl.DataFrame(cols)
 
@@ -541,7 +544,9 @@ def _execute_ray(
             hint="pip install 'benchmarkkit[ray]' (or use --executor local)",
         ) from None
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
+        import logging
+
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     portable = replace(registry, manager=None, on_failure=None)
     shared = ray.put((job, portable))
     task = ray.remote(_ray_group)
@@ -574,7 +579,7 @@ def sensitivity(
     cities: pl.DataFrame,
     pipeline: Pipeline,
     registry: Registry,
-    vary: Sequence[str] | Sequence[Input],
+    vary: Sequence[str | Input],
     *,
     method: Literal["ua", "sobol"] = "ua",
     samples: int = 1000,
@@ -602,18 +607,7 @@ def sensitivity(
         raise InputError(f"--samples {samples}: give at least 1", hint="e.g. --samples 1000")
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}'", hint="use local or ray")
-    inputs = tuple(
-        v if isinstance(v, Input) else i
-        for v, i in zip(
-            vary,
-            parse_vary([v for v in vary if isinstance(v, str)], framework, registry)
-            if any(isinstance(v, str) for v in vary)
-            else vary,
-            strict=False,
-        )
-    )
-    if not inputs:
-        parse_vary([], framework, registry)  # raises "nothing to vary"
+    inputs = parse_vary(vary, framework, registry)
     year = _year(observations, year)
     nodes = framework.nodes
     top = int(nodes["level"].max())  # type: ignore[arg-type]
