@@ -27,12 +27,14 @@ from benchmarkkit.reporting.charts import (
     THEME_NAME,
     coverage_bars,
     focus_area_heatmap,
+    indicator_history,
     indicator_strip,
     ranking_bars,
     slope_chart,
     theme,
     themed,
     trend_lines,
+    vega_locale,
     vstack,
 )
 
@@ -299,7 +301,10 @@ def test_trend_lines(series: pl.DataFrame) -> None:
     assert marks(d) == ["line", "point"]
     line, point = units(d)
     assert line["mark"]["invalid"] == "break-paths-show-path-domains"  # a gap stays a gap
-    assert line["encoding"]["x"]["type"] == "ordinal"
+    # years on a quantitative axis with a handful of labels: "2014201520162017" never again
+    assert line["encoding"]["x"]["type"] == "quantitative"
+    assert len(line["encoding"]["x"]["axis"]["values"]) <= 7
+    assert line["encoding"]["detail"]["field"] == "_path"  # a stretch per line: breaks between
     colour = line["encoding"]["color"]["scale"]
     assert colour == {"domain": ["Alpha", "Peer median"], "range": [HIGHLIGHT, MEDIAN]}
     assert line["encoding"]["strokeDash"]["scale"]["range"][1] != [1, 0]
@@ -311,6 +316,40 @@ def test_trend_lines(series: pl.DataFrame) -> None:
         if r["index"] == "livability" and r["series"] == "city"
     } == {("Alpha", 2021, 50.0), ("Alpha", 2022, None), ("Alpha", 2023, 60.0)}
     assert {t["field"] for t in point["encoding"]["tooltip"]} >= {"year", "score"}
+
+
+def test_trend_lines_break_between_stretches_and_speak_the_language(series: pl.DataFrame) -> None:
+    """Two stretches (the indicators changed in 2023): two paths, never one line across; the
+    texts and number format are the language's."""
+    framed = series.with_columns(
+        pl.when(pl.col("year") == 2023).then(2).otherwise(1).cast(pl.Int32).alias("stretch")
+    )
+    labels = {"score": "Điểm", "peer_median": "Trung vị nhóm", "decimal": ",", "thousands": "."}
+    d = spec(trend_lines(framed, CITY, city_name="Alpha", labels=labels))
+    data = rows(d, d)
+    paths = {r["_path"] for r in data if r["index"] == "livability"}
+    assert paths == {"Alpha·1", "Alpha·2", "Trung vị nhóm·1", "Trung vị nhóm·2"}
+    line, _ = units(d)
+    assert line["encoding"]["y"]["title"] == "Điểm"
+    locale = vega_locale(labels)
+    assert locale["number"]["decimal"] == "," and locale["number"]["thousands"] == "."
+    themed_spec = themed(trend_lines(framed, CITY, labels=labels), locale=locale).to_dict()
+    assert themed_spec["config"]["locale"] == locale
+
+
+def test_indicator_history_small_multiples() -> None:
+    frame = pl.DataFrame(
+        {
+            "indicator_name": ["Jobs · %"] * 4 + ["Air · µg/m³"] * 2,
+            "year": [2021, 2022, 2021, 2022, 2022, 2023],
+            "series": ["city", "city", "peer median", "peer median", "city", "city"],
+            "value": [1.0, 2.0, 1.5, 1.5, 10.0, 9.0],
+        }
+    )
+    d = spec(indicator_history(frame, CITY, city_name="Alpha"))
+    assert d["facet"]["field"] == "indicator_name" and d["resolve"]["scale"]["y"] == "independent"
+    assert d["facet"]["sort"] == ["Jobs · %", "Air · µg/m³"]  # the frame's order is kept
+    assert len(rows(d, d)) == 6
 
 
 def test_slope_chart_keeps_the_latest_two_years_and_spreads_labels(series: pl.DataFrame) -> None:
@@ -334,6 +373,8 @@ def test_slope_chart_keeps_the_latest_two_years_and_spreads_labels(series: pl.Da
         if r["index"] == "sustainability"
     }
     assert end[("Alpha", 2023)] == "45.0"
+    comma = spec(slope_chart(series, CITY, city_name="Alpha", labels={"decimal": ","}))
+    assert "45,0" in {r["end_label"] for r in rows(comma, comma)}
 
 
 def test_coverage_bars(coverage: pl.DataFrame) -> None:

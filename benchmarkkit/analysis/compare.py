@@ -296,7 +296,11 @@ def compare(
         strengths=strengths,
         weaknesses=weaknesses,
         levers=lever_frame.join(
-            summary.filter(pl.col("status") == OK).select("scorer").unique(),
+            summary.filter(
+                (pl.col("status") == OK) & (pl.col("level") == pl.col("level").max().over("scorer"))
+            )
+            .select("scorer")
+            .unique(),
             on="scorer",
             how="semi",
         ),

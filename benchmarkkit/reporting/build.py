@@ -13,125 +13,220 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from benchmarkkit.analysis.compare import MIN_PEERS
 from benchmarkkit.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from benchmarkkit.analysis.compare import Comparison
+    from benchmarkkit.reporting.sections import Language
 
 
-def chart_specs(scored: Any, target: Comparison) -> dict[str, dict[str, Any]]:
-    """Every chart of the report as a Vega-Lite spec, summarised in Polars before charting."""
+def chart_specs(
+    scored: Any, target: Comparison, language: Language | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every chart of the report as a Vega-Lite spec, drawn from the comparison's own frames
+    (``analysis.compare``: peers exclude the city, thin indices withheld, change like for like),
+    so a chart never shows a number the cards do not. Texts and number formats are
+    ``language``'s (English by default)."""
+    from benchmarkkit_reports import load_language
+
     from benchmarkkit.columns import FOCUS_AREA_LABELS
     from benchmarkkit.reporting import charts
 
-    scores, cities = scored.scores, scored.loaded.cities.select("city_id", "city_name")
-    group = list(target.peers)
-    mine = scores.filter(pl.col("city_id").is_in(group)).join(cities, on="city_id", how="left")
-    top_level = pl.col("level") == pl.col("level").max().over("scorer")
+    lang = language or load_language("en")
+    L = lang.chart_labels()
+    cities = scored.loaded.cities.select("city_id", "city_name")
+    summary = target.summary
+    group = target.group.join(cities, on="city_id", how="left")
+    top = summary.filter(pl.col("level") == pl.col("level").max().over("scorer"))
     specs: dict[str, Any] = {}
-    this_year = mine.filter(pl.col("year") == target.year)
-    for scorer in sorted(scored.frameworks):
-        frame = (
-            this_year.filter(top_level & (pl.col("scorer") == scorer))
-            .with_columns(pl.col("score").rank("min", descending=True).alias("rank"))
-            .sort("city_id")
-        )
-        title = scored.frameworks[scorer].title or scorer
+    for row in top.sort("scorer").iter_rows(named=True):
+        scorer = row["scorer"]
+        frame = group.filter((pl.col("scorer") == scorer) & (pl.col("node") == row["node"]))
         specs[f"ranking:{scorer}"] = charts.ranking_bars(
-            frame.select("city_id", "city_name", "score", "rank"), target.city_id, title
+            frame.select("city_id", "city_name", "score", "rank"),
+            target.city_id,
+            lang.index_name(scorer, scored.frameworks[scorer].title),
+            median=row["peer_median"],
+            subtitle=ranking_subtitle(lang, target, row),
+            labels=L,
         )
-    areas = this_year.filter(pl.col("level") == 2).filter(
-        pl.col("node").is_in(list(FOCUS_AREA_LABELS))
-    )
+    areas = group.filter((pl.col("level") == 2) & pl.col("node").is_in(list(FOCUS_AREA_LABELS)))
     heat = (
         areas.group_by("city_id", "city_name", "node")
         .agg(pl.col("score").mean())
-        .with_columns(pl.col("node").replace_strict(FOCUS_AREA_LABELS).alias("focus_area"))
+        .with_columns(
+            pl.col("node")
+            .replace_strict({k: lang.node_name(k) for k in FOCUS_AREA_LABELS})
+            .alias("focus_area")
+        )
         .sort("city_id", "node")
     )
     specs["heatmap"] = charts.focus_area_heatmap(
-        heat.select("city_id", "city_name", "focus_area", "score"), target.city_id
+        heat.select("city_id", "city_name", "focus_area", "score"),
+        target.city_id,
+        subtitle=lang.t("heatmap_subtitle", city=target.city_name),
+        labels=L,
     )
     level1 = (
-        this_year.filter(pl.col("level") == 1)
-        .join(
-            scored.catalog.select(
-                pl.col("id").alias("node"), pl.col("name").alias("indicator_name")
-            ),
-            on="node",
-            how="left",
+        scored.scores.filter(
+            (pl.col("year") == target.year)
+            & (pl.col("level") == 1)
+            & pl.col("city_id").is_in(list(target.peers))
         )
+        .join(cities, on="city_id", how="left")
         .unique(["city_id", "node"])
         .sort("node", "city_id")
     )
+    names = indicator_names(scored, lang, level1["node"].unique().to_list())
     specs["strip"] = charts.indicator_strip(
-        level1.select(
+        level1.join(names, on="node", how="left").select(
             pl.coalesce("indicator_name", "node").alias("indicator_name"),
             "city_id",
             "city_name",
             "score",
         ),
         target.city_id,
+        labels=L,
     )
-    index = mine.filter(top_level)
-    city_series = index.filter(pl.col("city_id") == target.city_id).select(
-        "year", pl.lit("city").alias("series"), "score", pl.col("scorer").alias("index")
+    index_label = {s: lang.index_name(s, scored.frameworks[s].title) for s in scored.frameworks}
+    trend = target.history.with_columns(
+        pl.col("scorer").replace_strict(index_label, default=pl.col("scorer")).alias("index")
     )
-    median = (
-        index.filter(pl.col("city_id") != target.city_id)
-        .group_by("year", "scorer")
-        .agg(pl.col("score").median())
-        .select(
-            "year", pl.lit("peer median").alias("series"), "score", pl.col("scorer").alias("index")
-        )
-    )
-    city_years = city_series.filter(pl.col("score").is_not_null())["year"].unique()
-    trend = (
-        pl.concat([city_series, median])
-        .filter(pl.col("score").is_not_null() & pl.col("year").is_in(city_years.implode()))
-        .sort("index", "series", "year")
-    )
-    specs["trend"] = charts.trend_lines(trend, target.city_id, city_name=target.city_name)
-    years = [y for y in (target.previous_year, target.year) if y is not None]
-    specs["slope"] = charts.slope_chart(
-        trend.filter(pl.col("year").is_in(years)).select("index", "year", "score", "series"),
+    specs["trend"] = charts.trend_lines(
+        trend.select("year", "series", "score", "index", "stretch"),
         target.city_id,
         city_name=target.city_name,
+        subtitle=lang.t("trend_subtitle", city=target.city_name),
+        labels=L,
     )
-    cov = (
-        scores.filter(
-            (pl.col("city_id") == target.city_id) & (pl.col("year") == target.year) & top_level
-        )
-        .sort("scorer")
-        .select(pl.col("scorer").str.to_titlecase().alias("node_label"), "n_present", "n_children")
+    specs["slope"] = charts.slope_chart(
+        slope_frame(target, lang, index_label),
+        target.city_id,
+        city_name=target.city_name,
+        title=lang.t("slope_title", prev=target.previous_year or "–"),
+        subtitle=lang.t("slope_subtitle", city=target.city_name),
+        labels=L,
     )
-    specs["coverage"] = charts.coverage_bars(cov)
+    cov = top.sort("scorer").select(
+        pl.col("scorer").replace_strict(index_label, default=pl.col("scorer")).alias("node_label"),
+        "n_present",
+        pl.col("n_indicators").alias("n_children"),
+    )
+    specs["coverage"] = charts.coverage_bars(cov, labels=L)
+    specs["history"] = charts.indicator_history(
+        history_frame(target, lang),
+        target.city_id,
+        city_name=target.city_name,
+        subtitle=lang.t("history_subtitle", city=target.city_name),
+        labels=L,
+    )
+    locale = charts.vega_locale(L)
     # the builders' specs are schema-validated in the tests (tests/test_charts.py and the report
     # test); validating them again here would cost a second of every report
-    return {name: charts.themed(chart).to_dict(validate=False) for name, chart in specs.items()}
+    return {
+        name: charts.themed(chart, locale=locale).to_dict(validate=False)
+        for name, chart in specs.items()
+    }
 
 
-def comparable_years(scores: pl.DataFrame, target: Comparison) -> dict[str, bool]:
-    """Per scorer: does the city's index rest on the same indicators in both years?
+def ranking_subtitle(lang: Language, target: Comparison, row: dict[str, Any]) -> str:
+    """The ranking chart's subtitle: the card's own words (rank r of N, peer median), or why
+    there is no rank."""
+    n = lang.num
+    if row["status"] == "ok":
+        return lang.t(
+            "ranking_subtitle",
+            city=target.city_name,
+            score=n(row["score"]),
+            rank=row["rank"],
+            n=row["n_ranked"],
+            median=n(row["peer_median"]),
+        )
+    return status_text(lang, target, row)
 
-    A change computed on different indicator sets (a survey run only this year) would mislead, so
-    the report then says the years are not comparable instead of printing the difference."""
-    if target.previous_year is None:
-        return {}
-    have = scores.filter(
-        (pl.col("city_id") == target.city_id)
-        & (pl.col("level") == 1)
-        & pl.col("score").is_not_null()
-        & pl.col("year").is_in([target.year, target.previous_year])
+
+def status_text(lang: Language, target: Comparison, row: dict[str, Any]) -> str:
+    """Why an index has no rank: not scored, withheld as thin, or too few peers — in words."""
+    return lang.t(
+        f"status_{row['status'].replace(' ', '_')}",
+        k=target.min_peers,
+        have=row["n_peers"],
+        peers=len(target.peers) - 1,
+        year=target.year,
+        present=row["n_present"],
+        total=row["n_indicators"],
     )
-    sets = have.group_by("scorer", "year").agg(pl.col("node").sort().alias("nodes"))
-    out = {}
-    for scorer in scores["scorer"].unique().to_list():
-        both = sets.filter(pl.col("scorer") == scorer)["nodes"].to_list()
-        out[scorer] = len(both) == 2 and both[0] == both[1]
-    return out
+
+
+def slope_frame(target: Comparison, lang: Language, index_label: dict[str, str]) -> pl.DataFrame:
+    """The like-for-like change per comparable index: both years on the common indicators, the
+    city and the peer median; panels say the basis. Nothing for an index the cards call not
+    comparable."""
+    rows = []
+    top = target.summary.filter(
+        (pl.col("level") == pl.col("level").max().over("scorer")) & pl.col("comparable")
+    )
+    for r in top.sort("scorer").iter_rows(named=True):
+        panel = lang.t(
+            "slope_panel", index=index_label.get(r["scorer"], r["scorer"]), n=r["change_basis"]
+        )
+        for year, city, median in (
+            (target.previous_year, r["basis_previous_score"], r["basis_previous_peer_median"]),
+            (target.year, r["basis_score"], r["basis_peer_median"]),
+        ):
+            rows.append((panel, year, city, "city"))
+            if median is not None:
+                rows.append((panel, year, median, "peer median"))
+    return pl.DataFrame(
+        rows,
+        schema={"index": pl.String, "year": pl.Int32, "score": pl.Float64, "series": pl.String},
+        orient="row",
+    )
+
+
+def indicator_names(scored: Any, lang: Language, ids: list[str]) -> pl.DataFrame:
+    """``node`` → ``indicator_name`` in the report's language (the catalog's name otherwise)."""
+    catalog = scored.catalog.filter(pl.col("id").is_in(ids)).select("id", "name", "unit")
+    return pl.DataFrame(
+        [(i, lang.indicator(i, name, unit)[0]) for i, name, unit in catalog.rows()],
+        schema={"node": pl.String, "indicator_name": pl.String},
+        orient="row",
+    )
+
+
+def history_frame(target: Comparison, lang: Language) -> pl.DataFrame:
+    """Per indicator the city has this year and in at least one other year: its panel header
+    (name and unit in the report's language) and the city and peer-median series."""
+    hist = target.indicator_history
+    city_years = (
+        hist.filter(pl.col("series") == "city")
+        .group_by("indicator")
+        .len()
+        .filter(pl.col("len") >= 2)["indicator"]
+    )
+    keep = set(city_years.to_list())
+    ind = target.indicators.unique("indicator", keep="first", maintain_order=True)
+    headers = {
+        i: " · ".join(x for x in lang.indicator(i, name, unit) if x)
+        for i, name, unit in ind.select("indicator", "name", "unit").rows()
+    }
+    order = {i: k for k, i in enumerate(x for x in ind["indicator"].to_list() if x in keep)}
+    return (
+        hist.filter(pl.col("indicator").is_in(list(keep)))
+        .with_columns(
+            pl.col("indicator")
+            .replace_strict(headers, default=pl.col("indicator"))
+            .alias("indicator_name"),
+            pl.col("indicator")
+            .replace_strict(order, default=None, return_dtype=pl.Int64)
+            .alias("_o"),
+        )
+        .sort("_o", "series", "year")
+        .select("indicator_name", "year", "series", "value")
+    )
 
 
 def build_report(
@@ -141,10 +236,13 @@ def build_report(
     peer_spec: str,
     lang: str,
     audit: Callable[[], dict[str, Any]],
+    *,
+    min_peers: int = MIN_PEERS,
 ) -> tuple[Comparison, str]:
     """The report of one city as HTML, from a scoring run (``benchmarkkit.Scores``); ``audit()``
     gives the trail of files, methods and plugins the run used — asked after the peers are
-    chosen, so a plugin that failed while choosing them is not listed as used."""
+    chosen, so a plugin that failed while choosing them is not listed as used. ``min_peers``:
+    fewest peers for a rank (``analysis.compare``)."""
     from benchmarkkit_reports import load_language
 
     from benchmarkkit.analysis.compare import compare_city
@@ -152,7 +250,7 @@ def build_report(
     from benchmarkkit.reporting.sections import ReportContext, guarded_sections
 
     language = load_language(lang)
-    comparison = compare_city(scored, city, year, peer_spec)
+    comparison = compare_city(scored, city, year, peer_spec, min_peers=min_peers)
     context = ReportContext(
         city_id=comparison.city_id,
         city_name=comparison.city_name,
@@ -162,7 +260,7 @@ def build_report(
         peer_spec=peer_spec,
         lang=language,
         comparison=comparison,
-        charts=chart_specs(scored, comparison),
+        charts=chart_specs(scored, comparison, language),
         audit=audit(),
         rejected=scored.loaded.validated.rejected,
         warnings=scored.warnings,
@@ -171,7 +269,8 @@ def build_report(
         cities=scored.loaded.cities,
     )
     sections = guarded_sections(scored.registry)  # a failing section is skipped and named
-    context = replace(context, comparable=comparable_years(scored.scores, comparison))
+    top = comparison.summary.filter(pl.col("level") == pl.col("level").max().over("scorer"))
+    context = replace(context, comparable=dict(zip(top["scorer"], top["comparable"], strict=True)))
     context = replace(context, charts=_with_section_charts(context, sections, scored.registry))
     return comparison, render_html(context, sections)
 
@@ -185,6 +284,7 @@ def _with_section_charts(
     from benchmarkkit.reporting import charts
 
     specs = dict(context.charts)
+    locale = charts.vega_locale(context.lang.chart_labels())  # as the built-ins have it
     for section in sections:
         if section.charts is None:
             continue
@@ -205,7 +305,7 @@ def _with_section_charts(
                 specs[name] = (
                     chart
                     if isinstance(chart, dict)
-                    else charts.themed(chart).to_dict(validate=False)
+                    else charts.themed(chart, locale=locale).to_dict(validate=False)
                 )
             except Exception as err:  # not a chart: the plugin's mistake, said in one line
                 registry.failed(
@@ -220,13 +320,24 @@ def _with_section_charts(
 
 
 def chart_spec(
-    scored: Any, kind: str, city: str, year: int | None, peer_spec: str, index: str
+    scored: Any,
+    kind: str,
+    city: str,
+    year: int | None,
+    peer_spec: str,
+    index: str,
+    *,
+    lang: str = "en",
+    min_peers: int = MIN_PEERS,
 ) -> dict[str, Any]:
-    """One chart of the report (``ranking`` of ``index``, ``heatmap``, ``strip`` …) as a spec."""
+    """One chart of the report (``ranking`` of ``index``, ``heatmap``, ``strip``, ``history``
+    …) as a spec, in ``lang``."""
+    from benchmarkkit_reports import load_language
+
     from benchmarkkit.analysis.compare import compare_city
 
-    comparison = compare_city(scored, city, year, peer_spec, levers=False)
-    specs = chart_specs(scored, comparison)
+    comparison = compare_city(scored, city, year, peer_spec, levers=False, min_peers=min_peers)
+    specs = chart_specs(scored, comparison, load_language(lang))
     name = f"ranking:{index}" if kind == "ranking" else kind
     if name not in specs:
         known = sorted(k.split(":", 1)[1] for k in specs if k.startswith("ranking:"))

@@ -29,10 +29,11 @@ import polars as pl
 from benchmarkkit.columns import FOCUS_AREA_LABELS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "HIGHLIGHT",
+    "LABELS",
     "MAX_ROWS",
     "MEDIAN",
     "NO_DATA",
@@ -40,12 +41,14 @@ __all__ = [
     "THEME_NAME",
     "coverage_bars",
     "focus_area_heatmap",
+    "indicator_history",
     "indicator_strip",
     "ranking_bars",
     "slope_chart",
     "theme",
     "themed",
     "trend_lines",
+    "vega_locale",
     "vstack",
 ]
 
@@ -78,9 +81,84 @@ _FONT: Final = (
 )
 _WIDTH: Final = 480
 _STEP: Final = 18
-_PEERS: Final = "Peers"
-_PEER_MEDIAN: Final = "Peer median"
 _SCORE_FORMAT: Final = ".1f"
+
+LABELS: Final[dict[str, str]] = {
+    "score": "Score",
+    "city": "City",
+    "id": "ID",
+    "rank": "Rank",
+    "peers": "Peers",
+    "peer_median": "Peer median",
+    "peer_median_value": "peer median {value}",
+    "focus_areas": "Focus areas",
+    "focus_area": "Focus area",
+    "no_focus_area": "(no focus area)",
+    "heatmap_subtitle": "{city} outlined · cells show the score (0–100), – where missing",
+    "not_in_frame": "{city} is not in this frame",
+    "indicators": "Indicators",
+    "normalised_score": "Normalised score",
+    "indicator": "Indicator",
+    "strip_subtitle": "Large dot: {city} · grey dots: peers · dark tick: peer median",
+    "trend": "Trend",
+    "vs_median": "{city} vs. the peer median",
+    "index": "Index",
+    "series": "Series",
+    "year": "Year",
+    "value": "Value",
+    "slope": "Change since last year",
+    "slope_subtitle": "{city} vs. the peer median, {span}",
+    "coverage": "Data coverage",
+    "n_of_m": "{n} of {m}",
+    "no_indicators": "no indicators",
+    "node": "Node",
+    "present": "Indicators present",
+    "in_node": "Indicators in the node",
+    "coverage_share": "Coverage",
+    "share_axis": "Share of indicators with data",
+    "coverage_subtitle": "Share of the node's indicators the city has data for",
+    "no_data": NO_DATA,
+    "not_among": "{city} is not among these cities",
+    "no_score": "{city} has no score",
+    "city_score": "{city}: {score}",
+    "rank_of": "rank {rank} of {n}",
+    "n_cities": "{n} cities",
+    "left_out": "({n} without a score left out)",
+    "history": "Indicators over the years",
+    "decimal": ".",
+    "thousands": ",",
+}
+"""Every text a chart shows, in English. Builders take ``labels=`` (any subset, e.g. a report
+language's ``[chart]`` table) and fall back to these; ``decimal`` and ``thousands`` format the
+numbers written into a chart, and ``themed(..., locale=vega_locale(labels))`` the ones Vega
+formats (tooltips, axes)."""
+
+
+def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    return {**LABELS, **(labels or {})}
+
+
+def _num(value: float | None, L: Mapping[str, str], digits: int = 1) -> str:
+    """A number as the chart's language writes it (``1,234.5`` or ``1.234,5``)."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", L["decimal"]).replace("\x00", L["thousands"])
+
+
+def vega_locale(labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Vega number-format locale of ``labels`` (config ``locale``): tooltips and axes then
+    print 53,8 where the report's text prints 53,8."""
+    L = _labels(labels)
+    return {
+        "number": {
+            "decimal": L["decimal"],
+            "thousands": L["thousands"],
+            "grouping": [3],
+            "currency": ["", ""],
+        }
+    }
+
 
 Title = str | alt.Title
 Frame = pl.DataFrame | pl.LazyFrame
@@ -150,7 +228,7 @@ def theme() -> alt.theme.ThemeConfig:
 alt.theme.register(THEME_NAME, enable=False)(theme)
 
 
-def themed(chart: AnyChart) -> AnyChart:
+def themed(chart: AnyChart, *, locale: Mapping[str, Any] | None = None) -> AnyChart:
     """A copy of ``chart`` with the benchmarkkit theme as its own config.
 
     Unlike ``alt.theme.enable`` this changes no global state, and the look travels with the chart
@@ -158,7 +236,9 @@ def themed(chart: AnyChart) -> AnyChart:
     not allow a configured chart inside a layer or concatenation. Settings the chart already has
     in its config win over the theme's.
     """
-    config = theme()["config"]
+    config: dict[str, Any] = dict(theme()["config"])
+    if locale is not None:
+        config["locale"] = dict(locale)
     own = getattr(chart, "config", alt.Undefined)
     if own is not alt.Undefined:
         config = _merge(dict(config), own.to_dict() if hasattr(own, "to_dict") else dict(own))
@@ -193,7 +273,15 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ builders
 
 
-def ranking_bars(frame: Frame, city_id: str, title: Title) -> AnyChart:
+def ranking_bars(
+    frame: Frame,
+    city_id: str,
+    title: Title,
+    *,
+    median: float | None = None,
+    subtitle: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> AnyChart:
     """One index among peers: a bar per city, best at the top, the city in blue.
 
     A dashed rule marks the peer median (the city itself left out) so the reader sees at once
@@ -204,15 +292,21 @@ def ranking_bars(frame: Frame, city_id: str, title: Title) -> AnyChart:
         frame: one row per city; columns ``city_id``, ``city_name``, ``score``, ``rank``.
         city_id: the city to highlight.
         title: chart title (the index's name, usually).
+        median: the peer median to draw (``compare``'s, where the city is left out); by
+            default the median of the frame's other cities.
+        subtitle: replaces the computed one ("Madrid: 53.8, rank 4 of 11 · …").
+        labels: texts in the report's language (``LABELS`` keys).
     """
+    L = _labels(labels)
     data = _prepare(frame, ["city_id", "city_name", "score", "rank"], "ranking_bars")
     _unique(data, ["city_id"], "ranking_bars", "city")
-    data = _with_labels(data, city_id)
+    data = _with_labels(data, city_id, L)
     present = data.filter(pl.col("score").is_not_null())
     if present.is_empty():
-        return _no_data(title, f"Ranking of cities by {_plain(title)}: no data")
+        return _no_data(title, f"Ranking of cities by {_plain(title)}: no data", L)
     city = _city_label(data, city_id)
-    median = _median(present.filter(pl.col("city_id") != city_id))
+    if median is None and subtitle is None:
+        median = _median(present.filter(pl.col("city_id") != city_id))
     present = present.sort(["score", "label"], descending=[True, False], nulls_last=True)
     order = present["label"].to_list()
     domain = _score_domain(present["score"])
@@ -223,7 +317,7 @@ def ranking_bars(frame: Frame, city_id: str, title: Title) -> AnyChart:
         .encode(
             x=alt.X(
                 "score:Q",
-                title="Score",
+                title=L["score"],
                 scale=alt.Scale(domain=domain or alt.Undefined, zero=True, nice=domain is None),
             ),
             y=alt.Y(
@@ -232,19 +326,20 @@ def ranking_bars(frame: Frame, city_id: str, title: Title) -> AnyChart:
                 title=None,
                 axis=alt.Axis(labelFontWeight=_bold_if(city), labelLimit=220),
             ),
-            color=_city_colour(city, _PEERS),
+            color=_city_colour(city, L["peers"]),
             tooltip=[
-                alt.Tooltip("city_name:N", title="City"),
-                alt.Tooltip("city_id:N", title="ID"),
-                alt.Tooltip("score:Q", title="Score", format=_SCORE_FORMAT),
-                alt.Tooltip("rank:Q", title="Rank"),
+                alt.Tooltip("city_name:N", title=L["city"]),
+                alt.Tooltip("city_id:N", title=L["id"]),
+                alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
+                alt.Tooltip("rank:Q", title=L["rank"]),
             ],
         )
     )
     layers: list[alt.Chart] = [bars]
     if median is not None:
-        layers += _median_rule(median)
-    subtitle = _ranking_subtitle(data, city_id, city, median, present.height)
+        layers += _median_rule(median, L)
+    if subtitle is None:
+        subtitle = _ranking_subtitle(data, city_id, city, median, present.height, L)
     return alt.layer(*layers).properties(
         title=_title(title, subtitle),
         width=_WIDTH,
@@ -253,7 +348,14 @@ def ranking_bars(frame: Frame, city_id: str, title: Title) -> AnyChart:
     )
 
 
-def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None) -> AnyChart:
+def focus_area_heatmap(
+    frame: Frame,
+    city_id: str,
+    *,
+    title: Title | None = None,
+    subtitle: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> AnyChart:
     """Cities × focus areas, coloured by score, with the city's row outlined and in bold.
 
     Shows in one view where the city is strong or weak *relative to the same peers* across
@@ -268,16 +370,17 @@ def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None
         city_id: the city whose row is emphasised.
         title: chart title; defaults to "Focus areas".
     """
-    title = title or "Focus areas"
+    L = _labels(labels)
+    title = title or L["focus_areas"]
     cols = ["city_id", "city_name", "focus_area", "score"]
     data = _prepare(frame, cols, "focus_area_heatmap")
     data = data.with_columns(
-        pl.col("focus_area").replace(FOCUS_AREA_LABELS).fill_null("(no focus area)")
+        pl.col("focus_area").replace(FOCUS_AREA_LABELS).fill_null(L["no_focus_area"])
     )
     _unique(data, ["city_id", "focus_area"], "focus_area_heatmap", "city × focus area")
     if data["score"].is_null().all():
-        return _no_data(title, "Heatmap of focus-area scores: no data")
-    data = _with_labels(data, city_id)
+        return _no_data(title, "Heatmap of focus-area scores: no data", L)
+    data = _with_labels(data, city_id, L)
     city = _city_label(data, city_id)
     means = (
         data.group_by("label")
@@ -321,9 +424,9 @@ def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None
         axis=alt.Axis(labelFontWeight=_bold_if(city), domain=False, ticks=False),
     )
     tooltip = [
-        alt.Tooltip("city_name:N", title="City"),
-        alt.Tooltip("focus_area:N", title="Focus area"),
-        alt.Tooltip("score:Q", title="Score", format=_SCORE_FORMAT),
+        alt.Tooltip("city_name:N", title=L["city"]),
+        alt.Tooltip("focus_area:N", title=L["focus_area"]),
+        alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
     ]
     base = alt.Chart(data).encode(x=x, y=y, tooltip=tooltip)
     empty = base.mark_rect(color=_EMPTY_CELL, stroke="white", strokeWidth=1)
@@ -334,7 +437,9 @@ def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None
             x=x,
             y=y,
             tooltip=tooltip,
-            color=alt.Color("score:Q", title="Score", scale=alt.Scale(scheme=_RAMP, domain=domain)),
+            color=alt.Color(
+                "score:Q", title=L["score"], scale=alt.Scale(scheme=_RAMP, domain=domain)
+            ),
         )
     )
     text = base.mark_text(fontSize=11).encode(
@@ -349,11 +454,12 @@ def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None
             .mark_rect(filled=False, stroke=_TEXT, strokeWidth=2)
             .encode(y=alt.Y("label:N", sort=rows))
         )
-    subtitle = (
-        f"{city} outlined · cells show the score (0–100), – where missing"
-        if city
-        else f"{city_id} is not in this frame"
-    )
+    if subtitle is None:
+        subtitle = (
+            L["heatmap_subtitle"].format(city=city)
+            if city
+            else L["not_in_frame"].format(city=city_id)
+        )
     return alt.layer(*layers).properties(
         title=_title(title, subtitle),
         width=alt.Step(88),
@@ -362,7 +468,13 @@ def focus_area_heatmap(frame: Frame, city_id: str, *, title: Title | None = None
     )
 
 
-def indicator_strip(frame: Frame, city_id: str, *, title: Title | None = None) -> AnyChart:
+def indicator_strip(
+    frame: Frame,
+    city_id: str,
+    *,
+    title: Title | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> AnyChart:
     """Per indicator, where the city sits among its peers on the normalised 0–100 scale.
 
     Peers are small grey dots, the city a large blue dot, the peer median a dark tick: the gap
@@ -375,13 +487,14 @@ def indicator_strip(frame: Frame, city_id: str, *, title: Title | None = None) -
         city_id: the city drawn as the large dot.
         title: chart title; defaults to "Indicators".
     """
-    title = title or "Indicators"
+    L = _labels(labels)
+    title = title or L["indicators"]
     cols = ["indicator_name", "city_id", "city_name", "score"]
     data = _prepare(frame, cols, "indicator_strip")
     _unique(data, ["indicator_name", "city_id"], "indicator_strip", "indicator × city")
-    data = _with_labels(data, city_id).filter(pl.col("score").is_not_null())
+    data = _with_labels(data, city_id, L).filter(pl.col("score").is_not_null())
     if data.is_empty():
-        return _no_data(title, "Indicator strip plot: no data")
+        return _no_data(title, "Indicator strip plot: no data", L)
     city = _city_label(data, city_id)
     mine = data.filter(pl.col("city_id") == city_id).select("indicator_name", "score")
     order = (
@@ -399,7 +512,7 @@ def indicator_strip(frame: Frame, city_id: str, *, title: Title | None = None) -
     domain = _score_domain(data["score"])
     x = alt.X(
         "score:Q",
-        title="Normalised score",
+        title=L["normalised_score"],
         scale=alt.Scale(domain=domain or alt.Undefined, nice=domain is None),
     )
     y = alt.Y("indicator_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
@@ -409,18 +522,18 @@ def indicator_strip(frame: Frame, city_id: str, *, title: Title | None = None) -
         .encode(
             x=x,
             y=y,
-            color=_city_colour(city, _PEERS),
+            color=_city_colour(city, L["peers"]),
             size=alt.Size(
                 "group:N",
                 legend=None,
-                scale=alt.Scale(domain=[city or city_id, _PEERS], range=[170, 28]),
+                scale=alt.Scale(domain=[city or city_id, L["peers"]], range=[170, 28]),
             ),
             opacity=alt.when(alt.datum.is_city).then(alt.value(1.0)).otherwise(alt.value(0.5)),
             order=alt.Order("is_city:O", sort="ascending"),
             tooltip=[
-                alt.Tooltip("indicator_name:N", title="Indicator"),
-                alt.Tooltip("city_name:N", title="City"),
-                alt.Tooltip("score:Q", title="Score", format=_SCORE_FORMAT),
+                alt.Tooltip("indicator_name:N", title=L["indicator"]),
+                alt.Tooltip("city_name:N", title=L["city"]),
+                alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
             ],
         )
     )
@@ -431,14 +544,14 @@ def indicator_strip(frame: Frame, city_id: str, *, title: Title | None = None) -
             x=alt.X("median:Q"),
             y=alt.Y("indicator_name:N", sort=order),
             tooltip=[
-                alt.Tooltip("indicator_name:N", title="Indicator"),
-                alt.Tooltip("median:Q", title=_PEER_MEDIAN, format=_SCORE_FORMAT),
-                alt.Tooltip("n_peers:Q", title="Peers"),
+                alt.Tooltip("indicator_name:N", title=L["indicator"]),
+                alt.Tooltip("median:Q", title=L["peer_median"], format=_SCORE_FORMAT),
+                alt.Tooltip("n_peers:Q", title=L["peers"]),
             ],
         )
     )
     who = city or city_id
-    subtitle = f"Large dot: {who} · grey dots: peers · dark tick: peer median"
+    subtitle = L["strip_subtitle"].format(city=who)
     return alt.layer(dots, ticks).properties(
         title=_title(title, subtitle),
         width=_WIDTH,
@@ -453,6 +566,8 @@ def trend_lines(
     *,
     city_name: str | None = None,
     title: Title | None = None,
+    subtitle: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> AnyChart:
     """Score over the years for the city and its peer median, one small panel per index.
 
@@ -462,37 +577,57 @@ def trend_lines(
 
     Args:
         frame: one row per index × series × year; columns ``year``, ``series`` (``"city"`` or
-            ``"peer median"``; other names are drawn as further grey lines), ``score``, ``index``.
+            ``"peer median"``; other names are drawn as further grey lines), ``score``, ``index``;
+            optionally ``stretch``: lines join only the years of one stretch (years whose
+            scores rest on the same indicators), so no line draws a change that is not one.
         city_id: the city the ``"city"`` series belongs to (its legend label).
         city_name: a readable legend label for the city; defaults to ``city_id``.
         title: chart title; defaults to "Trend".
     """
-    title = title or "Trend"
-    data = _prepare(frame, ["year", "series", "score", "index"], "trend_lines")
+    L = _labels(labels)
+    title = title or L["trend"]
+    has_stretch = "stretch" in (
+        frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+    )
+    cols = ["year", "series", "score", "index", *(["stretch"] if has_stretch else [])]
+    data = _prepare(frame, cols, "trend_lines")
     data = data.filter(pl.col("year").is_not_null() & pl.col("index").is_not_null())
     _unique(data, ["index", "series", "year"], "trend_lines", "index × series × year")
     if data["score"].is_null().all():
-        return _no_data(title, "Trend lines: no data")
-    data, colour, dash = _series(data, city_name or city_id)
+        return _no_data(title, "Trend lines: no data", L)
+    if not has_stretch:
+        data = data.with_columns(pl.lit(1, pl.Int32).alias("stretch"))
+    data, colour, dash = _series(data, city_name or city_id, L)
+    data = data.with_columns(
+        pl.format("{}·{}", "series_label", pl.col("stretch").fill_null(0)).alias("_path")
+    )
     tooltip = [
-        alt.Tooltip("index:N", title="Index"),
-        alt.Tooltip("series_label:N", title="Series"),
-        alt.Tooltip("year:O", title="Year"),
-        alt.Tooltip("score:Q", title="Score", format=_SCORE_FORMAT),
+        alt.Tooltip("index:N", title=L["index"]),
+        alt.Tooltip("series_label:N", title=L["series"]),
+        alt.Tooltip("year:O", title=L["year"]),
+        alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
     ]
     domain = _score_domain(data["score"])
     y = alt.Y(
         "score:Q",
-        title="Score",
+        title=L["score"],
         scale=alt.Scale(domain=domain or alt.Undefined, zero=domain is not None),
     )
+    years = sorted(data["year"].drop_nulls().unique().to_list())
+    step = max(1, -(-len(years) // 6))  # at most ~6 year labels: they never run together
+    shown = [y for i, y in enumerate(years) if i % step == 0 or y == years[-1]]
     base = alt.Chart().encode(
-        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X(
+            "year:Q",
+            title=None,
+            scale=alt.Scale(zero=False, nice=False, padding=10),
+            axis=alt.Axis(format="d", values=shown, labelAngle=0, labelOverlap=True),
+        ),
         y=y,
         color=colour,
     )
     lines = base.mark_line(strokeWidth=2.5, invalid="break-paths-show-path-domains").encode(
-        strokeDash=dash
+        strokeDash=dash, detail="_path:N"
     )
     points = base.mark_point(filled=True, size=45).encode(tooltip=tooltip)
     panels = sorted(data["index"].drop_nulls().unique().to_list())
@@ -501,7 +636,7 @@ def trend_lines(
         .properties(width=200, height=160)
         .facet(facet=alt.Facet("index:N", title=None, sort=panels), columns=3)
         .properties(
-            title=_title(title, f"{city_name or city_id} vs. the peer median"),
+            title=_title(title, subtitle or L["vs_median"].format(city=city_name or city_id)),
             description=f"Line charts of score by year for {len(panels)} indices, "
             f"{city_name or city_id} against the peer median.",
         )
@@ -512,8 +647,11 @@ def slope_chart(
     frame: Frame,
     city_id: str,
     *,
+    columns: int = 3,
     city_name: str | None = None,
     title: Title | None = None,
+    subtitle: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> AnyChart:
     """Previous year → this year per index: did the city move, and did its peers?
 
@@ -528,24 +666,28 @@ def slope_chart(
         city_name: a readable legend label for the city; defaults to ``city_id``.
         title: chart title; defaults to "Change since last year".
     """
-    title = title or "Change since last year"
+    L = _labels(labels)
+    title = title or L["slope"]
     data = _prepare(frame, ["index", "year", "score", "series"], "slope_chart")
     data = data.filter(pl.col("year").is_not_null() & pl.col("index").is_not_null())
     _unique(data, ["index", "series", "year"], "slope_chart", "index × series × year")
     years = sorted(data["year"].drop_nulls().unique().to_list())[-2:]
     data = data.filter(pl.col("year").is_in(years))
     if data["score"].is_null().all():
-        return _no_data(title, "Slope chart: no data")
+        return _no_data(title, "Slope chart: no data", L)
     who = city_name or city_id
-    data, colour, dash = _series(data, who)
+    data, colour, dash = _series(data, who, L)
     data = data.with_columns(
-        pl.col("score").round(1).cast(pl.String).fill_null("").alias("end_label"),
+        pl.col("score")
+        .map_elements(lambda v: _num(v, L), return_dtype=pl.String)
+        .fill_null("")
+        .alias("end_label"),
     )
     tooltip = [
-        alt.Tooltip("index:N", title="Index"),
-        alt.Tooltip("series_label:N", title="Series"),
-        alt.Tooltip("year:O", title="Year"),
-        alt.Tooltip("score:Q", title="Score", format=_SCORE_FORMAT),
+        alt.Tooltip("index:N", title=L["index"]),
+        alt.Tooltip("series_label:N", title=L["series"]),
+        alt.Tooltip("year:O", title=L["year"]),
+        alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
     ]
     domain = _score_domain(data["score"])
     base = alt.Chart().encode(
@@ -558,7 +700,7 @@ def slope_chart(
         ),
         y=alt.Y(
             "score:Q",
-            title="Score",
+            title=L["score"],
             scale=alt.Scale(domain=domain or alt.Undefined, zero=domain is not None),
         ),
         color=colour,
@@ -578,16 +720,18 @@ def slope_chart(
     return (
         alt.layer(*layers, data=data)
         .properties(width=150, height=180)
-        .facet(facet=alt.Facet("index:N", title=None, sort=panels), columns=4)
+        .facet(facet=alt.Facet("index:N", title=None, sort=panels), columns=columns)
         .properties(
-            title=_title(title, f"{who} vs. the peer median, {span}"),
+            title=_title(title, subtitle or L["slope_subtitle"].format(city=who, span=span)),
             description=f"Slope chart of {len(panels)} indices, {span}, "
             f"{who} against the peer median.",
         )
     )
 
 
-def coverage_bars(frame: Frame, *, title: Title | None = None) -> AnyChart:
+def coverage_bars(
+    frame: Frame, *, title: Title | None = None, labels: Mapping[str, str] | None = None
+) -> AnyChart:
     """How much of each index or focus area rests on real data for the city.
 
     A score built from 2 of 14 indicators should not be read like one built from 14, so the
@@ -599,34 +743,36 @@ def coverage_bars(frame: Frame, *, title: Title | None = None) -> AnyChart:
         frame: one row per node; columns ``node_label``, ``n_present``, ``n_children``.
         title: chart title; defaults to "Data coverage".
     """
-    title = title or "Data coverage"
+    L = _labels(labels)
+    title = title or L["coverage"]
     data = _prepare(frame, ["node_label", "n_present", "n_children"], "coverage_bars")
     data = data.filter(pl.col("node_label").is_not_null())
     _unique(data, ["node_label"], "coverage_bars", "node label")
     if data.is_empty():
-        return _no_data(title, "Data coverage bars: no data")
+        return _no_data(title, "Data coverage bars: no data", L)
+    n_of_m = L["n_of_m"].replace("{n}", "{}").replace("{m}", "{}")
     data = data.with_columns(
         pl.when(pl.col("n_children") > 0)
         .then(pl.col("n_present").cast(pl.Float64) / pl.col("n_children"))
         .alias("share"),
         pl.lit(1.0).alias("track"),
         pl.when(pl.col("n_children") > 0)
-        .then(pl.format("{} of {}", pl.col("n_present").fill_null(0), pl.col("n_children")))
-        .otherwise(pl.lit("no indicators"))
+        .then(pl.format(n_of_m, pl.col("n_present").fill_null(0), pl.col("n_children")))
+        .otherwise(pl.lit(L["no_indicators"]))
         .alias("cover_label"),
     )
     order = data["node_label"].to_list()
     y = alt.Y("node_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
     tooltip = [
-        alt.Tooltip("node_label:N", title="Node"),
-        alt.Tooltip("n_present:Q", title="Indicators present"),
-        alt.Tooltip("n_children:Q", title="Indicators in the node"),
-        alt.Tooltip("share:Q", title="Coverage", format=".0%"),
+        alt.Tooltip("node_label:N", title=L["node"]),
+        alt.Tooltip("n_present:Q", title=L["present"]),
+        alt.Tooltip("n_children:Q", title=L["in_node"]),
+        alt.Tooltip("share:Q", title=L["coverage_share"], format=".0%"),
     ]
     base = alt.Chart(data).encode(y=y, tooltip=tooltip)
     x = alt.X(
         "share:Q",
-        title="Share of indicators with data",
+        title=L["share_axis"],
         scale=alt.Scale(domain=[0, 1]),
         axis=alt.Axis(format="%"),
     )
@@ -636,10 +782,83 @@ def coverage_bars(frame: Frame, *, title: Title | None = None) -> AnyChart:
         x=alt.X("track:Q"), text="cover_label:N"
     )
     return alt.layer(track, bar, text).properties(
-        title=_title(title, "Share of the node's indicators the city has data for"),
+        title=_title(title, L["coverage_subtitle"]),
         width=_WIDTH - 120,
         height=alt.Step(_STEP + 4),
         description=f"Bar chart of data coverage for {data.height} indices and focus areas.",
+    )
+
+
+def indicator_history(
+    frame: Frame,
+    city_id: str,
+    *,
+    city_name: str | None = None,
+    title: Title | None = None,
+    subtitle: str | None = None,
+    columns: int = 4,
+    labels: Mapping[str, str] | None = None,
+) -> AnyChart:
+    """Per indicator, the city's raw value against the peer median over the years: small
+    multiples, each on its own scale (units differ), the city solid blue, the median dashed grey.
+
+    Args:
+        frame: one row per indicator × series × year; columns ``indicator_name`` (the panel
+            header, with its unit), ``year``, ``series`` (``"city"`` or ``"peer median"``),
+            ``value``.
+        city_id: the city the ``"city"`` series belongs to.
+        city_name: its legend label; defaults to ``city_id``.
+        columns: panels per row.
+    """
+    L = _labels(labels)
+    title = title or L["history"]
+    data = _prepare(frame, ["indicator_name", "year", "series", "value"], "indicator_history")
+    data = data.filter(pl.col("year").is_not_null() & pl.col("indicator_name").is_not_null())
+    _unique(data, ["indicator_name", "series", "year"], "indicator_history", "panel × year")
+    if data.is_empty() or data["value"].is_null().all():
+        return _no_data(title, "Indicator history: no data", L)
+    who = city_name or city_id
+    data, colour, dash = _series(data.rename({"value": "score"}), who, L)
+    years = sorted(data["year"].unique().to_list())
+    step = max(1, -(-len(years) // 4))
+    ticks = [y for i, y in enumerate(years) if i % step == 0 or y == years[-1]]
+    base = alt.Chart().encode(
+        x=alt.X(
+            "year:Q",
+            title=None,
+            scale=alt.Scale(domain=[years[0], years[-1]], nice=False, padding=6),
+            axis=alt.Axis(format="d", values=ticks, labelAngle=0, labelOverlap=True),
+        ),
+        y=alt.Y("score:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(tickCount=3)),
+        color=colour,
+    )
+    tooltip = [
+        alt.Tooltip("indicator_name:N", title=L["indicator"]),
+        alt.Tooltip("series_label:N", title=L["series"]),
+        alt.Tooltip("year:O", title=L["year"]),
+        alt.Tooltip("score:Q", title=L["value"], format=",.2~f"),
+    ]
+    lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
+    points = base.mark_point(filled=True, size=30).encode(tooltip=tooltip)
+    panels = data["indicator_name"].unique(maintain_order=True).to_list()
+    return (
+        alt.layer(lines, points, data=data)
+        .properties(width=170, height=90)
+        .facet(
+            facet=alt.Facet(
+                "indicator_name:N",
+                title=None,
+                sort=panels,
+                header=alt.Header(labelLimit=200, labelFontSize=11, labelFontWeight=600),
+            ),
+            columns=columns,
+        )
+        .resolve_scale(y="independent")
+        .properties(
+            title=_title(title, subtitle or L["vs_median"].format(city=who)),
+            description=f"Line charts of {len(panels)} indicators over the years, "
+            f"{who} against the peer median.",
+        )
     )
 
 
@@ -694,7 +913,7 @@ def _unique(data: pl.DataFrame, key: list[str], what: str, noun: str) -> None:
         )
 
 
-def _with_labels(data: pl.DataFrame, city_id: str) -> pl.DataFrame:
+def _with_labels(data: pl.DataFrame, city_id: str, L: Mapping[str, str] = LABELS) -> pl.DataFrame:
     """A display label per city (its name, or name plus id when two cities share a name) and
     the colour group: the city's own label or "Peers"."""
     name = pl.coalesce(pl.col("city_name"), pl.col("city_id"), pl.lit("?"))
@@ -708,7 +927,7 @@ def _with_labels(data: pl.DataFrame, city_id: str) -> pl.DataFrame:
     return data.with_columns(
         pl.when(pl.col("city_id") == city_id)
         .then(pl.col("label"))
-        .otherwise(pl.lit(_PEERS))
+        .otherwise(pl.lit(L["peers"]))
         .alias("group")
     )
 
@@ -737,22 +956,24 @@ def _bold_if(label: str | None) -> Any:
     return alt.expr(f"datum.value === {json.dumps(label)} ? 'bold' : 'normal'")
 
 
-def _series(data: pl.DataFrame, who: str) -> tuple[pl.DataFrame, alt.Color, alt.StrokeDash]:
+def _series(
+    data: pl.DataFrame, who: str, L: Mapping[str, str] = LABELS
+) -> tuple[pl.DataFrame, alt.Color, alt.StrokeDash]:
     """Series labels and their colour and dash: the city solid blue, medians dashed grey."""
     data = data.with_columns(
         pl.when(pl.col("series") == "city")
         .then(pl.lit(who))
         .when(pl.col("series") == "peer median")
-        .then(pl.lit(_PEER_MEDIAN))
+        .then(pl.lit(L["peer_median"]))
         .otherwise(pl.col("series").fill_null("?"))
         .alias("series_label")
     )
     others = [
         s
         for s in data["series_label"].unique(maintain_order=True).to_list()
-        if s not in (who, _PEER_MEDIAN)
+        if s not in (who, L["peer_median"])
     ]
-    domain = [who, _PEER_MEDIAN, *others]
+    domain = [who, L["peer_median"], *others]
     greys = [MEDIAN, PEER, "#BDBDBD", "#7A7A7A"]
     colours = [HIGHLIGHT, *(greys[i % len(greys)] for i in range(len(domain) - 1))]
     dashes = [[1, 0], *([[5, 3]] * (len(domain) - 1))]
@@ -797,12 +1018,13 @@ def _median(scores: pl.DataFrame) -> float | None:
     return float(value) if value is not None else None  # type: ignore[arg-type]
 
 
-def _median_rule(median: float) -> list[alt.Chart]:
+def _median_rule(median: float, L: Mapping[str, str] = LABELS) -> list[alt.Chart]:
     """A dashed vertical rule at the peer median with its value written at the top."""
-    frame = pl.DataFrame({"median": [median], "text": [f"peer median {median:.1f}"]})
+    text = L["peer_median_value"].format(value=_num(median, L))
+    frame = pl.DataFrame({"median": [median], "text": [text]})
     base = alt.Chart(frame).encode(x=alt.X("median:Q"))
     rule = base.mark_rule(color=MEDIAN, strokeDash=[5, 3], strokeWidth=1.5).encode(
-        tooltip=[alt.Tooltip("median:Q", title=_PEER_MEDIAN, format=_SCORE_FORMAT)]
+        tooltip=[alt.Tooltip("median:Q", title=L["peer_median"], format=_SCORE_FORMAT)]
     )
     text = base.mark_text(
         align="left", baseline="bottom", dx=4, dy=-2, color=MEDIAN, fontSize=11
@@ -811,21 +1033,28 @@ def _median_rule(median: float) -> list[alt.Chart]:
 
 
 def _ranking_subtitle(
-    data: pl.DataFrame, city_id: str, city: str | None, median: float | None, n: int
+    data: pl.DataFrame,
+    city_id: str,
+    city: str | None,
+    median: float | None,
+    n: int,
+    L: Mapping[str, str] = LABELS,
 ) -> str:
     parts = []
     row = data.filter(pl.col("city_id") == city_id)
     if city is None:
-        parts.append(f"{city_id} is not among these cities")
+        parts.append(L["not_among"].format(city=city_id))
     elif row["score"][0] is None:
-        parts.append(f"{city} has no score")
+        parts.append(L["no_score"].format(city=city))
     else:
         rank = row["rank"][0]
-        parts.append(f"{city}: {row['score'][0]:.1f}" + (f", rank {rank}" if rank else ""))
+        text = L["city_score"].format(city=city, score=_num(row["score"][0], L))
+        parts.append(text + (", " + L["rank_of"].format(rank=rank, n=n) if rank else ""))
     if median is not None:
-        parts.append(f"peer median {median:.1f}")
+        parts.append(L["peer_median_value"].format(value=_num(median, L)))
     missing = data.height - n
-    parts.append(f"{n} cities" + (f" ({missing} without a score left out)" if missing else ""))
+    left = " " + L["left_out"].format(n=missing) if missing else ""
+    parts.append(L["n_cities"].format(n=n) + left)
     return " · ".join(parts)
 
 
@@ -851,10 +1080,10 @@ def _plain(title: Title) -> str:
     return title
 
 
-def _no_data(title: Title, description: str) -> alt.Chart:
+def _no_data(title: Title, description: str, L: Mapping[str, str] = LABELS) -> alt.Chart:
     """A chart that says "No data" where the chart would be, keeping the section's title."""
     return (
-        alt.Chart(alt.Data(values=[{"message": NO_DATA}]))
+        alt.Chart(alt.Data(values=[{"message": L["no_data"]}]))
         .mark_text(fontSize=14, color=_MUTED)
         .encode(text="message:N")
         .properties(

@@ -21,10 +21,18 @@ def esc(value: object) -> str:
 
 @dataclass(frozen=True)
 class Language:
+    """A report language: fixed texts, number format, chart texts and the catalog's names.
+
+    ``texts`` are the report's sentences (``t``), ``chart`` the chart builders' texts
+    (``charts.LABELS`` keys), ``catalog`` indicator id → ``{"name": …, "unit": …}`` in this
+    language. Whatever a language file lacks falls back to English, never to a key."""
+
     code: str
     texts: Mapping[str, str]
     decimal: str = "."
     thousands: str = ","
+    chart: Mapping[str, str] = field(default_factory=dict)
+    catalog: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def t(self, key: str, **values: Any) -> str:
         """The fixed text for ``key``, with ``{name}`` placeholders filled (values escaped)."""
@@ -37,6 +45,20 @@ class Language:
             return "–"
         text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
         return text.replace(",", "\x00").replace(".", self.decimal).replace("\x00", self.thousands)
+
+    def chart_labels(self) -> dict[str, str]:
+        return {**self.chart, "decimal": self.decimal, "thousands": self.thousands}
+
+    def index_name(self, scorer: str, title: str | None = None) -> str:
+        return self.texts.get(f"index_{scorer}") or title or scorer
+
+    def node_name(self, node: str) -> str:
+        return self.texts.get(f"fa_{node}") or self.texts.get(f"index_{node}") or node
+
+    def indicator(self, indicator: str, name: str | None, unit: str | None) -> tuple[str, str]:
+        """The indicator's name and unit in this language (the catalog's own otherwise)."""
+        own = self.catalog.get(indicator, {})
+        return (own.get("name") or name or indicator, own.get("unit") or unit or "")
 
 
 @dataclass(frozen=True)
