@@ -104,7 +104,13 @@ class Data:
     framework: Path | None = None
     """A COINr iMeta file that said how the data file is laid out (then also ``score``'s
     default framework)."""
-    demo: bool = False
+    dataset: str | None = None
+    """The embedded data set these data are (``demo``, ``ascn``), or None for your own."""
+
+    @property
+    def demo(self) -> bool:
+        """The data are an embedded data set (not files or a frame of your own)."""
+        return self.dataset is not None
 
     @property
     def observations(self) -> pl.DataFrame:
@@ -161,10 +167,12 @@ def load(
     framework: str | Path | None = None,
     registry: Registry | None = None,
     max_input_size: str | int | None = None,
+    dataset: str | None = None,
 ) -> Data:
     """Read, map, validate and derive: the first stage of every command.
 
-    ``source``: nothing (the embedded demo data), one path or several (CSV, Parquet, Arrow,
+    ``source``: nothing (an embedded data set: ``dataset``, by default ``demo``, the Eurostat
+    city statistics; ``ascn``: the ASEAN cities), one path or several (CSV, Parquet, Arrow,
     Excel; every file is read with the loader registered for its suffix), or a Polars frame.
     ``mapping`` (a TOML file or a ``Mapping``), ``shape``, ``columns`` (role → header) and
     ``constants`` (role → value) say how your table maps onto cities, years and indicators;
@@ -181,6 +189,11 @@ def load(
 
     registry = registry if registry is not None else load_plugins()
     catalog = catalog_from_registry(registry)
+    if dataset is not None and source is not None:
+        raise InputError(
+            f"the embedded data set '{dataset}' and your own data cannot be mixed yet",
+            hint="score your files on their own, or the data set on its own",
+        )
     if isinstance(source, pl.DataFrame):
         return _load_frame(source, registry, catalog, mapping, shape, columns, constants, cities)
     paths = _paths(source)
@@ -195,9 +208,11 @@ def load(
                 "the embedded demo data, with their own city table, are used)",
                 hint=f"name your data file(s), or drop '{given[0]}'",
             )
-        from benchmarkkit.io.demo import load_demo
+        from benchmarkkit.io.demo import dataset as embedded
+        from benchmarkkit.io.demo import load_dataset
 
-        return Data(load_demo(registry, catalog), catalog, registry, demo=True)
+        name = embedded(dataset or "demo").name
+        return Data(load_dataset(name, registry, catalog), catalog, registry, dataset=name)
     options = _read_options(encoding, separator, sheet, max_input_size)
     if framework is not None and Path(framework).suffix.lower() == ".csv":
         from benchmarkkit.io.coinr import load_coinr
@@ -629,14 +644,14 @@ def compare(
 def _city(scores: Scores, city: str | None) -> str:
     if city is not None:
         return city
-    if not scores.data.demo:
+    if scores.data.dataset is None:
         raise InputError(
             "give the city with city=… (--city ID)",
-            hint="the demo data default to Madrid (ES001C)",
+            hint="only the embedded data sets have a default city (the demo's is Madrid, ES001C)",
         )
-    from benchmarkkit.io.demo import DEFAULT_CITY
+    from benchmarkkit.io.demo import dataset
 
-    return DEFAULT_CITY
+    return dataset(scores.data.dataset).default_city
 
 
 @dataclass(frozen=True)
@@ -649,6 +664,8 @@ class Report:
     city_name: str
     year: int
     path: Path | None = None
+    attribution: str = ""
+    """The credit line the data's licence asks for (an embedded data set's), to show with it."""
 
 
 def report(
@@ -671,7 +688,22 @@ def report(
     )
     if path is not None:
         _write_text(path, html)
-    return Report(html, comparison.city_id, comparison.city_name, comparison.year, path)
+    return Report(
+        html,
+        comparison.city_id,
+        comparison.city_name,
+        comparison.year,
+        path,
+        _attribution(scores.data),
+    )
+
+
+def _attribution(data: Data) -> str:
+    if data.dataset is None:
+        return ""
+    from benchmarkkit.io.demo import dataset
+
+    return dataset(data.dataset).attribution
 
 
 def _html_path(out: str | Path | None) -> Path | None:
@@ -799,14 +831,18 @@ def _audit(scores: Scores) -> dict[str, Any]:
     from benchmarkkit import __version__
 
     data = scores.data
-    if data.demo:
-        from benchmarkkit.io.demo import DEMO, attribution
+    if data.dataset is not None:
+        from benchmarkkit.io.demo import dataset
 
+        embedded = dataset(data.dataset)
         files = [
-            {"name": f"benchmarkkit demo: {name}", "sha256": _sha256((DEMO / name).read_bytes())}
-            for name in ("observations.parquet", "cities.parquet")
+            {
+                "name": f"benchmarkkit {embedded.name}: {name}",
+                "sha256": _sha256((embedded.folder / name).read_bytes()),
+            }
+            for name in embedded.files
         ]
-        note = attribution()
+        note = embedded.attribution
     else:
         files = [{"name": str(p), "sha256": _sha256(p.read_bytes())} for p in data.sources]
         note = ""

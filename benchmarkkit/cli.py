@@ -297,6 +297,12 @@ def data_options(fn: Any) -> Any:
             type=click.Path(path_type=Path),
             help="A table of city context (population, area, networks …).",
         ),
+        click.option(
+            "--dataset",
+            metavar="NAME",
+            help="An embedded data set instead of files: demo (Eurostat, the default) or ascn "
+            "(ASEAN cities, UN data).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -353,6 +359,7 @@ def load_data(obj: Context, files: tuple[Path, ...], framework: Path | None = No
         framework=framework,
         registry=obj.registry(),
         max_input_size=obj.max_input_size,
+        dataset=data.get("dataset"),
     )
 
 
@@ -436,8 +443,11 @@ def validate(
         for name, meaning in RULES.items():
             click.echo(f"{name:24} {meaning}")
         return
-    if not files:
-        fail("give one or more data files to validate (CSV, Parquet, Arrow, Excel)")
+    if not files and not data.get("dataset"):
+        fail(
+            "give one or more data files to validate (CSV, Parquet, Arrow, Excel), "
+            "or --dataset NAME for an embedded data set"
+        )
     loaded = load_data(obj, files, **data)
     v = loaded.loaded.validated
     read, rejected = v.rows_read, v.rejected.filter(pl_row_not_null()).height
@@ -949,10 +959,8 @@ def report(
         f"report for {done.city_name} ({done.city_id}), {done.year} written to {out}"
         f" ({len(done.html) // 1024} KiB)"
     )
-    if not files:
-        from benchmarkkit.io.demo import ATTRIBUTION
-
-        click.echo(ATTRIBUTION)
+    if done.attribution:
+        click.echo(done.attribution)
 
 
 CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")

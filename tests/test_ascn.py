@@ -140,3 +140,23 @@ def test_unknown_dataset_names_the_known_ones():
     assert set(DATASETS) == {"demo", "ascn"}
     assert DATASETS["ascn"].default_city in set(read_cities("ascn")["city_id"])
     assert "CC BY 3.0 IGO" in DATASETS["ascn"].attribution
+
+
+def test_every_command_takes_the_dataset(tmp_path, run):
+    """``--dataset ascn``: validate, score and a Vietnamese report against the ASCN pilots,
+    with the UN attribution; a city the UN data cannot score says so in one line."""
+    validated = run("validate", "--dataset", "ascn")
+    assert validated.exit_code == 0 and "rejected: 0" in validated.stdout
+    out = tmp_path / "r.html"
+    reported = run(
+        "report", "--dataset", "ascn", "--peers", "network:ASCN", "--lang", "vi", "--out", out
+    )
+    assert reported.exit_code == 0, reported.output
+    assert "World Urbanization Prospects" in reported.stdout  # the licence's credit line
+    html = out.read_text(encoding="utf-8")
+    assert "Ho Chi Minh City" in html and "benchmarkkit ascn: observations.parquet" in html
+    refused = run("report", "--dataset", "ascn", "--city", "VN_DA_NANG", "--out", out)
+    assert refused.exit_code == 2
+    assert "'VN_DA_NANG' has no index score in any year" in refused.stderr
+    unknown = run("score", "--dataset", "asc")
+    assert unknown.exit_code == 2 and "did you mean 'ascn'" in unknown.stderr
