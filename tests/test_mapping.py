@@ -296,3 +296,16 @@ def test_an_indicator_csv_with_its_own_grouping(tmp_path, panel):
         "mine",
         "地区生产总值增长率",
     )
+
+
+def test_the_indicator_readme_example_reads(catalog, tmp_path):
+    import re
+
+    from benchmarkkit.io.catalog import extend_catalog, read_indicator_csv
+    from tests.conftest import ROOT
+
+    text = (ROOT / "indicators" / "README.md").read_text(encoding="utf-8")
+    block = re.findall(r"```csv\n(.*?)```", text, flags=re.S)[0]
+    mine = read_indicator_csv(write(tmp_path / "mine.csv", block))
+    assert mine["derivation"].to_list() == [None, "ratio", "growth"]
+    assert extend_catalog(catalog, mine).height == catalog.height + 3
