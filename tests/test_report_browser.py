@@ -1,0 +1,221 @@
+"""The report as a mayor's laptop shows it, in every language and at three widths (issue 11).
+
+Each report is written by the real CLI and opened in headless Chromium (Debian's ``chromium``,
+network blocked). At 1024, 1280 and 1920 px: every chart is drawn, nothing is wider than the
+page, no two labels of one axis overlap (bounding boxes measured in the browser), and no "None",
+"null" or "NaN" is visible. A non-English report may not show a text that the English report
+shows, except codes, numbers and proper names."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDTHS = (1024, 1280, 1920)
+LANGS = ("en", "vi", "zh")
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+]
+
+VISIBLE_TEXTS = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const node = walk.currentNode, el = node.parentElement;
+    const text = node.textContent.replace(/\\s+/g, ' ').trim();
+    if (!text || el.closest('script, style, code, [lang="en"], title')) continue;
+    out.push(text);
+  }
+  return out;
+}"""
+
+MEASURE = """() => {
+  const page = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll('div.chart svg, table, .card')]
+    .map(el => [el.closest('[data-chart]')?.dataset.chart || el.tagName,
+                Math.round(el.getBoundingClientRect().right)])
+    .filter(([_, right]) => right > page + 1);
+  const overlaps = [];
+  document.querySelectorAll('div.chart svg g.role-axis').forEach(axis => {
+    const name = axis.closest('[data-chart]').dataset.chart;
+    const boxes = [...axis.querySelectorAll('g.role-axis-label text')]
+      .filter(t => t.textContent && getComputedStyle(t).opacity !== '0')
+      .map(t => [t.textContent, t.getBoundingClientRect()]);
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const [a, p] = boxes[i], [b, q] = boxes[j];
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 1 && h > 1) overlaps.push([name, a, b]);
+    }
+  });
+  return {page, scroll: document.documentElement.scrollWidth, wide, overlaps};
+}"""
+
+DRAWN = (
+    "() => [...document.querySelectorAll('div.chart')].every("
+    "el => el.querySelector('svg') || el.textContent.includes('could not'))"
+)
+MARKS = (
+    "els => els.map(el => ({name: el.dataset.chart, marks: el.querySelectorAll("
+    "'svg .mark-rect path, svg .mark-symbol path, svg .mark-line path, svg .mark-text text, "
+    "svg .mark-rule line, svg path').length}))"
+)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from benchmarkkit.cli import main
+
+    out = tmp_path_factory.mktemp("reports")
+    made = {}
+    cases = {lang: [] for lang in LANGS}
+    cases["ljubljana"] = ["--city", "Ljubljana", "--peers", "similar:8"]
+    for name, extra in cases.items():
+        lang = name if name in LANGS else "en"
+        path = out / f"{name}.html"
+        result = CliRunner().invoke(
+            main, ["report", "--lang", lang, *extra, "--out", str(path)], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        made[name] = path
+    return made
+
+
+@pytest.fixture(scope="module")
+def seen(reports):
+    """Per report: charts drawn, errors, visible texts, and the layout at each width."""
+    from playwright.sync_api import sync_playwright
+
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for name, path in reports.items():
+            page = browser.new_page(viewport={"width": WIDTHS[0], "height": 900})
+            requests, errors = [], []
+            page.route(
+                "**/*",
+                lambda route, requests=requests: (
+                    route.continue_()
+                    if route.request.url.startswith("file://")
+                    else (requests.append(route.request.url), route.abort())
+                ),
+            )
+            page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda err, e=errors: e.append(str(err)))
+            page.goto(path.as_uri())
+            page.wait_for_function(DRAWN, timeout=30_000)
+            layout = {}
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(50)
+                layout[width] = page.evaluate(MEASURE)
+            out[name] = {
+                "charts": page.eval_on_selector_all("div.chart", MARKS),
+                "errors": errors,
+                "requests": requests,
+                "texts": page.evaluate(VISIBLE_TEXTS),
+                "inner": page.inner_text("body"),
+                "layout": layout,
+            }
+            if name == "en":
+                page.set_viewport_size({"width": 1280, "height": 900})
+                box = page.locator(".first-page").bounding_box()
+                page.screenshot(
+                    path=str(tmp_path_first_page()),
+                    clip={"x": 0, "y": 0, "width": 1280, "height": box["y"] + box["height"] + 16},
+                )
+            page.close()
+        browser.close()
+    return out
+
+
+def tmp_path_first_page() -> Path:
+    """The first page as a mayor sees it, 1280 px wide: ``tests/artifacts/first-page-en.png``
+    (docs/report.png is a copy of it)."""
+    folder = ROOT / "tests" / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder / "first-page-en.png"
+
+
+@pytest.mark.parametrize("name", [*LANGS, "ljubljana"])
+def test_every_chart_draws_without_errors_or_network(seen, name):
+    got = seen[name]
+    assert len(got["charts"]) >= 9, got["charts"]
+    assert all(c["marks"] > 0 for c in got["charts"]), got["charts"]
+    assert got["errors"] == [] and got["requests"] == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", [*LANGS, "ljubljana"])
+def test_nothing_overflows_and_no_axis_labels_overlap(seen, name, width):
+    layout = seen[name]["layout"][width]
+    assert layout["scroll"] <= layout["page"] + 1, layout["wide"]
+    assert layout["wide"] == []
+    assert layout["overlaps"] == []
+
+
+@pytest.mark.parametrize("name", [*LANGS, "ljubljana"])
+def test_no_none_null_or_nan_is_visible(seen, name):
+    assert not re.search(r"\b(None|null|NaN|nan|undefined)\b", seen[name]["inner"])
+
+
+def test_ljubljana_with_similar_peers_never_ranks_first_of_one(seen):
+    text = seen["ljubljana"]["inner"]
+    assert not re.search(r"\b1 of 1\b", text)
+    assert "a rank needs at least 3" in text
+
+
+NUMERIC = re.compile(r"^[\s\d.,:;%+\-−–·→()/×%]*$")
+ALLOWED = {"ASCN", "ID", "ES001C", "·", "–", "=", "▲▼", "▲", "▼"}
+
+
+@pytest.mark.parametrize("lang", ["vi", "zh"])
+def test_no_visible_text_is_left_in_english(seen, lang):
+    """A text shown in the English report and, unchanged, in another language is untranslated —
+    unless it is a number, a code or a proper name (the cities and the peer rule)."""
+    english = set(seen["en"]["texts"])
+    names = set(_city_names())
+    left = sorted(
+        t
+        for t in set(seen[lang]["texts"]) & english
+        if not NUMERIC.match(t) and t not in ALLOWED and t not in names and not _named(t, names)
+    )
+    assert left == []
+
+
+def _named(text: str, names: set[str]) -> bool:
+    """A label made of a city name and a number (a chart's "Madrid (greater city): 53.8")."""
+    return any(text.startswith(n) and NUMERIC.match(text[len(n) :]) for n in names)
+
+
+def _city_names() -> list[str]:
+    import benchmarkkit as bk
+
+    cities = bk.load().cities
+    return [n for n in cities["city_name"].drop_nulls().to_list()] + cities["city_id"].to_list()
+
+
+def test_the_embedded_specs_use_the_languages_number_format(reports):
+    html = reports["vi"].read_text(encoding="utf-8")
+    start = html.index("var BK_SPECS = ") + len("var BK_SPECS = ")
+    specs = json.JSONDecoder().raw_decode(html, start)[0]
+    assert all(s["config"]["locale"]["number"]["decimal"] == "," for s in specs.values())
