@@ -121,9 +121,7 @@ def aggregate_level(
                 .group_by("_u", "_p")
                 .agg(
                     method.fn(pl.col("score"), pl.col("weight"), call.params).alias("score"),
-                    (pl.col("score").is_not_null() & pl.col("score").is_not_nan())
-                    .sum()
-                    .alias("n_present"),
+                    _present_count(given is present),
                 )
                 .collect()
             )
@@ -171,6 +169,14 @@ def aggregate_level(
         )
     )
     return Level(node_codes=parents, frame=out)
+
+
+def _present_count(all_present: bool) -> pl.Expr:
+    """Children present in a group: its length when only present children were passed."""
+    if all_present:
+        return pl.len().alias("n_present")
+    ok = pl.col("score").is_not_null() & pl.col("score").is_not_nan()
+    return ok.sum().alias("n_present")
 
 
 def _dense_weighted_mean(
