@@ -141,3 +141,27 @@ def test_three_files_whose_columns_come_in_different_chunks(tmp_path, run):
     conflict = rejected.filter(pl.col("rule") == "city_name_conflict")
     assert conflict.height == 1 and conflict["row"].item() == 3
     assert conflict["source"].item().endswith("f1.csv")
+
+
+def test_read_is_accepted_plus_rejected_plus_ignored(tmp_path, run):
+    """Ignored columns count as read and as ignored, never as rejected — per file and in total,
+    beside rejected rows of every kind (unknown indicator, bad number, duplicate)."""
+    import benchmarkkit as bk
+
+    data = write(
+        tmp_path / "wide.csv",
+        "city_id,year,province,note,population,unemployed_persons,mystery\n"
+        "C1,2023,P1,x,1000,10,1\n"
+        "C1,2023,P1,,1000,12,\n"
+        "C2,2023,P2,y,abc,5,2\n",
+    )
+    mapping = write(tmp_path / "map.toml", 'ignore = ["province", "note"]\n')
+    loaded = bk.load(data, mapping=mapping)
+    row = loaded.counts.row(0, named=True)
+    assert row["ignored"] == 5  # 3 provinces + 2 notes (the empty note is not a cell read)
+    assert row["read"] == 5 + 8
+    assert row["read"] == row["accepted"] + row["rejected"] + row["ignored"]
+    assert loaded.loaded.validated.ignored == 5
+    assert "province" not in loaded.rejected["column"].to_list()
+    result = run("validate", data, "--mapping", mapping)
+    assert result.exit_code == 1  # the bad number, the unknown column, the duplicates

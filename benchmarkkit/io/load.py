@@ -107,26 +107,41 @@ def _overlay(base: pl.DataFrame, top: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def attributes_table(parts: list[tuple[pl.DataFrame, dict[str, float]]]) -> pl.DataFrame | None:
+def attributes_table(files: list[Mapped]) -> tuple[pl.DataFrame | None, pl.DataFrame]:
     """City context mapped from the data files (``[attributes]``): one row per city, each attribute
     from the latest year that has it; population and area typed and scaled (万人 × 10 000),
-    ``networks`` split on ';'. Other attributes stay text (a province, a name in Chinese)."""
-    frames = []
-    for frame, scales in parts:
-        typed = frame.with_columns(
+    ``networks`` split on ';'. Other attributes stay text (a province, a name in Chinese). A cell
+    that should be a number and is not is a warning (the city then lacks it), not a silent gap."""
+    frames, warnings = [], []
+    for f in files:
+        if f.attributes is None:
+            continue
+        numeric = [
+            c for c in f.attributes.columns if c in CONTEXT_NUMERIC or f.scales.get(c, 1.0) != 1.0
+        ]
+        parsed = {
+            c: pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False) for c in numeric
+        }
+        for c, expr in parsed.items():
+            bad = f.attributes.filter(pl.col(c).is_not_null() & expr.is_null())
+            warnings.append(
+                bad.select(
+                    pl.lit(f.source).alias("source"),
+                    pl.col("_row").alias("row"),
+                    pl.lit(f.attribute_columns.get(c, c)).alias("column"),
+                    pl.lit("attribute_not_numeric").alias("rule"),
+                    pl.format("{} '{}' is not a number", pl.lit(c), pl.col(c)).alias("message"),
+                    pl.lit("write the number alone; the city lacks this attribute").alias("hint"),
+                )
+            )
+        typed = f.attributes.with_columns(
             pl.col("year").str.strip_chars().cast(pl.Float64, strict=False).alias("_year"),
-            *[
-                (
-                    pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False)
-                    * scales.get(c, 1)
-                ).alias(c)
-                for c in frame.columns
-                if c in CONTEXT_NUMERIC or scales.get(c, 1.0) != 1.0
-            ],
-        ).drop("year")
+            *[(expr * f.scales.get(c, 1.0)).alias(c) for c, expr in parsed.items()],
+        ).drop("year", "_row")
         frames.append(typed)
+    found = pl.concat(warnings).cast(REJECTED) if warnings else pl.DataFrame(schema=REJECTED)
     if not frames:
-        return None
+        return None, found
     every = pl.concat(frames, how="diagonal_relaxed").filter(
         pl.col("city_id").is_not_null() & (pl.col("city_id") != "")
     )
@@ -140,7 +155,7 @@ def attributes_table(parts: list[tuple[pl.DataFrame, dict[str, float]]]) -> pl.D
         table = table.with_columns(
             pl.col("networks").str.split(";").list.eval(pl.element().str.strip_chars())
         )
-    return table.sort("city_id")
+    return table.sort("city_id"), found
 
 
 def context_from_data(observations: pl.DataFrame) -> pl.DataFrame | None:
@@ -255,7 +270,8 @@ def _finish(
     derived, dropped = derive_all(validated.observations.lazy(), catalog)
     observations, dropped_frame = pl.collect_all([derived, dropped])
     validated = validated.with_warnings(dropped_frame)
-    attrs = attributes_table([(f.attributes, f.scales) for f in files if f.attributes is not None])
+    attrs, attr_warnings = attributes_table(files)
+    validated = validated.with_warnings(attr_warnings)
     return Loaded(validated, observations, cities_table(observations, cities, attrs), catalog)
 
 

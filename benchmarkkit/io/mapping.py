@@ -484,6 +484,8 @@ class Mapped:
     scales: dict[str, float] = field(default_factory=dict)
     """Attribute → scale."""
     source: str = ""
+    attribute_columns: dict[str, str] = field(default_factory=dict)
+    """Attribute → the header it was read from (escaped), for messages."""
 
 
 def _lookup(keys: list[str], index: Headers, mapping: Mapping, what: str, source: str):
@@ -637,6 +639,7 @@ def map_table(table: pl.DataFrame, mapping: Mapping, source: str) -> Mapped:
         attributes = table.select(
             role_expr("city_id"),
             role_expr("year").cast(pl.String),
+            pl.col("_row"),
             *[
                 pl.col(by_key[h]).cast(pl.String).str.strip_chars().alias(attr)
                 for attr, (h, _) in mapping.attributes.items()
@@ -644,4 +647,9 @@ def map_table(table: pl.DataFrame, mapping: Mapping, source: str) -> Mapped:
             ],
         ).with_columns(pl.col("city_id").str.strip_chars())
     scales = {attr: s for attr, (h, s) in mapping.attributes.items() if h in attr_headers}
-    return Mapped(long, found, ignored, attributes, scales, source)
+    columns = {
+        attr: shown(attr_headers[h])
+        for attr, (h, _) in mapping.attributes.items()
+        if h in attr_headers
+    }
+    return Mapped(long, found, ignored, attributes, scales, source, columns)

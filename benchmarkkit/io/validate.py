@@ -37,6 +37,8 @@ RULES: dict[str, str] = {
     "duplicate": "the same city, year and indicator appears twice with the same value",
     "city_name_conflict": "one city id is used with two different names",
     "soft_bounds": "(warning, row kept) the value is outside the indicator's plausible range",
+    "attribute_not_numeric": "(warning) a city attribute that must be a number (population, "
+    "area) is not one, so the city lacks it",
     "derived_out_of_bounds": "(warning) a derived value (e.g. a share) is impossible, so it is "
     "left out: the raw counts behind it disagree",
 }
