@@ -17,6 +17,7 @@ import polars as pl
 
 from benchmarkkit.columns import OBSERVATIONS, REJECTED, WARNINGS, conform
 from benchmarkkit.errors import did_you_mean
+from benchmarkkit.io.mapping import shown
 
 YEAR_RANGE = (1900, 2100)
 
@@ -112,7 +113,8 @@ def check_rows(
     years: tuple[int, int] = YEAR_RANGE,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Row-wise rules on one file's raw long frame → (typed candidates, rejected, warnings)."""
-    head = {role: headers.get(role, role) for role in ("city_id", "indicator", "year", "value")}
+    # headers as messages show them: a line break inside a header is written \n, not broken
+    head = {r: shown(headers.get(r, r)) for r in ("city_id", "indicator", "year", "value")}
     meta = catalog.select("id", "lower", "upper", "bound_type", "unit").rename({"id": "indicator"})
     frame = (
         raw.lazy()
@@ -179,7 +181,7 @@ def check_rows(
         (
             "unknown_indicator",
             pl.col("_unknown_hint").is_not_null(),
-            headers.get("indicator", pl.col("column")),
+            head["indicator"] if "indicator" in headers else pl.col("column"),
             pl.format("unknown indicator '{}'", pl.col("indicator")),
             pl.col("_unknown_hint"),
         ),
