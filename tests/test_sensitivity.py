@@ -219,6 +219,30 @@ def same_scores(a: sa.Sensitivity, b: sa.Sensitivity) -> None:
     assert a.scores[shift].to_list() == pytest.approx(b.scores[shift].to_list(), abs=1e-9)
 
 
+def test_every_sample_is_the_full_score_of_its_settings(registry):
+    """A sample's rows equal ``score`` run on its own: its methods, its weights, its indicator
+    left out — the batching (tree copies over one encoding) changes nothing."""
+    from benchmarkkit.engine.score import score
+
+    fw, obs, cities = load_asem()
+    vary = ["weights:0.5@2", "normalise:minmax,zscore", "drop-indicator", "impute:none,mean"]
+    res = sa.sensitivity(fw, obs, cities, fw.pipeline, registry, vary, samples=12, seed=8)
+    for row in res.design.head(4).iter_rows(named=True):
+        factors = {k.removeprefix("weight:"): v for k, v in row.items() if k.startswith("weight:")}
+        nodes = fw.nodes.filter(pl.col("node") != row["drop-indicator"]).with_columns(
+            pl.col("weight") * pl.col("node").replace_strict(factors, default=1.0)
+        )
+        pipeline = fw.pipeline.with_options(normalise=row["normalise"], impute=row["impute"])
+        alone = score(
+            fw.__class__(fw.name, nodes), obs, cities, pipeline, registry, levels=[2, 3, 4]
+        )
+        want = alone.scores.filter(pl.col("level") >= 2).sort("node", "city_id")
+        got = res.runs.filter(pl.col("sample") == row["sample"]).sort("node", "city_id")
+        assert got["node"].to_list() == want["node"].to_list()
+        assert got["rank"].to_list() == want["rank"].cast(pl.Int64).to_list()
+        assert got["score"].to_list() == pytest.approx(want["score"].to_list(), rel=1e-12)
+
+
 @pytest.mark.parametrize(
     ("spec", "error", "message"),
     [
