@@ -20,7 +20,7 @@ example, ``tests/test_audit.py``):
 * ``pca`` / ``pca_loadings`` — ``get_PCA``'s own path: the group's complete rows, standardised
   (``prcomp(scale = TRUE)``), eigen-decomposition of their correlation matrix. Eigenvectors have
   no sign of their own; here each component is signed so that its largest loading (in absolute
-  value; the first such node in node order on a tie) is positive.
+  value; on a tie within 1e-9, the first such node in name order) is positive.
 * ``effective_weights`` — ``get_eff_weights``: weights normalised among siblings, multiplied down
   the tree.
 
@@ -456,7 +456,8 @@ def pca(
     """Principal components of each (``group``, ``level``): its members' complete rows,
     standardised (``prcomp(center = TRUE, scale = TRUE)``). Returns the components (``variance``
     = eigenvalue of the correlation matrix, ``variance_share`` of their sum, ``n_rows`` used),
-    the loadings (eigenvectors, signed so that each component's largest loading is positive) and
+    the loadings (eigenvectors, signed so that each component's largest loading is positive, the
+    first node by name on a tie within 1e-9) and
     a note per group that could not be analysed."""
     wide = values.pivot("node", index="city_id", values="value", aggregate_function="first")
     comps, loads, notes = [], [], []
@@ -475,7 +476,10 @@ def pca(
         # singular values of the standardised rows, as prcomp does (more exact than eig(cor))
         _, d, vt = np.linalg.svd(z, full_matrices=False)
         variance = d**2 / (x.shape[0] - 1)
-        big = np.abs(vt).argmax(axis=1)
+        # the first node (in name order) whose |loading| is the largest, ties within 1e-9: a
+        # tie broken by rounding would flip the sign from run to run
+        size = np.abs(vt)
+        big = (size >= size.max(axis=1, keepdims=True) - 1e-9).argmax(axis=1)
         vt = vt * np.sign(vt[np.arange(vt.shape[0]), big])[:, None]
         k = len(variance)
         comps.append(
