@@ -40,7 +40,7 @@ VISIBLE_TEXTS = """() => {
   while (walk.nextNode()) {
     const node = walk.currentNode, el = node.parentElement;
     const text = node.textContent.replace(/\\s+/g, ' ').trim();
-    if (!text || el.closest('script, style, code, [lang="en"], title')) continue;
+    if (!text || el.closest('script, style, code, title, body [lang]')) continue;
     out.push(text);
   }
   return out;
@@ -203,7 +203,10 @@ def test_no_visible_text_is_left_in_english(seen, lang):
 
 
 def _named(text: str, names: set[str]) -> bool:
-    """A label made of a city name and a number (a chart's "Madrid (greater city): 53.8")."""
+    """A list of city names (the named peers), or a city name and a number (a chart's
+    "Madrid (greater city): 53.8")."""
+    if all(part in names for part in text.split(", ")):
+        return True
     return any(text.startswith(n) and NUMERIC.match(text[len(n) :]) for n in names)
 
 

@@ -210,7 +210,7 @@ def history_frame(target: Comparison, lang: Language) -> pl.DataFrame:
     keep = set(city_years.to_list())
     ind = target.indicators.unique("indicator", keep="first", maintain_order=True)
     headers = {
-        i: " · ".join(x for x in lang.indicator(i, name, unit) if x)
+        i: _panel_header(*lang.indicator(i, name, unit))
         for i, name, unit in ind.select("indicator", "name", "unit").rows()
     }
     order = {i: k for k, i in enumerate(x for x in ind["indicator"].to_list() if x in keep)}
@@ -227,6 +227,15 @@ def history_frame(target: Comparison, lang: Language) -> pl.DataFrame:
         .sort("_o", "series", "year")
         .select("indicator_name", "year", "series", "value")
     )
+
+
+def _panel_header(name: str, unit: str) -> str:
+    """A small-multiple header: the name wrapped to the panel's width, then the unit."""
+    import textwrap
+
+    wide = any(ord(c) >= 0x2E80 for c in name)  # CJK: about twice as wide per character
+    lines = textwrap.wrap(name, 15 if wide else 30)[:2] or [name]
+    return "\n".join([*lines, *([unit] if unit else [])])
 
 
 def build_report(

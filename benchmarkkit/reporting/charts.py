@@ -77,7 +77,8 @@ _RAMP: Final[dict[str, Any]] = {"name": "blues", "extent": [0.1, 1.0]}
 tenth is skipped so a low score is never confused with a missing (light grey) cell."""
 _FONT: Final = (
     "'Source Sans 3', 'Source Sans Pro', 'Segoe UI', Roboto, 'Helvetica Neue', "
-    "'Liberation Sans', Arial, sans-serif"
+    "'Liberation Sans', Arial, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', "
+    "'WenQuanYi Micro Hei', sans-serif"
 )
 _WIDTH: Final = 480
 _STEP: Final = 18
@@ -804,8 +805,8 @@ def indicator_history(
 
     Args:
         frame: one row per indicator × series × year; columns ``indicator_name`` (the panel
-            header, with its unit), ``year``, ``series`` (``"city"`` or ``"peer median"``),
-            ``value``.
+            header; a newline starts a new line, e.g. before the unit), ``year``, ``series``
+            (``"city"`` or ``"peer median"``), ``value``.
         city_id: the city the ``"city"`` series belongs to.
         city_name: its legend label; defaults to ``city_id``.
         columns: panels per row.
@@ -849,7 +850,13 @@ def indicator_history(
                 "indicator_name:N",
                 title=None,
                 sort=panels,
-                header=alt.Header(labelLimit=200, labelFontSize=11, labelFontWeight=600),
+                header=alt.Header(
+                    labelLimit=180,
+                    labelFontSize=11,
+                    labelFontWeight=600,
+                    labelLineHeight=13,
+                    labelExpr="split(datum.label, '\\n')",  # lines the caller wrapped
+                ),
             ),
             columns=columns,
         )
