@@ -336,156 +336,175 @@ def records_to_catalog(records: list[dict], set_name: str, source: str) -> pl.Da
     return frame
 
 
-def _record(rec: dict, set_name: str, default_source: str) -> dict:
-    source, key = str(rec.get("_source") or default_source), str(rec.get("_key") or "")
-    fields = {k: v for k, v in rec.items() if not k.startswith("_")}
-    ind = fields.get("id")
+class _Declaration:
+    """One declared indicator's fields, read one by one; a mistake is one line naming the file,
+    the key (a mapping table or a CSV line) and the column."""
 
-    def fail(column: str, message: str, hint: str) -> InputError:
-        where = f"{key}, {column}" if key else column
-        return InputError(f"{where}: {message}", source=source, column=column, hint=hint)
+    def __init__(self, rec: dict, default_source: str) -> None:
+        self.source = str(rec.get("_source") or default_source)
+        self.key = str(rec.get("_key") or "")
+        self.fields = {k: v for k, v in rec.items() if not k.startswith("_")}
+        for name in self.fields:
+            if name not in CSV_COLUMNS:
+                raise self.fail(
+                    name,
+                    f"unknown key '{name}'",
+                    did_you_mean(name, CSV_COLUMNS) or f"keys: {', '.join(CSV_COLUMNS)}",
+                )
+        if _blank(self.fields.get("id")):
+            raise self.fail("id", "every indicator needs an id", "give it a short id, e.g. gdp")
+        self.id = str(self.fields["id"]).strip()
 
-    for name in fields:
-        if name not in CSV_COLUMNS:
-            raise fail(
-                name,
-                f"unknown key '{name}'",
-                did_you_mean(name, CSV_COLUMNS) or f"keys: {', '.join(CSV_COLUMNS)}",
-            )
-    if _blank(ind):
-        raise fail("id", "every indicator needs an id", "give it a short id such as gdp_per_capita")
-    ind = str(ind).strip()
+    def fail(self, column: str, message: str, hint: str) -> InputError:
+        where = f"{self.key}, {column}" if self.key else column
+        return InputError(f"{where}: {message}", source=self.source, column=column, hint=hint)
 
-    def text(name: str) -> str | None:
-        value = fields.get(name)
+    def text(self, name: str) -> str | None:
+        value = self.fields.get(name)
         return None if _blank(value) else str(value).strip()
 
-    def number(name: str) -> float | None:
-        value = fields.get(name)
+    def number(self, name: str) -> float | None:
+        value = self.fields.get(name)
         if _blank(value):
             return None
         try:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise fail(
+            raise self.fail(
                 name, f"'{value}' is not a number", f"write {name} as a plain number"
             ) from None
 
-    raw_dir = text("direction")
-    direction = None
-    if raw_dir is not None:
-        direction = DIRECTIONS.get(raw_dir.lower().removesuffix(".0"))
-        if direction is None:
-            raise fail(
-                "direction",
-                f"unknown direction '{raw_dir}' for '{ind}'",
-                "write higher or lower (1 or -1); leave it empty for a value that is not scored",
+    def choice(self, name: str, allowed: tuple[str, ...], default: str | None, hint: str):
+        value = (self.text(name) or default or "").lower() or None
+        if value is not None and value not in allowed:
+            raise self.fail(
+                name,
+                f"unknown {name} '{value}' for '{self.id}'",
+                did_you_mean(value, allowed) or hint,
             )
-    derivation = text("derivation")
-    numerator, denominator = text("numerator"), text("denominator")
-    if derivation is None and numerator is not None:
-        derivation = "ratio"
-    if derivation is not None:
-        derivation = derivation.lower()
-        if derivation not in DERIVATIONS:
-            raise fail(
-                "derivation",
-                f"unknown derivation '{derivation}' for '{ind}'",
-                did_you_mean(derivation, DERIVATIONS) or f"one of {', '.join(DERIVATIONS)}",
-            )
-        if numerator is None:
-            raise fail(
-                "numerator",
-                f"'{ind}' is derived and names no input",
-                "give numerator = the id it is computed from",
-            )
-        if derivation == "ratio" and denominator is None:
-            raise fail(
-                "denominator",
-                f"the ratio '{ind}' has no denominator",
-                "give denominator = the id it is divided by",
-            )
-        if derivation in ("growth", "cagr", "lag") and denominator is not None:
-            raise fail(
-                "denominator",
-                f"a {derivation} has one input, '{ind}' names two",
-                "drop denominator (use difference for a - b)",
-            )
-    periods = number("periods")
+        return value
+
+
+def _direction(d: _Declaration) -> int | None:
+    raw = d.text("direction")
+    if raw is None:
+        return None
+    direction = DIRECTIONS.get(raw.lower().removesuffix(".0"))
+    if direction is None:
+        raise d.fail(
+            "direction",
+            f"unknown direction '{raw}' for '{d.id}'",
+            "write higher or lower (1 or -1); leave it empty for a value that is not scored",
+        )
+    return direction
+
+
+def _derivation(d: _Declaration) -> tuple[str | None, int | None]:
+    """The derivation (a numerator alone means ratio) and its periods, inputs checked."""
+    numerator, denominator = d.text("numerator"), d.text("denominator")
+    derivation = d.choice(
+        "derivation",
+        DERIVATIONS,
+        "ratio" if numerator is not None else None,
+        f"one of {', '.join(DERIVATIONS)}",
+    )
+    periods = d.number("periods")
     if periods is not None and (periods != int(periods) or periods < 1):
-        raise fail(
+        raise d.fail(
             "periods",
-            f"periods of '{ind}' must be a whole number of years ≥ 1",
+            f"periods of '{d.id}' must be a whole number of years ≥ 1",
             "e.g. periods = 1 for year-on-year",
         )
-    if derivation in ("growth", "cagr", "lag") or (
-        derivation == "difference" and denominator is None
-    ):
+    if derivation is None:
+        return None, None if periods is None else int(periods)
+    one_input = ("growth", "cagr", "lag")
+    if numerator is None:
+        raise d.fail(
+            "numerator",
+            f"'{d.id}' is derived and names no input",
+            "give numerator = the id it is computed from",
+        )
+    if derivation == "ratio" and denominator is None:
+        raise d.fail(
+            "denominator",
+            f"the ratio '{d.id}' has no denominator",
+            "give denominator = the id it is divided by",
+        )
+    if derivation in one_input and denominator is not None:
+        raise d.fail(
+            "denominator",
+            f"a {derivation} has one input, '{d.id}' names two",
+            "drop denominator (use difference for a - b)",
+        )
+    if derivation in one_input or (derivation == "difference" and denominator is None):
         periods = periods or 1.0
-    indices = fields.get("indices")
+    return derivation, None if periods is None else int(periods)
+
+
+def _indices(d: _Declaration) -> list[str]:
+    indices = d.fields.get("indices")
     if isinstance(indices, str):
-        indices = [i.strip() for i in indices.split(";") if i.strip()]
-    elif indices is None:
-        indices = []
-    elif not isinstance(indices, list):
-        raise fail("indices", "indices is a list of index names", 'e.g. indices = ["economy"]')
-    bound_type = (text("bound_type") or "soft").lower()
-    if bound_type not in ("hard", "soft"):
-        raise fail(
-            "bound_type",
-            f"bound_type '{bound_type}' is not hard or soft",
-            "hard rejects values outside [lower, upper]; soft only warns",
-        )
-    kind = (text("kind") or ("indicator" if direction is not None else "raw")).lower()
-    if kind not in KINDS:
-        raise fail(
-            "kind",
-            f"kind '{kind}' is not one of {', '.join(KINDS)}",
-            did_you_mean(kind, KINDS) or "indicator is scored; raw and context are not",
-        )
+        return [i.strip() for i in indices.split(";") if i.strip()]
+    if indices is None:
+        return []
+    if not isinstance(indices, list):
+        raise d.fail("indices", "indices is a list of index names", 'e.g. indices = ["economy"]')
+    return [str(i) for i in indices]
+
+
+def _record(rec: dict, set_name: str, default_source: str) -> dict:
+    d = _Declaration(rec, default_source)
+    direction = _direction(d)
+    derivation, periods = _derivation(d)
+    indices = _indices(d)
+    bound_type = d.choice(
+        "bound_type", ("hard", "soft"), "soft", "hard rejects values outside the bounds; soft warns"
+    )
+    kind = d.choice(
+        "kind",
+        KINDS,
+        "indicator" if direction is not None else "raw",
+        "indicator is scored; raw and context are not",
+    )
     if kind == "indicator" and direction is None:
-        raise fail(
+        raise d.fail(
             "direction",
-            f"the scored indicator '{ind}' has no direction",
+            f"the scored indicator '{d.id}' has no direction",
             "write direction = higher or lower, or kind = raw",
         )
-    focus = text("focus_area")
+    focus = d.text("focus_area")
     if kind == "indicator" and any(i in INDICES for i in indices) and focus not in FOCUS_AREAS:
-        raise fail(
+        raise d.fail(
             "focus_area",
-            f"'{ind}' feeds a built-in index, whose areas are ASCN's",
+            f"'{d.id}' feeds a built-in index, whose areas are ASCN's",
             f"focus_area among {', '.join(FOCUS_AREAS)}, or use your own index name",
         )
-    lower, upper = number("lower"), number("upper")
+    lower, upper = d.number("lower"), d.number("upper")
     if lower is not None and upper is not None and lower > upper:
-        raise fail("lower", f"lower {lower:g} is above upper {upper:g}", "swap them")
+        raise d.fail("lower", f"lower {lower:g} is above upper {upper:g}", "swap them")
     return {
-        "id": ind,
-        "code": text("code"),
-        "name": text("name") or ind,
-        "official_name": None,
-        "unit": text("unit"),
+        **dict.fromkeys(CATALOG),
+        "id": d.id,
+        "code": d.text("code"),
+        "name": d.text("name") or d.id,
+        "unit": d.text("unit"),
         "kind": kind,
         "direction": direction if kind == "indicator" else None,
         "lower": lower,
         "upper": upper,
         "bound_type": bound_type,
         "focus_area": focus,
-        "indices": [str(i) for i in indices],
-        "numerator": numerator,
-        "denominator": denominator,
-        "scale": number("scale"),
-        "source_standard": None,
-        "definition": None,
-        "crosswalk": None,
-        "notes": None,
-        "set": text("set") or set_name,
-        "name_vi": text("name_vi"),
-        "name_zh": text("name_zh"),
+        "indices": indices,
+        "numerator": d.text("numerator"),
+        "denominator": d.text("denominator"),
+        "scale": d.number("scale"),
+        "set": d.text("set") or set_name,
+        "name_vi": d.text("name_vi"),
+        "name_zh": d.text("name_zh"),
         "derivation": derivation,
-        "periods": None if periods is None else int(periods),
-        "_source": source,
-        "_key": key,
+        "periods": periods,
+        "_source": d.source,
+        "_key": d.key,
     }
 
 

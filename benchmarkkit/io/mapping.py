@@ -57,6 +57,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -520,96 +521,144 @@ def map_table(table: pl.DataFrame, mapping: Mapping, source: str) -> Mapped:
     headers = [c for c in table.columns if c not in ("_row", "_bad")]
     index = Headers(headers)
     shape, found = resolve(headers, mapping, source)
-    keys = {role: found.get(role) for role in ROLES}
-    ignored_cols = list(_lookup(list(mapping.ignore), index, mapping, "ignore", source).values())
+    role = partial(_role_expr, found=found, constants=mapping.constants, shape=shape)
+    ignored_cols = _lookup(list(mapping.ignore), index, mapping, "ignore", source)
     attr_headers = _lookup(
         [h for h, _ in mapping.attributes.values()], index, mapping, "[attributes]", source
     )
-    ind_headers = _lookup(list(mapping.indicators), index, mapping, "[indicators]", source)
-
-    def role_expr(role: str) -> pl.Expr:
-        if keys.get(role) is not None:
-            col = pl.col(keys[role])  # type: ignore[index]
-            return (col if role == "year" and shape == "long" else col.cast(pl.String)).alias(role)
-        if role in mapping.constants:
-            return pl.lit(mapping.constants[role]).alias(role)
-        return pl.lit(None, dtype=pl.String).alias(role)
-
-    base = [role_expr(r) for r in ("city_id", "city_name", "country", "year", "flag")]
-    base += [pl.col("_row").alias("row"), pl.col("_bad")]
-    aside = list(dict.fromkeys([*ignored_cols, *attr_headers.values()]))
+    aside = list(dict.fromkeys([*ignored_cols.values(), *attr_headers.values()]))
     if shape == "long":
         long = table.select(
-            *base,
-            role_expr("indicator"),
+            *_base(role),
+            role("indicator"),
             pl.col(found["value"]).alias("value"),
             pl.lit(shown(found["value"])).alias("column"),
             pl.lit(1.0).alias("scale"),
         )
     elif shape == "wide":
+        ind_headers = _lookup(list(mapping.indicators), index, mapping, "[indicators]", source)
         taken = set(found.values()) | set(aside)
+        free = [h for h in headers if h not in taken]
         if mapping.only_named:
             named = set(ind_headers.values())
-            value_cols = [h for h in headers if h in named and h not in taken]
-            aside += [h for h in headers if h not in taken and h not in named]
-        else:
-            value_cols = [h for h in headers if h not in taken]
-        if not value_cols:
-            raise InputError(
-                "a wide table needs at least one indicator column",
-                source=source,
-                hint="name one in [indicators], or map the table as long with --shape long",
-            )
-        # value columns get a private prefix so a header such as "row" or "year" cannot collide
-        # with the long table's own columns; the prefix is stripped after the unpivot
-        tagged = [f"\x00{c}" for c in value_cols]
-        framed = table.select(
-            *base,
-            *[pl.col(c).cast(pl.String).alias(t) for c, t in zip(value_cols, tagged, strict=True)],
-        )
-        long = framed.unpivot(
-            on=tagged,
-            index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
-            variable_name="column",
-            value_name="value",
-        ).with_columns(pl.col("column").str.strip_prefix("\x00"))
+            aside += [h for h in free if h not in named]
+            free = [h for h in free if h in named]
         by_header = {ind_headers[k]: v for k, v in mapping.indicators.items() if k in ind_headers}
-        ids = {h: by_header.get(h, (header_id(h), 1.0)) for h in value_cols}
-        long = long.with_columns(
-            pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),
-            pl.col("column")
-            .replace_strict({h: v[1] for h, v in ids.items()}, return_dtype=pl.Float64)
-            .alias("scale"),
-            pl.col("column").replace_strict({h: shown(h) for h in value_cols}),
-        ).filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
+        long = _unpivot_wide(table, role, free, by_header, source)
     else:
-        year_cols = [h for h in headers if YEAR_HEADER.match(h)]
-        if not year_cols:
-            raise InputError(
-                "a wide-by-year table needs columns named by year (e.g. 2021)", source=source
-            )
-        framed = table.select(
-            *[e for e in base if e.meta.output_name() != "year"],
-            role_expr("indicator"),
-            *[pl.col(c).cast(pl.String) for c in year_cols],
+        long = _unpivot_years(table, role, headers, source)
+    ignored = _cells(table, aside) if shape == "wide" else 0
+    attributes = None
+    if attr_headers:
+        attributes = table.select(
+            role("city_id").str.strip_chars(),
+            role("year").cast(pl.String),
+            pl.col("_row"),
+            *[
+                pl.col(attr_headers[h]).cast(pl.String).str.strip_chars().alias(attr)
+                for attr, (h, _) in mapping.attributes.items()
+                if h in attr_headers
+            ],
         )
-        long = framed.unpivot(
-            on=year_cols,
-            index=["city_id", "city_name", "country", "flag", "row", "_bad", "indicator"],
-            variable_name="column",
-            value_name="value",
-        ).with_columns(pl.col("column").str.strip_chars().alias("year"), pl.lit(1.0).alias("scale"))
-        long = long.filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
-    if mapping.scale:
+    mapped = {a: (h, s) for a, (h, s) in mapping.attributes.items() if h in attr_headers}
+    return Mapped(
+        _with_scale(long, mapping.scale, source),
+        found,
+        ignored,
+        attributes,
+        {a: s for a, (_, s) in mapped.items()},
+        source,
+        {a: shown(attr_headers[h]) for a, (h, _) in mapped.items()},
+    )
+
+
+def _role_expr(role: str, *, found: dict[str, str], constants: dict[str, str], shape: str):
+    """A role's column: the mapped header, else the constant, else null (text, except a long
+    table's year, whose type the validation reads)."""
+    if role in found:
+        col = pl.col(found[role])
+        return (col if role == "year" and shape == "long" else col.cast(pl.String)).alias(role)
+    if role in constants:
+        return pl.lit(constants[role]).alias(role)
+    return pl.lit(None, dtype=pl.String).alias(role)
+
+
+def _base(role: Any, *, year: bool = True) -> list[pl.Expr]:
+    roles = (
+        ("city_id", "city_name", "country", "year", "flag")
+        if year
+        else ("city_id", "city_name", "country", "flag")
+    )
+    return [*(role(r) for r in roles), pl.col("_row").alias("row"), pl.col("_bad")]
+
+
+def _unpivot_wide(
+    table: pl.DataFrame,
+    role: Any,
+    value_cols: list[str],
+    by_header: dict[str, tuple[str, float]],
+    source: str,
+) -> pl.DataFrame:
+    """One row per non-empty value cell; an unmapped header is read by its first line."""
+    if not value_cols:
+        raise InputError(
+            "a wide table needs at least one indicator column",
+            source=source,
+            hint="name one in [indicators], or map the table as long with --shape long",
+        )
+    # value columns get a private prefix so a header such as "row" or "year" cannot collide
+    # with the long table's own columns; the prefix is stripped after the unpivot
+    tagged = [f"\x00{c}" for c in value_cols]
+    framed = table.select(
+        *_base(role),
+        *[pl.col(c).cast(pl.String).alias(t) for c, t in zip(value_cols, tagged, strict=True)],
+    )
+    long = framed.unpivot(
+        on=tagged,
+        index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
+        variable_name="column",
+        value_name="value",
+    ).with_columns(pl.col("column").str.strip_prefix("\x00"))
+    ids = {h: by_header.get(h, (header_id(h), 1.0)) for h in value_cols}
+    return long.with_columns(
+        pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),
+        pl.col("column")
+        .replace_strict({h: v[1] for h, v in ids.items()}, return_dtype=pl.Float64)
+        .alias("scale"),
+        pl.col("column").replace_strict({h: shown(h) for h in value_cols}),
+    ).filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
+
+
+def _unpivot_years(table: pl.DataFrame, role: Any, headers: list[str], source: str) -> pl.DataFrame:
+    year_cols = [h for h in headers if YEAR_HEADER.match(h)]
+    if not year_cols:
+        raise InputError(
+            "a wide-by-year table needs columns named by year (e.g. 2021)", source=source
+        )
+    framed = table.select(
+        *_base(role, year=False),
+        role("indicator"),
+        *[pl.col(c).cast(pl.String) for c in year_cols],
+    )
+    long = framed.unpivot(
+        on=year_cols,
+        index=["city_id", "city_name", "country", "flag", "row", "_bad", "indicator"],
+        variable_name="column",
+        value_name="value",
+    ).with_columns(pl.col("column").str.strip_chars().alias("year"), pl.lit(1.0).alias("scale"))
+    return long.filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
+
+
+def _with_scale(long: pl.DataFrame, scale: dict[str, float], source: str) -> pl.DataFrame:
+    """The long frame in its fixed column order, with ``[scale]`` applied and the source."""
+    if scale:
         long = long.with_columns(
             (
                 pl.col("scale")
-                * pl.col("indicator").replace_strict(
-                    mapping.scale, default=1.0, return_dtype=pl.Float64
-                )
+                * pl.col("indicator").replace_strict(scale, default=1.0, return_dtype=pl.Float64)
             ).alias("scale")
         )
-    long = long.with_columns(pl.lit(source).alias("source")).select(
+    return long.with_columns(pl.lit(source).alias("source")).select(
         "city_id",
         "city_name",
         "country",
@@ -623,33 +672,11 @@ def map_table(table: pl.DataFrame, mapping: Mapping, source: str) -> Mapped:
         "column",
         "_bad",
     )
-    ignored = 0
-    if shape == "wide" and aside:
-        ignored = int(
-            table.select(
-                pl.sum_horizontal(
-                    (pl.col(c).cast(pl.String).str.strip_chars() != "").fill_null(False)
-                    for c in aside
-                ).sum()
-            ).item()
-        )
-    attributes = None
-    if attr_headers:
-        by_key = {key: header for key, header in attr_headers.items()}
-        attributes = table.select(
-            role_expr("city_id"),
-            role_expr("year").cast(pl.String),
-            pl.col("_row"),
-            *[
-                pl.col(by_key[h]).cast(pl.String).str.strip_chars().alias(attr)
-                for attr, (h, _) in mapping.attributes.items()
-                if h in by_key
-            ],
-        ).with_columns(pl.col("city_id").str.strip_chars())
-    scales = {attr: s for attr, (h, s) in mapping.attributes.items() if h in attr_headers}
-    columns = {
-        attr: shown(attr_headers[h])
-        for attr, (h, _) in mapping.attributes.items()
-        if h in attr_headers
-    }
-    return Mapped(long, found, ignored, attributes, scales, source, columns)
+
+
+def _cells(table: pl.DataFrame, columns: list[str]) -> int:
+    """Non-empty cells of ``columns``: what putting them aside leaves unread."""
+    if not columns:
+        return 0
+    filled = ((pl.col(c).cast(pl.String).str.strip_chars() != "").fill_null(False) for c in columns)
+    return int(table.select(pl.sum_horizontal(filled).sum()).item())
