@@ -105,7 +105,7 @@ def change_words(ctx: ReportContext, row: dict[str, Any]) -> tuple[str, str]:
         text, cls = t("change_down", delta=n(-change), prev=prev, basis=basis), "down"
     k = row.get("rank_change")
     if k:
-        key = "rank_up" if k > 0 else "rank_down"
+        key = ("rank_up" if k > 0 else "rank_down") + ("_one" if abs(k) == 1 else "")
         text += " " + t(key, k=abs(k), m=row["basis_n_peers"])
     return text, cls
 
@@ -148,7 +148,11 @@ def headline(ctx: ReportContext) -> str:
     for row in _top(ctx):
         name = esc(ctx.lang.index_name(row["scorer"], ctx.titles.get(row["scorer"])))
         change, cls = change_words(ctx, row)
-        coverage = t("coverage_of", present=row["n_present"], total=row["n_indicators"])
+        coverage = (
+            t("coverage_of", present=row["n_present"], total=row["n_indicators"])
+            if row["n_present"]
+            else ""
+        )
         if row["status"] == "ok":
             rank = t("rank_of", rank=row["rank"], n=row["n_ranked"])
             score = n(row["score"])
@@ -162,7 +166,8 @@ def headline(ctx: ReportContext) -> str:
             f'<div class="score">{score}</div><div class="rank">{rank}</div>'
             f'<p class="sentence">{index_sentence(ctx, row)}</p>'
             + (f'<p class="{cls}">{change}</p>' if change else "")
-            + f'<p class="note">{coverage}</p></div>'
+            + (f'<p class="note">{coverage}</p>' if coverage else "")
+            + "</div>"
         )
     peers = [p for p in ctx.peers if p != ctx.city_id]
     names = _city_names(ctx, peers)
@@ -183,7 +188,7 @@ def _top_levers(ctx: ReportContext) -> str:
     t, n = ctx.lang.t, ctx.lang.num
     levers = ctx.comparison.levers
     if levers is None or levers.height == 0:
-        return f"<h2>{t('top_levers')}</h2><p>{t('no_levers_first')}</p>"
+        return f"<h2>{t('top_levers')}</h2><p>{_no_levers(ctx, 'no_levers_first')}</p>"
     top = (
         levers.sort(["gain", "scorer", "indicator"], descending=[True, False, False])
         .unique("indicator", keep="first", maintain_order=True)
@@ -206,6 +211,14 @@ def _top_levers(ctx: ReportContext) -> str:
             + "</li>"
         )
     return f'<h2>{t("top_levers")}</h2><ol class="levers">{"".join(items)}</ol>'
+
+
+def _no_levers(ctx: ReportContext, key: str) -> str:
+    """Why there is no lever: every indicator at the median, or no index with a standing
+    (withheld or too few peers) — never the first when it is the second."""
+    if any(row["status"] == "ok" for row in _top(ctx)):
+        return ctx.lang.t(key)
+    return ctx.lang.t("no_levers_no_standing")
 
 
 def profile(ctx: ReportContext) -> str:
@@ -311,7 +324,7 @@ def levers(ctx: ReportContext) -> str:
     ]
     rows = _rows(comp.levers)
     if not rows:
-        out.append(f"<p>{t('no_levers')}</p>")
+        out.append(f"<p>{_no_levers(ctx, 'no_levers')}</p>")
     else:
         head = (
             f'<tr><th>{t("col_index")}</th><th>{t("col_indicator")}</th><th class="num">'

@@ -73,3 +73,43 @@ def test_madrid_2023_states_a_like_for_like_change_for_each_index(both):
     assert html.count("Like for like since 2022") == 3
     for scorer in ("livability", "competitiveness", "sustainability"):
         assert summary[(scorer, scorer)]["change"] is not None
+
+
+def _run(*args):
+    from click.testing import CliRunner
+
+    from benchmarkkit.cli import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_ljubljana_with_similar_peers_has_no_rank_of_one(tmp_path):
+    """Issue 11: by default 2024, when none of its 8 similar peers has data — "rank 1 of 1",
+    "+0.0 points". Now the default year is the latest with an index shown (2023), and with only
+    one of the 8 peers scored there, no index has a rank, a median or a lever."""
+    rows = json.loads(
+        _run("compare", "--city", "Ljubljana", "--peers", "similar:8", "--format", "json")
+    )
+    top = [r for r in rows if r["scorer"] == r["node"]]
+    assert {r["status"] for r in top} == {"too few peers"}
+    assert all(r["rank"] is None and r["peer_median"] is None for r in top)
+    out = tmp_path / "lj.html"
+    _run("report", "--city", "Ljubljana", "--peers", "similar:8", "--out", str(out))
+    html = out.read_text(encoding="utf-8")
+    assert "rank 1 of 1<" not in html and "a rank needs at least 3" in html
+    assert "the city is at or above the peer median" not in html
+
+
+def test_a_thin_index_is_withheld_not_ranked(tmp_path):
+    """Lisbon 2021: livability rested on 1 of its 39 indicators and read "84.6, rank 3 of 13"."""
+    out = tmp_path / "lis.html"
+    _run("report", "--city", "PT001C", "--year", "2021", "--out", str(out))
+    html = out.read_text(encoding="utf-8")
+    card = html[html.index('data-scorer="livability"') :]
+    card = card[: card.index("</div></div>") if "</div></div>" in card else 2000]
+    assert "Withheld: the city reports 1 of the index&#x27;s 39 indicators" in html or (
+        "Withheld: the city reports 1 of the index's 39 indicators" in html
+    )
+    assert "84.6" not in card
