@@ -253,7 +253,7 @@ def test_audit_refuses_a_year_without_data(registry):
     from benchmarkkit.errors import InputError
 
     framework, observations, cities = load_asem()
-    with pytest.raises(InputError, match="no observations in 2031"):
+    with pytest.raises(InputError, match="no observations of iMeta's indicators in 2031"):
         au.audit(framework, observations, cities, framework.pipeline, registry, year=2031)
 
 

@@ -516,6 +516,27 @@ def pca(
     )
 
 
+def framework_year(observations: pl.DataFrame, framework: Framework, year: int | None) -> int:
+    """``year`` checked, or by default the latest year with observations of the framework's
+    indicators (a data set's latest year may hold none of an index's indicators)."""
+    leaves = framework.nodes.filter(pl.col("level") == 1)["node"]
+    own = observations.filter(pl.col("indicator").is_in(leaves.implode()))
+    years = sorted(own["year"].drop_nulls().unique().to_list())
+    name = framework.name
+    if not years:
+        raise InputError(
+            f"no observations of {name}'s indicators", hint="check the data and the framework"
+        )
+    if year is None:
+        return int(years[-1])
+    if year not in years:
+        raise InputError(
+            f"no observations of {name}'s indicators in {year}",
+            hint=f"years with data: {', '.join(map(str, years))}",
+        )
+    return year
+
+
 # --- the whole audit --------------------------------------------------------------------------
 
 
@@ -557,16 +578,7 @@ def audit(
     for the raw data and for the data as scored with ``pipeline``."""
     from benchmarkkit.engine.score import score
 
-    years = sorted(observations["year"].unique().drop_nulls().to_list())
-    if not years:
-        raise InputError("no observations to audit", hint="check the data file")
-    if year is None:
-        year = int(years[-1])
-    elif year not in years:
-        raise InputError(
-            f"no observations in {year}",
-            hint=f"the data cover {', '.join(str(y) for y in years)}",
-        )
+    year = framework_year(observations, framework, year)
     result = score(framework, observations, cities, pipeline, registry, years=[year])
     return audit_scores(framework, observations, result.scores, year)
 

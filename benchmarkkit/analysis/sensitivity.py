@@ -46,6 +46,7 @@ keyed by its sample number, so the executor and the number of workers change not
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
+from benchmarkkit.analysis.audit import framework_year
 from benchmarkkit.errors import BenchmarkkitError, InputError, MethodError, did_you_mean
 
 if TYPE_CHECKING:
@@ -496,15 +498,21 @@ def _run_group(
             continue
         except BenchmarkkitError as err:
             if batch.height == 1:
-                failed.append((int(batch["sample"][0]), str(err)))
+                failed.append((int(batch["sample"][0]), _unslotted(str(err))))
                 continue
         for one in batch.iter_slices(1):
             calls += 1
             try:
                 out.append(_score_batch(job, one, pipeline, registry))
             except BenchmarkkitError as err:
-                failed.append((int(one["sample"][0]), str(err)))
+                failed.append((int(one["sample"][0]), _unslotted(str(err))))
     return out, failed, calls
+
+
+def _unslotted(message: str) -> str:
+    """An engine message about a tree copy, with the copy's slot taken off its node names (as
+    the character or as its repr, ``\\x1f``)."""
+    return re.sub(r"(?:\x1f|\\x1f)\d+", "", message)
 
 
 _METHOD_KINDS = ("impute", "treat", "normalise", "aggregate")
@@ -619,8 +627,8 @@ def sensitivity(
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}'", hint="use local or ray")
     inputs = parse_vary(vary, framework, registry)
-    year = _year(observations, year)
     nodes = framework.nodes
+    year = framework_year(observations, framework, year)
     top = int(nodes["level"].max())  # type: ignore[arg-type]
     levels = tuple(sorted(set(levels) if levels else set(range(2, top + 1))))
 
@@ -701,19 +709,6 @@ def sensitivity(
         failures=failures,
         engine_calls=calls + 1,
     )
-
-
-def _year(observations: pl.DataFrame, year: int | None) -> int:
-    years = sorted(observations["year"].drop_nulls().unique().to_list())
-    if not years:
-        raise InputError("no observations to analyse", hint="check the data file")
-    if year is None:
-        return int(years[-1])
-    if year not in years:
-        raise InputError(
-            f"no observations in {year}", hint=f"the data cover {', '.join(map(str, years))}"
-        )
-    return year
 
 
 def _cross_section(inputs: Sequence[Input], pipeline: Pipeline, registry: Registry) -> bool:
