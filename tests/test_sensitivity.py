@@ -105,6 +105,12 @@ def test_nothing_varied_gives_zero_width_intervals_at_the_nominal_ranks(registry
     ).all()
 
 
+def test_sobol_of_an_input_that_moves_nothing_is_null(registry):
+    res = run(["impute:none,mean"], registry=registry, samples=16, method="sobol")
+    assert res.sobol.height == 1 and res.sobol["s1"].is_null().all()
+    assert res.sobol["st"].is_null().all()
+
+
 def test_drop_indicator_leaves_each_one_out(registry):
     res = run(["drop-indicator"], registry=registry, samples=30, seed=3)
     assert set(res.design["drop-indicator"]) == {"none", "x", "y"}

@@ -339,13 +339,30 @@ def sobol_indices(
 ) -> pl.DataFrame:
     """First-order and total Sobol indices of each column of ``outputs`` (one row per run of
     ``sobol_design``, in its order), by SALib's estimators with bootstrap confidence intervals.
-    Returns ``SOBOL`` with ``node`` = the output column."""
+    Returns ``SOBOL`` with ``node`` = the output column; an output that never changes has null
+    indices (its variance is zero, so no share of it can be attributed)."""
     from SALib.analyze import sobol as sobol_analyze
 
     groups = list(dict.fromkeys(problem.get("groups") or problem["names"]))
     frames = []
     for column in outputs.columns:
         y = outputs[column].to_numpy().astype(float)
+        if np.ptp(y) == 0:  # nothing moves this output: its indices are undefined (0 / 0)
+            nothing = [None] * len(groups)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "input": groups,
+                        "node": [column] * len(groups),
+                        "s1": nothing,
+                        "s1_conf": nothing,
+                        "st": nothing,
+                        "st_conf": nothing,
+                    },
+                    schema=SOBOL,
+                )
+            )
+            continue
         res = sobol_analyze.analyze(
             problem,
             y,
