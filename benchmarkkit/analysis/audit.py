@@ -421,7 +421,14 @@ def correlations(
 def cronbach(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Cronbach's alpha of each (``group``, ``level``) of ``members`` (``groups``) from the
     pairwise-complete covariance matrix of its members, as COINr's ``get_cronbach``:
-    ``k² · mean(off-diagonal) / sum(all)``."""
+    ``k² · mean(off-diagonal) / sum(all)``; null for a group of one.
+
+    >>> v = pl.DataFrame({"node": ["a"] * 3 + ["b"] * 3, "city_id": list("xyz") * 2,
+    ...                   "value": [1.0, 2.0, 3.0, 1.0, 3.0, 2.0]})
+    >>> m = pl.DataFrame({"group": ["g", "g"], "level": [1, 1], "node": ["a", "b"]})
+    >>> cronbach(v, m)["alpha"].to_list()  # var 1 and 1, cov 0.5: 4 · 0.5 / 3
+    [0.6666666666666666]
+    """
     m = members.select("group", "level", "node")
     pairs = m.join(
         m.select("group", "level", pl.col("node").alias("node_b")), on=["group", "level"]
@@ -439,11 +446,13 @@ def cronbach(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
             cov.filter(diagonal).sum().alias("_trace"),
         )
         .with_columns(
-            (
+            pl.when(pl.col("k") >= 2)
+            .then(
                 pl.col("k") ** 2
                 * ((pl.col("_all") - pl.col("_trace")) / (pl.col("k") * (pl.col("k") - 1)))
                 / pl.col("_all")
-            ).alias("alpha")
+            )
+            .alias("alpha")
         )
         .select("group", "level", "k", "alpha")
         .sort("group", "level")
