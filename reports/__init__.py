@@ -46,7 +46,7 @@ def load_language(code: str) -> Language:
     base = _toml("lang/en.toml")
     texts = {**base["text"], **data.get("text", {})}
     chart = {**base.get("chart", {}), **data.get("chart", {})}
-    catalog = _toml(f"lang/{code}.catalog.toml").get("indicator", {})
+    translated = _toml(f"lang/{code}.catalog.toml")
     fmt = data.get("format", {})
     return Language(
         code,
@@ -54,7 +54,8 @@ def load_language(code: str) -> Language:
         fmt.get("decimal", "."),
         fmt.get("thousands", ","),
         chart=chart,
-        catalog=catalog,
+        catalog=translated.get("indicator", {}),
+        units=translated.get("unit", {}),
     )
 
 

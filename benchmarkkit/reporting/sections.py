@@ -24,8 +24,9 @@ class Language:
     """A report language: fixed texts, number format, chart texts and the catalog's names.
 
     ``texts`` are the report's sentences (``t``), ``chart`` the chart builders' texts
-    (``charts.LABELS`` keys), ``catalog`` indicator id → ``{"name": …, "unit": …}`` in this
-    language. Whatever a language file lacks falls back to English, never to a key."""
+    (``charts.LABELS`` keys), ``catalog`` indicator id → ``{"name": …}`` and ``units`` the
+    catalog's English unit → this language's. Whatever a language file lacks falls back to
+    English, never to a key."""
 
     code: str
     texts: Mapping[str, str]
@@ -33,6 +34,7 @@ class Language:
     thousands: str = ","
     chart: Mapping[str, str] = field(default_factory=dict)
     catalog: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
 
     def t(self, key: str, **values: Any) -> str:
         """The fixed text for ``key``, with ``{name}`` placeholders filled (values escaped)."""
@@ -58,7 +60,8 @@ class Language:
     def indicator(self, indicator: str, name: str | None, unit: str | None) -> tuple[str, str]:
         """The indicator's name and unit in this language (the catalog's own otherwise)."""
         own = self.catalog.get(indicator, {})
-        return (own.get("name") or name or indicator, own.get("unit") or unit or "")
+        unit = own.get("unit") or self.units.get(unit or "", unit) or ""
+        return (own.get("name") or name or indicator, unit)
 
 
 @dataclass(frozen=True)
