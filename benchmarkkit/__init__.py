@@ -31,6 +31,7 @@ _LAZY = {
     "report": "benchmarkkit.api",
     "reports": "benchmarkkit.api",
     "chart": "benchmarkkit.api",
+    "template": "benchmarkkit.api",
     "load_plugins": "benchmarkkit.api",
     "Data": "benchmarkkit.api",
     "Scores": "benchmarkkit.api",

@@ -93,8 +93,9 @@ def _failures(registry: Registry) -> tuple[PluginError, ...]:
 
 @dataclass(frozen=True)
 class Data:
-    """Validated observations, the cities table, the catalog they were checked against, and what
-    was rejected — the input of ``score``. ``rows_read == accepted + rejected`` always holds."""
+    """Validated observations, the cities table, the catalog they were checked against (the
+    registered one plus your own indicators), and what was rejected or put aside — the input of
+    ``score``. ``rows_read == accepted + rejected + ignored`` always holds."""
 
     loaded: Loaded
     catalog: pl.DataFrame
@@ -133,11 +134,17 @@ class Data:
 
     @property
     def rows_read(self) -> int:
+        """Cells of your tables read: ``accepted + rejected + ignored``."""
         return int(self.loaded.validated.rows_read)
 
     @property
+    def ignored(self) -> int:
+        """Cells in columns the mapping put aside (``ignore = [...]``, ``only_named``)."""
+        return int(self.loaded.validated.ignored)
+
+    @property
     def counts(self) -> pl.DataFrame:
-        """Per source: rows read, accepted, rejected."""
+        """Per source: read, accepted, rejected, ignored (read = accepted + rejected + ignored)."""
         return self.loaded.validated.counts
 
     @property
@@ -168,6 +175,7 @@ def load(
     registry: Registry | None = None,
     max_input_size: str | int | None = None,
     dataset: str | None = None,
+    indicators: str | Path | Sequence[str | Path] | None = None,
 ) -> Data:
     """Read, map, validate and derive: the first stage of every command.
 
@@ -176,7 +184,9 @@ def load(
     Excel; every file is read with the loader registered for its suffix), or a Polars frame.
     ``mapping`` (a TOML file or a ``Mapping``), ``shape``, ``columns`` (role → header) and
     ``constants`` (role → value) say how your table maps onto cities, years and indicators;
-    ``cities`` adds city context (population, area, networks) for peer groups. With a COINr
+    ``cities`` adds city context (population, area, networks) for peer groups; ``indicators``
+    (indicator CSVs in the layout ``benchmarkkit indicators --format csv`` prints) and the
+    mapping's ``[indicators.ID]`` tables declare indicators of your own. With a COINr
     ``framework`` (an iMeta .csv) the single data file is read as COINr's iData.
 
     Every file is checked against size limits before it is parsed (see SECURITY.md);
@@ -195,9 +205,13 @@ def load(
             hint="score your files on their own, or the data set on its own",
         )
     if isinstance(source, pl.DataFrame):
-        return _load_frame(source, registry, catalog, mapping, shape, columns, constants, cities)
+        return _load_frame(
+            source, registry, catalog, mapping, shape, columns, constants, cities, indicators
+        )
     paths = _paths(source)
     described = _described_options(mapping, shape, columns, constants, encoding, separator, sheet)
+    if indicators:
+        described.append("indicators")
     if not paths:
         given = described + (["cities"] if cities is not None else [])
         if framework is not None:
@@ -231,9 +245,16 @@ def load(
         mapping=column_map,
         options=options,
         cities=_cities(cities, registry),
+        indicator_files=_paths(indicators),
     )
     framework_path = Path(framework) if framework is not None else None
-    return Data(loaded, catalog, registry, tuple(paths), framework_path)
+    return Data(loaded, _catalog(loaded, catalog), registry, tuple(paths), framework_path)
+
+
+def _catalog(loaded: Loaded, registered: pl.DataFrame) -> pl.DataFrame:
+    """The catalog the data were checked against: your own indicators included, so that they
+    are scored with their own direction and shown with their own names."""
+    return loaded.catalog if loaded.catalog is not None else registered
 
 
 def _paths(source: str | Path | Sequence[str | Path] | None) -> list[Path]:
@@ -328,6 +349,7 @@ def _load_frame(
     columns: Mapping[str, str] | None,
     constants: Mapping[str, str] | None,
     cities: str | Path | pl.DataFrame | None,
+    indicators: str | Path | Sequence[str | Path] | None,
 ) -> Data:
     from benchmarkkit.io.load import load_frame
 
@@ -337,8 +359,48 @@ def _load_frame(
         catalog,
         mapping=_mapping(mapping, shape, columns, constants),
         cities=_cities(cities, registry),
+        indicator_files=_paths(indicators),
     )
-    return Data(loaded, catalog, registry)
+    return Data(loaded, _catalog(loaded, catalog), registry)
+
+
+def template(
+    out: str | Path,
+    *,
+    cities: Sequence[str | tuple[str, str]],
+    years: Sequence[int],
+    indicator_set: str | None = None,
+    framework: str | Path | None = None,
+    indicators: Sequence[str] = (),
+    indicator_files: str | Path | Sequence[str | Path] | None = None,
+    mapping: str | Path | ColumnMapping | None = None,
+    lang: str = "en",
+    fill: Data | None = None,
+    registry: Registry | None = None,
+) -> Path:
+    """A data-entry workbook (``.xlsx``: a sheet to fill in, an instructions sheet, number
+    validation) or ``.csv`` for the indicators of an indicator set, a framework or a list of ids,
+    and the given cities (ids, or ``(id, name)`` pairs) and years, with headers in ``lang`` (en,
+    vi, zh). It loads back as it is: ``bk.load(out, indicators=...)``. ``fill`` prefills the
+    values those data already hold."""
+    from benchmarkkit.io.catalog import catalog_from_registry
+    from benchmarkkit.io.load import own_catalog
+    from benchmarkkit.io.template import template_indicators, write_template
+
+    registry = registry if registry is not None else load_plugins()
+    catalog = own_catalog(
+        catalog_from_registry(registry),
+        _mapping(mapping, None, None, None),
+        _paths(indicator_files),
+    )
+    ids = template_indicators(
+        catalog,
+        indicator_set=indicator_set,
+        framework=Path(framework) if framework is not None else None,
+        ids=list(indicators),
+    )
+    values = fill.observations if fill is not None else None
+    return write_template(Path(out), catalog, ids, list(cities), list(years), lang, values=values)
 
 
 # ---------------------------------------------------------------------------------------------

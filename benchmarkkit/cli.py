@@ -261,7 +261,16 @@ def data_options(fn: Any) -> Any:
         click.option(
             "--mapping",
             type=click.Path(path_type=Path),
-            help="TOML file mapping your columns (see README: 'Your own data').",
+            help="TOML file mapping your columns, declaring your own indicators and city "
+            "attributes (see docs/own-data.md).",
+        ),
+        click.option(
+            "--indicators",
+            "indicator_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="An indicator CSV of your own (the columns `benchmarkkit indicators --format "
+            "csv` prints; repeatable).",
         ),
         click.option(
             "--shape",
@@ -329,6 +338,7 @@ def load_data(obj: Context, files: tuple[Path, ...], framework: Path | None = No
             for flag, key in (
                 ("--cities", "cities_file"),
                 ("--mapping", "mapping"),
+                ("--indicators", "indicator_files"),
                 ("--shape", "shape"),
                 ("--column", "columns"),
                 ("--constant", "constants"),
@@ -360,6 +370,7 @@ def load_data(obj: Context, files: tuple[Path, ...], framework: Path | None = No
         registry=obj.registry(),
         max_input_size=obj.max_input_size,
         dataset=data.get("dataset"),
+        indicators=data.get("indicator_files") or None,
     )
 
 
@@ -452,15 +463,17 @@ def validate(
     v = loaded.loaded.validated
     read, rejected = v.rows_read, v.rejected.filter(pl_row_not_null()).height
     accepted = v.observations.height
+    ignored = f"ignored: {loaded.ignored}   " if loaded.ignored else ""
     click.echo(
-        f"rows read: {read}   accepted: {accepted}   rejected: {rejected}   "
+        f"rows read: {read}   accepted: {accepted}   rejected: {rejected}   {ignored}"
         f"warnings: {v.warnings.height}"
     )
     if v.counts.height > 1:
         for row in v.counts.iter_rows(named=True):
+            ignored_here = f", ignored {row['ignored']}" if row.get("ignored") else ""
             click.echo(
                 f"  {row['source']}: read {row['read']}, accepted {row['accepted']}, "
-                f"rejected {row['rejected']}"
+                f"rejected {row['rejected']}{ignored_here}"
             )
     if v.rejected.height:
         click.echo("rejected by rule:")
@@ -496,6 +509,13 @@ def pl_row_not_null() -> Any:
 @click.option("--index", "index", help="Only indicators feeding this index.")
 @click.option("--set", "set_name", help="Only this indicator set.")
 @click.option(
+    "--indicators",
+    "indicator_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Also list the indicators of this CSV of your own (repeatable).",
+)
+@click.option(
     "--kind",
     type=click.Choice(["indicator", "raw", "context", "all"]),
     default="indicator",
@@ -516,31 +536,34 @@ def indicators(
     set_name: str | None,
     kind: str,
     fmt: str,
+    indicator_files: tuple[Path, ...],
 ) -> None:
-    """List the indicator catalog (every registered indicator set)."""
+    """List the indicator catalog (every registered indicator set, and your own).
+
+    `--format csv` prints the columns an indicator CSV of your own has (`--indicators FILE`):
+    one schema in and out.
+    """
     import polars as pl
 
-    from benchmarkkit.columns import FOCUS_AREAS, INDICES
     from benchmarkkit.errors import InputError, did_you_mean
-    from benchmarkkit.io.catalog import catalog_from_registry
+    from benchmarkkit.io.catalog import catalog_csv_frame, catalog_from_registry
+    from benchmarkkit.io.load import own_catalog
+    from benchmarkkit.io.mapping import Mapping
 
-    catalog = catalog_from_registry(obj.registry())
-    if focus_area is not None and focus_area not in FOCUS_AREAS:
-        raise InputError(
-            f"unknown focus area '{focus_area}'",
-            hint=did_you_mean(focus_area, FOCUS_AREAS) or f"focus areas: {', '.join(FOCUS_AREAS)}",
-        )
-    if index is not None and index not in INDICES:
-        raise InputError(
-            f"unknown index '{index}'",
-            hint=did_you_mean(index, INDICES) or f"indices: {', '.join(INDICES)}",
-        )
-    sets = catalog["set"].unique().to_list()
-    if set_name is not None and set_name not in sets:
-        raise InputError(
-            f"unknown indicator set '{set_name}'",
-            hint=did_you_mean(set_name, sets) or f"sets: {', '.join(sorted(sets))}",
-        )
+    catalog = own_catalog(catalog_from_registry(obj.registry()), Mapping(), indicator_files)
+    areas = sorted(catalog["focus_area"].drop_nulls().unique().to_list())
+    indices = sorted(catalog["indices"].explode().drop_nulls().unique().to_list())
+    sets = sorted(catalog["set"].unique().to_list())
+    for value, known, what, plural in (
+        (focus_area, areas, "focus area", "focus areas"),
+        (index, indices, "index", "indices"),
+        (set_name, sets, "indicator set", "sets"),
+    ):
+        if value is not None and value not in known:
+            raise InputError(
+                f"unknown {what} '{value}'",
+                hint=did_you_mean(value, known) or f"{plural}: {', '.join(known)}",
+            )
     frame = catalog
     if kind != "all":
         frame = frame.filter(pl.col("kind") == kind)
@@ -552,23 +575,7 @@ def indicators(
         frame = frame.filter(pl.col("set") == set_name)
     frame = frame.sort("set", "focus_area", "id", nulls_last=True)
     echo_frame(
-        frame.select(
-            "id",
-            "name",
-            "unit",
-            "direction",
-            "focus_area",
-            pl.col("indices").list.join(";"),
-            "bound_type",
-            "lower",
-            "upper",
-            "set",
-            "code",
-            "kind",
-            "numerator",
-            "denominator",
-            "scale",
-        ),
+        catalog_csv_frame(frame),
         fmt,
         table_columns=["id", "name", "unit", "direction", "focus_area", "indices"],
     )
@@ -1015,6 +1022,94 @@ def chart(
         out=out,
     )
     click.echo(f"{kind} chart written to {out}")
+
+
+@main.command()
+@click.option("--set", "set_name", help="The indicators of this indicator set.")
+@click.option(
+    "--framework",
+    "framework_file",
+    type=click.Path(path_type=Path),
+    help="The indicators of this framework (.toml or COINr iMeta .csv).",
+)
+@click.option("--indicator", "ids", multiple=True, metavar="ID", help="One indicator (repeatable).")
+@click.option(
+    "--indicators",
+    "indicator_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="An indicator CSV of your own, for your indicators' names, units and bounds.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path),
+    help="A mapping file whose [indicators.ID] tables declare your indicators.",
+)
+@click.option(
+    "--city",
+    "cities",
+    multiple=True,
+    required=True,
+    metavar="ID[=NAME]",
+    help="A city of the template (repeatable).",
+)
+@click.option(
+    "--year", "years", multiple=True, required=True, type=int, help="A year (repeatable)."
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "vi", "zh"]),
+    default="en",
+    show_default=True,
+    help="Language of the headers and instructions.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="FILE.xlsx (or .csv) to write."
+)
+@click.option(
+    "--fill",
+    "fill_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Prefill the values these data files already hold (read with --mapping/--indicators).",
+)
+@click.pass_obj
+def template(
+    obj: Context,
+    set_name: str | None,
+    framework_file: Path | None,
+    ids: tuple[str, ...],
+    indicator_files: tuple[Path, ...],
+    mapping: Path | None,
+    cities: tuple[str, ...],
+    years: tuple[int, ...],
+    lang: str,
+    out: Path,
+    fill_files: tuple[Path, ...],
+) -> None:
+    """Write a data-entry workbook for your indicators, cities and years (it validates as is)."""
+    from benchmarkkit import api
+
+    if not (set_name or framework_file or ids):
+        fail("say which indicators: --set NAME, --framework FILE or --indicator ID")
+    pairs = [tuple(c.split("=", 1)) if "=" in c else c for c in cities]
+    fill = None
+    if fill_files:
+        fill = load_data(obj, fill_files, mapping=mapping, indicator_files=indicator_files or None)
+    written = api.template(
+        out,
+        cities=pairs,
+        years=years,
+        indicator_set=set_name,
+        framework=framework_file,
+        indicators=ids,
+        indicator_files=indicator_files or None,
+        mapping=mapping,
+        lang=lang,
+        fill=fill,
+        registry=obj.registry(),
+    )
+    click.echo(f"template for {len(cities)} cities × {len(years)} years written to {written}")
 
 
 if __name__ == "__main__":  # python -m benchmarkkit.cli

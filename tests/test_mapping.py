@@ -326,11 +326,6 @@ def test_an_attribute_that_is_not_a_number_is_a_warning(tmp_path, panel):
     assert got == {"C1": 110_000.0, "C2": 20_000.0}  # C2's latest number: 2022
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io/read.py numbers physical lines, not records: a header holding line breaks shifts "
-    "every row (issue 10's 'row 11'); remove this mark when read.py counts records",
-)
 def test_rows_are_numbered_as_a_spreadsheet_when_headers_hold_line_breaks(tmp_path, panel):
     data = load(panel, mapping(tmp_path, f"only_named = true\n{COLUMNS}{GDP}"))
     assert sorted(data.observations["row"].to_list()) == [2, 3, 4, 5, 6]

@@ -145,12 +145,12 @@ def read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
     columns: list[list[str | None]] = [[] for _ in range(width)]
     rows: list[int] = []
     bad: list[str | None] = []
-    line = reader.line_num
-    for record in reader:
-        start, line = line + 1, reader.line_num
+    number = 1  # rows as a spreadsheet numbers them: the header is 1, a record is one row
+    for record in reader:  # even when a quoted cell holds line breaks (so not line numbers)
+        number += 1
         if not record or (len(record) == 1 and not record[0].strip() and width > 1):
             continue  # blank line: nothing to read, nothing lost
-        rows.append(start)
+        rows.append(number)
         if len(record) != width:
             bad.append(f"has {len(record)} fields, the header has {width}")
             record = (record + [""] * width)[:width]
