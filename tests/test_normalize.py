@@ -12,6 +12,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarkkit.errors import MethodError
 from benchmarkkit.methods.normalise import NORMALISERS, register_normalisers
@@ -290,3 +292,46 @@ def test_hook_register_normalisers():
     ]
     assert names["dist2targ"] == ["target", "dist2targ_cap_max"]
     assert {p.name: p.default for p in METHODS["minmax"].params} == {"low": 0.0, "high": 100.0}
+
+
+# --- exact division (issue 14) ------------------------------------------------------------------
+
+columns = st.lists(
+    st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False), min_size=2, max_size=12
+).filter(lambda v: min(v) < max(v))
+
+
+@settings(max_examples=150, deadline=None)
+@given(columns, st.sampled_from([(0.0, 100.0), (1.0, 100.0), (-1.0, 1.0)]))
+def test_minmax_is_the_published_formula_to_the_last_bit(values, bounds):
+    low, high = bounds
+    got = run("minmax", values, {"low": low, "high": high})
+    lo, hi = min(values), max(values)
+    assert got == [(v - lo) / (hi - lo) * (high - low) + low for v in values]
+    assert got[values.index(hi)] == high
+    assert got[values.index(lo)] == low
+
+
+@settings(max_examples=100, deadline=None)
+@given(columns)
+def test_closed_forms_divide_exactly(values):
+    lo, hi = min(values), max(values)
+    assert run("dist2max", values) == [1 - (hi - v) / (hi - lo) for v in values]
+    if hi > 0:
+        assert run("fracmax", values) == [v / hi for v in values]
+    target = hi + 1.0
+    assert run("dist2targ", values, target=target) == [(v - lo) / (target - lo) for v in values]
+    got = run(
+        "goalposts",
+        values,
+        {"trunc2posts": False},
+        goalpost_lower=lo,
+        goalpost_upper=hi,
+        goalpost_scale=100.0,
+    )
+    assert got == [(v - lo) / (hi - lo) * 100.0 for v in values]
+
+
+def test_the_issue_14_examples_are_exact():
+    assert run("minmax", [22.88, 106.595, 190.31]) == [0.0, 50.0, 100.0]
+    assert run("minmax", [0.3, 0.7, 1.9, 2.3]) == [0.0, 20.0, 80.0, 100.0]

@@ -355,3 +355,66 @@ def test_per_indicator_cap_from_a_toml_framework(tmp_path, registry):
     assert node_scores(result, "z") == {"c1": 0.0, "c2": 2.0, "c3": 1.0}
     capped = score(fw, DATA, CITIES, Pipeline(normalise="dist2targ:cap_max=true"), registry)
     assert node_scores(capped, "z")["c2"] == 1.0  # where the column is empty, the option decides
+
+
+# --- ties that are ties (issue 14) --------------------------------------------------------------
+
+LEADERS = """
+name = "leaders"
+[[node]]
+id = "index"
+[[node]]
+id = "G"
+parent = "index"
+[[node]]
+id = "H"
+parent = "index"
+[[indicator]]
+id = "p"
+parent = "G"
+direction = 1
+[[indicator]]
+id = "q"
+parent = "G"
+direction = 1
+[[indicator]]
+id = "r"
+parent = "H"
+direction = 1
+"""
+
+
+def test_cities_level_at_the_top_share_rank_1(tmp_path, registry):
+    """c3, c4 and c5 have the best value of every indicator of G: each scores exactly 100 (a
+    reciprocal-multiplied division gave 99.99999999999999) and all three rank 1st; c2, next,
+    ranks 4th. The values are issue 14's own examples."""
+    fw = read_toml_framework(write(tmp_path / "leaders.toml", LEADERS))
+    p = [22.88, 106.595, 190.31, 190.31, 190.31]
+    q = [0.3, 0.7, 2.3, 2.3, 2.3]
+    r = [1.0, 2.0, 3.0, 4.0, 5.0]
+    data = obs(
+        [
+            (f"c{k + 1}", 2023, name, values[k])
+            for name, values in (("p", p), ("q", q), ("r", r))
+            for k in range(5)
+        ]
+    )
+    result = score(fw, data, CITIES, Pipeline(), registry)
+    g = result.scores.filter(pl.col("node") == "G").sort("city_id")
+    assert g["score"].to_list() == [0.0, (50.0 + 20.0) / 2, 100.0, 100.0, 100.0]
+    assert g["rank"].to_list() == [5, 4, 1, 1, 1]
+    p_scores = result.scores.filter(pl.col("node") == "p").sort("city_id")["score"].to_list()
+    assert p_scores == [0.0, 50.0, 100.0, 100.0, 100.0]
+
+
+def test_scores_within_the_tolerance_share_a_rank():
+    from benchmarkkit.engine.assemble import RANK_TOLERANCE, tolerant_rank
+
+    assert RANK_TOLERANCE == 1e-12
+    frame = pl.DataFrame(
+        {
+            "_rk": [0] * 6,
+            "score": [100.0, 99.99999999999999, 100.00000000000001, 99.9999, None, 0.0],
+        }
+    )
+    assert tolerant_rank(frame).to_list() == [1, 1, 1, 4, None, 5]

@@ -35,7 +35,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import MethodError
-from benchmarkkit.methods.normalise import flag
+from benchmarkkit.methods.normalise import divide, flag
 from benchmarkkit.methods.spec import DOMAIN_WORDS, Aggregator, Domain, Param, outside
 
 if TYPE_CHECKING:
@@ -88,8 +88,9 @@ def _present_only(formula: _Formula) -> _Formula:
 
 @_present_only
 def arithmetic(x: pl.Expr, w: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
-    """``a_amean``: ``sum(w / sum(w) * x)`` over the children present."""
-    return (w / w.sum() * x).sum()
+    """``a_amean``: ``sum(w / sum(w) * x)`` over the children present, each ``w / sum(w)`` a
+    true division (see ``normalise.divide``), as R and the engine's dense path compute it."""
+    return (divide(w, w.sum()) * x).sum()
 
 
 @_present_only

@@ -91,6 +91,27 @@ def r_sd(x: pl.Expr) -> pl.Expr:
     return pl.when(n > 1).then((ss / (n - 1)).sqrt())
 
 
+def divide(numerator: pl.Expr, denominator: pl.Expr | float) -> pl.Expr:
+    """``numerator / denominator`` as a true division of every value, as R computes it.
+
+    Polars divides a column by a scalar (``max - min``, ``sd``, a literal) by multiplying with
+    the scalar's reciprocal, one unit in the last place off for about one value in five: the
+    maximum of a min-max then scores ``99.99999999999999``, not ``100``, and a city level with
+    the best ranks below it (issue 14). Adding ``0 * numerator`` turns the scalar into a column
+    (Polars' optimiser cannot drop it: ``0 * inf`` is NaN), so Polars divides value by value; an
+    infinite numerator gives NaN instead of infinity, and a missing one stays missing.
+
+    >>> import polars as pl
+    >>> x = pl.col("x")
+    >>> frame = pl.DataFrame({"x": [22.88, 106.595, 190.31]})
+    >>> frame.select((x - x.min()) / (x.max() - x.min()) * 100)["x"].to_list()[1:]
+    [49.99999999999999, 99.99999999999999]
+    >>> frame.select(divide(x - x.min(), x.max() - x.min()) * 100)["x"].to_list()[1:]
+    [50.0, 100.0]
+    """
+    return numerator / (numerator * 0.0 + denominator)
+
+
 def flag(params: Mapping[str, Any], name: str, default: bool) -> bool:
     """A boolean parameter given as bool, 0/1 or a yes/no word."""
     value = params.get(name, default)
@@ -146,7 +167,7 @@ def minmax(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     low, high = number(params, "low", 0.0), number(params, "high", 100.0)
     x = clean(x)
     lo, hi = x.min(), x.max()
-    return (x - lo) / (hi - lo) * (high - low) + low
+    return divide(x - lo, hi - lo) * (high - low) + low
 
 
 @keeps_name
@@ -156,7 +177,7 @@ def zscore(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     if not s > 0:
         raise MethodError(f"zscore: parameter 'sd' must be > 0, got {s}")
     x = clean(x)
-    return (x - r_mean(x)) / r_sd(x) * s + m
+    return divide(x - r_mean(x), r_sd(x)) * s + m
 
 
 @keeps_name
@@ -166,7 +187,7 @@ def scaled(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     factor = number(params, "scale_factor", 100.0)
     if upper == lower:
         raise MethodError("scaled: 'lower' and 'upper' must differ")
-    return (clean(x) - lower) / (upper - lower) * factor
+    return divide(clean(x) - lower, upper - lower) * factor
 
 
 @keeps_name
@@ -179,7 +200,7 @@ def rank(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
 def prank(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     """``n_prank``: ``(rank - 1) / (n - 1)``; constant column → 0, a single value → NaN."""
     x = clean(x)
-    return (_rank(x) - 1) / (x.count().cast(pl.Float64) - 1)
+    return divide(_rank(x) - 1, x.count().cast(pl.Float64) - 1)
 
 
 @keeps_name
@@ -254,7 +275,7 @@ def dist2ref(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
         raise MethodError("dist2ref needs the reference city: ref=<city_id>")
     x = clean(x)
     xref = x.filter(pl.col("city_id") == ref).first()
-    y = 1 - (xref - x) / (xref - x.min())
+    y = 1 - divide(xref - x, xref - x.min())
     return _cap_at_one(y) if flag(params, "cap_max", False) else y
 
 
@@ -263,14 +284,14 @@ def dist2max(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     """``n_dist2max``: ``1 - (max - x) / (max - min)``; constant column → NaN."""
     x = clean(x)
     lo, hi = x.min(), x.max()
-    return 1 - (hi - x) / (hi - lo)
+    return 1 - divide(hi - x, hi - lo)
 
 
 @keeps_name
 def fracmax(x: pl.Expr, params: Mapping[str, Any]) -> pl.Expr:
     """``n_fracmax``: ``x / max(x)`` of the direction-adjusted value, exactly as COINr."""
     x = clean(x)
-    return x / x.max()
+    return divide(x, x.max())
 
 
 _CAP = Param("cap_max", bool, False, "values beyond the reference/target score 1 (COINr cap_max)")
