@@ -56,6 +56,7 @@ def load_language(code: str) -> Language:
         chart=chart,
         catalog=translated.get("indicator", {}),
         units=translated.get("unit", {}),
+        time=data.get("time", {}),
     )
 
 

@@ -31,7 +31,7 @@ def demo_reports(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("report")
     paths = {}
-    for lang in ("en", "vi"):
+    for lang in ("en", "vi", "zh"):
         path = out / f"report-{lang}.html"
         result = CliRunner().invoke(
             main, ["report", "--lang", lang, "--out", str(path)], catch_exceptions=False
@@ -49,14 +49,16 @@ def test_report_is_self_contained(demo_reports):
     assert "Madrid" in html and "CC BY 4.0" in html
 
 
-def test_every_embedded_spec_is_valid_vega_lite(demo_reports):
-    """The report embeds its specs unvalidated (for speed): check them here, as written."""
+@pytest.mark.parametrize("lang", ["en", "vi", "zh"])
+def test_every_embedded_spec_is_valid_vega_lite(demo_reports, lang):
+    """The report embeds its specs unvalidated (for speed): check them here, as written, with
+    the language's Vega format locale (numbers, and month names for vi and zh)."""
     import json
 
     from altair.utils.schemapi import validate_jsonschema
     from altair.vegalite.v6.schema.core import load_schema
 
-    html = demo_reports["en"].read_text(encoding="utf-8")
+    html = demo_reports[lang].read_text(encoding="utf-8")
     start = html.index("var BK_SPECS = ") + len("var BK_SPECS = ")
     specs = json.JSONDecoder().raw_decode(html, start)[0]
     assert len(specs) >= 5
@@ -70,7 +72,7 @@ def test_every_embedded_spec_is_valid_vega_lite(demo_reports):
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
-@pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.parametrize("lang", ["en", "vi", "zh"])
 def test_every_chart_renders_offline_in_chromium(demo_reports, lang):
     from playwright.sync_api import sync_playwright
 

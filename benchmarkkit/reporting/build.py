@@ -123,7 +123,7 @@ def chart_specs(
         subtitle=lang.t("history_subtitle", city=target.city_name),
         labels=L,
     )
-    locale = charts.vega_locale(L)
+    locale = charts.vega_locale(L, lang.time)
     # the builders' specs are schema-validated in the tests (tests/test_charts.py and the report
     # test); validating them again here would cost a second of every report
     return {
@@ -293,7 +293,7 @@ def _with_section_charts(
     from benchmarkkit.reporting import charts
 
     specs = dict(context.charts)
-    locale = charts.vega_locale(context.lang.chart_labels())  # as the built-ins have it
+    locale = charts.vega_locale(context.lang.chart_labels(), context.lang.time)  # as built-ins
     for section in sections:
         if section.charts is None:
             continue

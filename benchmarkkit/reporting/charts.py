@@ -147,11 +147,14 @@ def _num(value: float | None, L: Mapping[str, str], digits: int = 1) -> str:
     return text.replace(",", "\x00").replace(".", L["decimal"]).replace("\x00", L["thousands"])
 
 
-def vega_locale(labels: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The Vega number-format locale of ``labels`` (config ``locale``): tooltips and axes then
-    print 53,8 where the report's text prints 53,8."""
+def vega_locale(
+    labels: Mapping[str, str] | None = None, time: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Vega format locale of ``labels`` (config ``locale``): tooltips and axes then print
+    53,8 where the report's text prints 53,8; ``time`` is a Vega time-format locale (month and
+    day names …) when the language gives one."""
     L = _labels(labels)
-    return {
+    locale: dict[str, Any] = {
         "number": {
             "decimal": L["decimal"],
             "thousands": L["thousands"],
@@ -159,6 +162,9 @@ def vega_locale(labels: Mapping[str, str] | None = None) -> dict[str, Any]:
             "currency": ["", ""],
         }
     }
+    if time:
+        locale["time"] = dict(time)
+    return locale
 
 
 Title = str | alt.Title

@@ -35,6 +35,8 @@ class Language:
     chart: Mapping[str, str] = field(default_factory=dict)
     catalog: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
+    time: Mapping[str, Any] = field(default_factory=dict)
+    """A Vega time-format locale (``dateTime``, ``months`` …) for dates inside the charts."""
 
     def t(self, key: str, **values: Any) -> str:
         """The fixed text for ``key``, with ``{name}`` placeholders filled (values escaped)."""
