@@ -313,3 +313,14 @@ def test_ray_executor_gives_the_same_results_as_local(registry):
     for name in ("design", "ranks", "failures"):
         assert getattr(local, name).equals(getattr(remote, name)), name
     same_scores(local, remote)
+
+
+def test_input_effects_name_the_input_that_moves_the_ranks(registry):
+    """The hand case: x's weight decides the order (A and C swap when w > 0.8, a decile edge),
+    imputation on complete data changes nothing."""
+    res = run(["weights:1@x", "impute:none,mean"], registry=registry, samples=400, seed=4)
+    effects = sa.input_effects(res)
+    assert effects.columns == list(sa.EFFECTS)
+    assert effects["input"].to_list() == ["weights", "impute"]  # largest first
+    by_input = dict(zip(effects["input"], effects["effect"], strict=True))
+    assert by_input["weights"] > 0.8 and by_input["impute"] == 0
