@@ -268,3 +268,39 @@ def test_xlsx_unpacked_size_limit_is_a_quarter_of_the_input_size(tmp_path, run, 
     monkeypatch.setenv("BENCHMARKKIT_MAX_INPUT_SIZE", str(4 * unpacked - 4))
     line = _unusable(run("validate", path))
     assert f"the workbook unpacks to {unpacked / 1024:.1f} KiB, more than the limit" in line
+
+
+def test_a_parquet_list_column_reads_like_a_csv_list(tmp_path, run):
+    """A cities file's ``networks`` as a Parquet list column works for ``network:`` peers, as
+    the same column written ';'-separated in a CSV does (it used to arrive as a Python repr)."""
+    cities = tmp_path / "cities.parquet"
+    pl.DataFrame(
+        {
+            "city_id": ["A", "B", "C"],
+            "population": [1e6, 2e6, 3e6],
+            "networks": [["ASEAN", "ASCN"], ["ASEAN", "ASCN"], ["ASEAN"]],
+        }
+    ).write_parquet(cities)
+    data = tmp_path / "data.csv"
+    data.write_text(
+        "city_id,year,unemployment_rate\nA,2023,5\nB,2023,6\nC,2023,7\n", encoding="utf-8"
+    )
+    result = run(
+        "compare",
+        data,
+        "--cities",
+        cities,
+        "--city",
+        "A",
+        "--peers",
+        "network:ASCN",
+        "--no-levers",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 peers" not in result.stdout  # json: no header line
+    import json
+
+    rows = json.loads(result.stdout)
+    assert {r["n_peers"] for r in rows if r["score"] is not None} == {2}

@@ -206,6 +206,10 @@ def _readable(dtype: pl.DataType) -> bool:
 
 
 def _as_text(series: pl.Series) -> pl.Series:
+    """A cell of an odd type as text. A list of plain values is joined with ';' — the way a CSV
+    writes a list, so a cities file's ``networks`` reads the same from Parquet as from CSV."""
+    if isinstance(series.dtype, pl.List) and _readable(series.dtype.inner):
+        return series.list.eval(pl.element().cast(pl.String)).list.join(";").alias(series.name)
     try:
         return series.cast(pl.String)
     except (pl.exceptions.PolarsError, pl.exceptions.InvalidOperationError):
