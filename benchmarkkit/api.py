@@ -199,10 +199,10 @@ def load(
 
     registry = registry if registry is not None else load_plugins()
     catalog = catalog_from_registry(registry)
-    if dataset is not None and source is not None:
+    if dataset is not None and isinstance(source, pl.DataFrame):
         raise InputError(
-            f"the embedded data set '{dataset}' and your own data cannot be mixed yet",
-            hint="score your files on their own, or the data set on its own",
+            f"the embedded data set '{dataset}' takes files beside it, not a frame",
+            hint="write the frame to a CSV or Parquet file first",
         )
     if isinstance(source, pl.DataFrame):
         return _load_frame(
@@ -238,17 +238,40 @@ def load(
     from benchmarkkit.io.load import load as load_files
 
     column_map = _mapping(mapping, shape, columns, constants)
+    extra, city_table = [], _cities(cities, registry)
+    if dataset is not None:  # your files beside an embedded data set: validated together
+        from benchmarkkit.io.demo import dataset as embedded
+        from benchmarkkit.io.demo import raw_observations, read_cities
+        from benchmarkkit.io.mapping import Mapped
+
+        dataset = embedded(dataset).name
+        extra = [Mapped(raw_observations(dataset), {}, source=f"benchmarkkit {dataset}")]
+        city_table = _merge_cities(read_cities(dataset), city_table)
     loaded = load_files(
         paths,
         registry,
         catalog,
         mapping=column_map,
         options=options,
-        cities=_cities(cities, registry),
+        cities=city_table,
         indicator_files=_paths(indicators),
+        extra=extra,
     )
     framework_path = Path(framework) if framework is not None else None
-    return Data(loaded, _catalog(loaded, catalog), registry, tuple(paths), framework_path)
+    return Data(loaded, _catalog(loaded, catalog), registry, tuple(paths), framework_path, dataset)
+
+
+def _merge_cities(embedded: pl.DataFrame, yours: pl.DataFrame | None) -> pl.DataFrame:
+    """The data set's cities table, your cities file's values winning where both have one."""
+    if yours is None:
+        return embedded
+    merged = embedded.join(yours, on="city_id", how="full", coalesce=True, suffix="_yours")
+    for column in yours.columns:
+        if f"{column}_yours" in merged.columns:
+            merged = merged.with_columns(pl.coalesce(f"{column}_yours", column).alias(column)).drop(
+                f"{column}_yours"
+            )
+    return merged
 
 
 def _catalog(loaded: Loaded, registered: pl.DataFrame) -> pl.DataFrame:
@@ -647,7 +670,7 @@ def score(
 def _require_usable(data: Data) -> list[str]:
     """Scoring refuses a file it cannot read: a result missing a whole file would look complete
     but is not. Rejected rows are announced, not fatal (``validate`` lists them)."""
-    if data.demo:
+    if not data.sources:  # an embedded data set alone, or a frame: nothing unreadable
         return []
     rejected = data.rejected
     unusable = rejected.filter(pl.col("row").is_null())
@@ -893,6 +916,7 @@ def _audit(scores: Scores) -> dict[str, Any]:
     from benchmarkkit import __version__
 
     data = scores.data
+    files, note = [], ""
     if data.dataset is not None:
         from benchmarkkit.io.demo import dataset
 
@@ -905,9 +929,7 @@ def _audit(scores: Scores) -> dict[str, Any]:
             for name in embedded.files
         ]
         note = embedded.attribution
-    else:
-        files = [{"name": str(p), "sha256": _sha256(p.read_bytes())} for p in data.sources]
-        note = ""
+    files += [{"name": str(p), "sha256": _sha256(p.read_bytes())} for p in data.sources]
     methods = {
         f"{name}: {step}": value
         for name, result in sorted(scores.results.items())

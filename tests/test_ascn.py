@@ -160,3 +160,56 @@ def test_every_command_takes_the_dataset(tmp_path, run):
     assert "'VN_DA_NANG' has no index score in any year" in refused.stderr
     unknown = run("score", "--dataset", "asc")
     assert unknown.exit_code == 2 and "did you mean 'ascn'" in unknown.stderr
+
+
+def test_da_nang_reports_with_its_own_figures_beside_the_data_set(tmp_path, run):
+    """The docs' path: a template for Da Nang, filled in (made-up figures, for the test only),
+    validated and reported beside the UN data against the ASCN cities, in Vietnamese."""
+    sheet = tmp_path / "da-nang-2020.csv"
+    made = run(
+        "template",
+        "--set",
+        "ascn",
+        "--city",
+        "VN_DA_NANG=Da Nang",
+        "--year",
+        "2020",
+        "--lang",
+        "vi",
+        "--out",
+        sheet,
+    )
+    assert made.exit_code == 0, made.output
+    import polars as pl
+
+    blank = pl.read_csv(sheet, infer_schema=False)
+    headers = {h.split("\n")[0]: h for h in blank.columns}
+    figures = {
+        "open_space_share": "18.5",
+        "open_space_access": "41.0",
+        "green_area_share": "22.0",
+        "green_area_per_capita": "9.5",
+    }
+    filled = blank.with_columns(pl.lit(v).alias(headers[k]) for k, v in figures.items())
+    filled.write_csv(sheet)
+    checked = run("validate", sheet, "--dataset", "ascn")
+    assert checked.exit_code == 0, checked.output
+    out = tmp_path / "da-nang.html"
+    reported = run(
+        "report",
+        sheet,
+        "--dataset",
+        "ascn",
+        "--city",
+        "VN_DA_NANG",
+        "--peers",
+        "network:ASCN",
+        "--lang",
+        "vi",
+        "--out",
+        out,
+    )
+    assert reported.exit_code == 0, reported.output
+    html = out.read_text(encoding="utf-8")
+    assert "Da Nang" in html or "Đà Nẵng" in html
+    assert str(sheet) in html and "benchmarkkit ascn: observations.parquet" in html

@@ -213,8 +213,11 @@ def load(
     years: tuple[int, int] = YEAR_RANGE,
     cities: pl.DataFrame | None = None,
     indicator_files: Sequence[Path] = (),
+    extra: Sequence[Mapped] = (),
 ) -> Loaded:
-    """``indicator_files``: indicator CSVs (``--indicators``) whose rows join the catalog."""
+    """``indicator_files``: indicator CSVs (``--indicators``) whose rows join the catalog.
+    ``extra``: tables already mapped (an embedded data set's rows) validated together with the
+    files, so a duplicate or a conflict between the two is caught like one inside a file."""
     mapping = mapping or Mapping()
     options = options or ReadOptions()
     catalog = own_catalog(catalog, mapping, indicator_files)
@@ -227,7 +230,7 @@ def load(
             + ", ".join(Path(p).name for p in paths[:5])
             + ") or a glob such as 'data-*.csv'",
         )
-    files: list[Mapped] = []
+    files: list[Mapped] = list(extra)
     unusable = []
     for path in paths:
         try:
