@@ -68,6 +68,15 @@ MEASURE = """() => {
   return {page, scroll: document.documentElement.scrollWidth, wide, overlaps};
 }"""
 
+A4_WIDTH, A4_HEIGHT = 703, 1017
+"""An A4 page less the print stylesheet's margins (12 and 14 mm), in CSS pixels at 96 dpi."""
+PRINTED = """() => ({
+  first: document.querySelector('.first-page').getBoundingClientRect().height,
+  wide: [...document.querySelectorAll('div.chart svg')]
+    .map(s => [s.closest('[data-chart]').dataset.chart, s.getBoundingClientRect().width])
+    .filter(([_, w]) => w > WIDTH + 1),
+})""".replace("WIDTH", str(A4_WIDTH))
+
 DRAWN = (
     "() => [...document.querySelectorAll('div.chart')].every("
     "el => el.querySelector('svg') || el.textContent.includes('could not'))"
@@ -128,7 +137,12 @@ def seen(reports):
                 page.set_viewport_size({"width": width, "height": 900})
                 page.wait_for_timeout(50)
                 layout[width] = page.evaluate(MEASURE)
+            page.set_viewport_size({"width": A4_WIDTH, "height": 1000})
+            page.emulate_media(media="print")
+            printed = page.evaluate(PRINTED)
+            page.emulate_media(media="screen")
             out[name] = {
+                "printed": printed,
                 "charts": page.eval_on_selector_all("div.chart", MARKS),
                 "errors": errors,
                 "requests": requests,
@@ -171,6 +185,13 @@ def test_nothing_overflows_and_no_axis_labels_overlap(seen, name, width):
     assert layout["scroll"] <= layout["page"] + 1, layout["wide"]
     assert layout["wide"] == []
     assert layout["overlaps"] == []
+
+
+@pytest.mark.parametrize("name", [*LANGS, "ljubljana"])
+def test_printed_the_first_page_fits_one_a4_page_and_charts_fit_its_width(seen, name):
+    printed = seen[name]["printed"]
+    assert printed["first"] <= A4_HEIGHT
+    assert printed["wide"] == []
 
 
 @pytest.mark.parametrize("name", [*LANGS, "ljubljana"])
