@@ -429,34 +429,44 @@ def cronbach(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     >>> cronbach(v, m)["alpha"].to_list()  # var 1 and 1, cov 0.5: 4 · 0.5 / 3
     [0.6666666666666666]
     """
-    m = members.select("group", "level", "node")
-    pairs = m.join(
-        m.select("group", "level", pl.col("node").alias("node_b")), on=["group", "level"]
-    )
-    pairs = pairs.filter(pl.col("node") <= pl.col("node_b")).rename({"node": "node_a"})
-    ps = pair_stats(values, pairs)
-    joined = pairs.join(ps.select("node_a", "node_b", "cov"), on=["node_a", "node_b"], how="left")
-    diagonal = pl.col("node_a") == pl.col("node_b")
-    cov = pl.col("cov").fill_nan(None)
-    return (
-        joined.group_by("group", "level", maintain_order=True)
-        .agg(
-            diagonal.sum().cast(pl.Int64).alias("k"),
-            (pl.when(diagonal).then(cov).otherwise(2 * cov)).sum().alias("_all"),
-            cov.filter(diagonal).sum().alias("_trace"),
-        )
-        .with_columns(
-            pl.when(pl.col("k") >= 2)
-            .then(
-                pl.col("k") ** 2
-                * ((pl.col("_all") - pl.col("_trace")) / (pl.col("k") * (pl.col("k") - 1)))
-                / pl.col("_all")
-            )
-            .alias("alpha")
-        )
-        .select("group", "level", "k", "alpha")
-        .sort("group", "level")
-    )
+    wide = _wide(values)
+    rows = []
+    for (group, level), part in members.group_by("group", "level", maintain_order=True):
+        names = sorted(part["node"].to_list())
+        cov = pairwise_cov(wide, names)
+        k = len(names)
+        total = float(np.nansum(cov))
+        off = (total - float(np.nansum(np.diag(cov)))) / (k * (k - 1)) if k >= 2 else math.nan
+        rows.append((group, level, k, k**2 * off / total if k >= 2 else None))
+    schema = {"group": pl.String, "level": pl.Int32, "k": pl.Int64, "alpha": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row").sort("group", "level")
+
+
+def _wide(values: pl.DataFrame) -> pl.DataFrame:
+    """Units × nodes, NaN as missing (null)."""
+    return values.pivot("node", index="city_id", values="value", aggregate_function="first")
+
+
+def pairwise_cov(wide: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """R's ``cov(use = "pairwise.complete.obs")`` of the columns ``names`` (absent: all missing),
+    by matrix products: for each pair, sums over the rows where both are present. Each column is
+    first centred on its own mean, so the one-pass formula loses no precision worth speaking of
+    (equal to R's two-pass result to ~1e-14 on ASEM)."""
+    cols = [
+        wide[n].cast(pl.Float64).fill_nan(None).to_numpy() if n in wide.columns else None
+        for n in names
+    ]
+    n_rows = wide.height
+    x = np.column_stack([c if c is not None else np.full(n_rows, np.nan) for c in cols])
+    present = ~np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(present, x, 0.0)
+        z = np.where(present, z - z.sum(axis=0) / present.sum(axis=0), 0.0)
+        m = present.astype(float)
+        n = m.T @ m  # rows where both are present
+        s = z.T @ m  # s[a, b]: sum of a over those rows
+        cov = (z.T @ z - s * s.T / n) / (n - 1)
+    return np.where(n >= 2, cov, np.nan)
 
 
 def pca(
@@ -468,7 +478,7 @@ def pca(
     the loadings (eigenvectors, signed so that each component's largest loading is positive, the
     first node by name on a tie within 1e-9) and
     a note per group that could not be analysed."""
-    wide = values.pivot("node", index="city_id", values="value", aggregate_function="first")
+    wide = _wide(values)
     comps, loads, notes = [], [], []
     for (group, level), part in members.group_by("group", "level", maintain_order=True):
         names = sorted(part["node"].to_list())
