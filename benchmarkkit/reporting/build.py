@@ -54,8 +54,15 @@ def chart_specs(
             labels=L,
         )
     areas = group.filter((pl.col("level") == 2) & pl.col("node").is_in(list(FOCUS_AREA_LABELS)))
+    # every city × focus area, so a missing one reads "–" rather than an empty square
+    grid = (
+        areas.select("city_id", "city_name")
+        .unique()
+        .join(areas.select("node").unique(), how="cross")
+    )
     heat = (
-        areas.group_by("city_id", "city_name", "node")
+        grid.join(areas, on=["city_id", "city_name", "node"], how="left")
+        .group_by("city_id", "city_name", "node")
         .agg(pl.col("score").mean())
         .with_columns(
             pl.col("node")
