@@ -113,3 +113,9 @@ def test_a_thin_index_is_withheld_not_ranked(tmp_path):
         "Withheld: the city reports 1 of the index's 39 indicators" in html
     )
     assert "84.6" not in card
+    start = html.index("var BK_SPECS = ") + len("var BK_SPECS = ")
+    specs = json.JSONDecoder().raw_decode(html, start)[0]
+    # no index has a like-for-like change the cards would show: the slope chart says "No data"
+    # rather than drawing one
+    assert _values(specs["slope"]) == []
+    assert specs["slope"]["data"]["values"] == [{"message": "No data"}]
