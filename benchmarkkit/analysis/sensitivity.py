@@ -774,7 +774,12 @@ def summarise(runs: pl.DataFrame, nominal: pl.DataFrame) -> tuple[pl.DataFrame, 
         rank.count().cast(pl.Int64).alias("n_samples"),
     )
     agg = agg.sort(
-        "level", "node", "nominal_rank", "city_id", descending=[True, False, False, False]
+        "level",
+        "node",
+        "nominal_rank",
+        "city_id",
+        descending=[True, False, False, False],
+        nulls_last=True,
     )
     return agg.select(list(RANKS)), agg.select(list(SCORES))
 
