@@ -48,6 +48,9 @@ speed."""
 DEFAULT_PEERS = "size:3"
 """Cities within a factor 3 of the city's population: big enough a group to rank in, similar
 enough in scale to learn from."""
+MIN_PEERS = 3
+"""The fewest peers with a score for a rank, a peer median or a gap to mean anything: with fewer,
+the report and ``compare`` say why instead ("rank 1 of 1" is not a standing)."""
 STEPS = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
 """The steps of the composite chain a pipeline may order (``ScoreOptions.steps``)."""
 
@@ -712,6 +715,7 @@ def compare(
     year: int | None = None,
     peers: str = DEFAULT_PEERS,
     levers: bool = True,
+    min_peers: int = MIN_PEERS,
 ) -> Comparison:
     """The city against its peers in one year: scores, ranks, peer median and best, gaps, change
     since the previous year, strengths, weaknesses and — when ``levers`` — the indicators whose
@@ -719,11 +723,17 @@ def compare(
 
     ``city`` is an id or a unique name (default: the demo's Madrid, ES001C, on the demo data);
     ``year`` defaults to the city's latest scored year; ``peers`` is a peer spec such as
-    ``size:3``, ``country:ES+size:2`` or ``all``.
+    ``size:3``, ``country:ES+size:2`` or ``all``. The default year is the latest in which the
+    city and at least ``min_peers`` peers have an index; with fewer peers an index has no rank,
+    median or gap (its ``status`` says why). Peer medians and ``n_peers`` leave the city out;
+    ``rank`` is "of ``n_ranked``"; ``change`` is like for like (both years re-scored on the
+    indicators reported in both: ``change_basis``, ``comparable``).
     """
     from benchmarkkit.analysis.compare import compare_city
 
-    return compare_city(scores, _city(scores, city), year, peers, levers=levers)
+    return compare_city(
+        scores, _city(scores, city), year, peers, levers=levers, min_peers=min_peers
+    )
 
 
 def _city(scores: Scores, city: str | None) -> str:
@@ -761,6 +771,7 @@ def report(
     peers: str = DEFAULT_PEERS,
     lang: str = "en",
     out: str | Path | None = None,
+    min_peers: int = MIN_PEERS,
 ) -> Report:
     """The yearly comparison report for one city, as one HTML file (written to ``out`` when
     given, atomically). Byte-identical for the same inputs (the date comes only from
@@ -769,7 +780,7 @@ def report(
 
     path = _html_path(out)
     comparison, html = build_report(
-        scores, _city(scores, city), year, peers, lang, lambda: _audit(scores)
+        scores, _city(scores, city), year, peers, lang, lambda: _audit(scores), min_peers=min_peers
     )
     if path is not None:
         _write_text(path, html)
@@ -818,6 +829,7 @@ class ReportBatch:
     peers: str
     lang: str
     folder: Path
+    min_peers: int = MIN_PEERS
     skipped: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[tuple[str, Path | None]]:
@@ -832,6 +844,7 @@ class ReportBatch:
                     self.peers,
                     self.lang,
                     lambda: _audit(self.scores),
+                    min_peers=self.min_peers,
                 )
             except InputError as err:
                 self.skipped.append(f"{member}: {err}")
@@ -853,28 +866,36 @@ def reports(
     peers: str = DEFAULT_PEERS,
     lang: str = "en",
     folder: str | Path = "reports-out",
+    min_peers: int = MIN_PEERS,
 ) -> ReportBatch:
     """Reports for every city of ``city``'s peer group in ``year``, scoring the data once."""
+    from benchmarkkit.analysis.compare import shown_scores
     from benchmarkkit.analysis.peers import find_peers
     from benchmarkkit.analysis.target import resolve_target
 
     folder = Path(folder)
     if folder.suffix.lower() in (".html", ".htm"):
         raise InputError(f"a batch of reports goes into a folder, got '{folder}'")
-    target = resolve_target(scores.loaded.cities, scores.scores, _city(scores, city), year)
-    group = find_peers(
-        scores.registry,
-        target.city_id,
-        target.year,
-        peers,
-        scores.loaded.cities,
-        scores.loaded.observations,
+    cities, observations = scores.loaded.cities, scores.loaded.observations
+
+    def peers_for(city_id: str, at: int) -> list[str]:
+        return find_peers(scores.registry, city_id, at, peers, cities, observations)
+
+    target = resolve_target(
+        cities,
+        scores.scores,
+        _city(scores, city),
+        year,
+        shown=lambda: shown_scores(scores.scores, dict(scores.frameworks), scores.pipelines),
+        peers_for=peers_for,
+        min_peers=min_peers,
     )
+    group = peers_for(target.city_id, target.year)
     folder.mkdir(parents=True, exist_ok=True)
-    return ReportBatch(scores, tuple(group), target.year, peers, lang, folder)
+    return ReportBatch(scores, tuple(group), target.year, peers, lang, folder, min_peers)
 
 
-CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
+CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage", "history")
 
 
 def chart(
@@ -886,6 +907,8 @@ def chart(
     peers: str = DEFAULT_PEERS,
     index: str = "livability",
     out: str | Path | None = None,
+    lang: str = "en",
+    min_peers: int = MIN_PEERS,
 ) -> dict[str, Any]:
     """One chart of the report as a Vega-Lite spec (a dict); written to ``out`` when given:
     ``.json`` (the spec), ``.html`` (self-contained), ``.png`` or ``.svg``."""
@@ -902,7 +925,9 @@ def chart(
             f"a chart is written as .html, .png, .svg or .json, got '{path}'",
             hint="e.g. chart.html",
         )
-    spec = chart_spec(scores, kind, _city(scores, city), year, peers, index)
+    spec = chart_spec(
+        scores, kind, _city(scores, city), year, peers, index, lang=lang, min_peers=min_peers
+    )
     if path is not None:
         write_chart(spec, path)
     return spec

@@ -804,8 +804,22 @@ def target_options(fn: Any) -> Any:
         kind="peer_rule",
         lead="",
     )(fn)
-    fn = click.option("--year", type=int, help="Year (default: the city's latest scored year).")(fn)
-    return click.option("--city", help="City id or name (default: the demo's Madrid, ES001C).")(fn)
+    fn = click.option(
+        "--min-peers",
+        type=click.IntRange(min=1),
+        default=3,
+        show_default=True,
+        help="Fewest peers with a score for a rank, a peer median or a gap (else the report says "
+        "why).",
+    )(fn)
+    fn = click.option(
+        "--year",
+        type=int,
+        help="Year (default: the latest in which the city and --min-peers peers have an index).",
+    )(fn)
+    return click.option(
+        "--city", help="City id or name (default: the data set's own, the demo's Madrid)."
+    )(fn)
 
 
 @main.command()
@@ -832,6 +846,7 @@ def compare(
     city: str | None,
     year: int | None,
     peer_spec: str,
+    min_peers: int,
     fmt: str,
     out: Path | None,
     no_levers: bool,
@@ -850,6 +865,7 @@ def compare(
         year=year,
         peers=peer_spec,
         levers=not no_levers,
+        min_peers=min_peers,
     )
     summary = comparison.summary
     if out is not None:
@@ -870,13 +886,16 @@ def compare(
         table_columns=[
             "scorer",
             "node",
+            "status",
             "score",
             "rank",
-            "n_peers",
+            "n_ranked",
             "peer_median",
-            "peer_best",
             "gap_to_median",
+            "coverage",
             "change",
+            "change_basis",
+            "comparable",
             "rank_change",
         ],
     )
@@ -889,7 +908,9 @@ def compare(
             frame,
             "table",
             table_columns=[
-                c for c in ("scorer", "name", "rank", "value", "peer_median") if c in frame.columns
+                c
+                for c in ("scorer", "name", "rank", "n_ranked", "value", "peer_median")
+                if c in frame.columns
             ],
         )
     if comparison.levers.height:
@@ -905,7 +926,7 @@ def compare(
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @data_options
 @target_options
-@click.option("--lang", default="en", show_default=True, help="Report language: en or vi.")
+@click.option("--lang", default="en", show_default=True, help="Report language: en, vi or zh.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -927,6 +948,7 @@ def report(
     city: str | None,
     year: int | None,
     peer_spec: str,
+    min_peers: int,
     lang: str,
     out: Path | None,
     batch: bool,
@@ -943,7 +965,13 @@ def report(
             fail(f"with --all, --out is a folder, got '{folder}'")
         run = scored(obj, files, framework_file, **data)
         batch_run = api.reports(
-            run, city=city, year=year, peers=peer_spec, lang=lang, folder=folder
+            run,
+            city=city,
+            year=year,
+            peers=peer_spec,
+            lang=lang,
+            folder=folder,
+            min_peers=min_peers,
         )
         with click.progressbar(batch_run, label="reports", file=None) as bar:
             written = [path for _, path in bar if path is not None]
@@ -961,6 +989,7 @@ def report(
         peers=peer_spec,
         lang=lang,
         out=out,
+        min_peers=min_peers,
     )
     click.echo(
         f"report for {done.city_name} ({done.city_id}), {done.year} written to {out}"
@@ -970,7 +999,7 @@ def report(
         click.echo(done.attribution)
 
 
-CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
+CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage", "history")
 
 
 @main.command()
@@ -991,6 +1020,7 @@ CHART_KINDS = ("ranking", "heatmap", "strip", "trend", "slope", "coverage")
     required=True,
     help="FILE.html (self-contained), .png, .svg or .json (the Vega-Lite spec).",
 )
+@click.option("--lang", default="en", show_default=True, help="Chart language: en, vi or zh.")
 @framework_option
 @click.pass_obj
 def chart(
@@ -1001,11 +1031,13 @@ def chart(
     city: str | None,
     year: int | None,
     peer_spec: str,
+    min_peers: int,
     index: str,
     out: Path,
+    lang: str,
     **data: Any,
 ) -> None:
-    """Draw one chart of the comparison: ranking, heatmap, strip, trend, slope or coverage."""
+    """Draw one chart of the report: ranking, heatmap, strip, trend, slope, coverage, history."""
     from benchmarkkit.api import chart as draw
 
     if out.suffix.lower() not in (".html", ".png", ".svg", ".json"):
@@ -1020,6 +1052,8 @@ def chart(
         peers=peer_spec,
         index=index,
         out=out,
+        lang=lang,
+        min_peers=min_peers,
     )
     click.echo(f"{kind} chart written to {out}")
 

@@ -35,7 +35,8 @@ def test_compare_report_and_chart_take_a_framework(tmp_path, run):
     assert compared.exit_code == 0, compared.output
     rows = {r["node"]: r for r in json.loads(compared.stdout)}
     assert rows["Index"]["score"] == germany["score"]  # one number, the same in both commands
-    assert rows["Index"]["n_peers"] == index.height
+    assert rows["Index"]["n_ranked"] == index.height  # rank "of N": every city scored
+    assert rows["Index"]["n_peers"] == index.height - 1  # peers leave the city out
 
     out = tmp_path / "r.html"
     reported = run(
