@@ -51,8 +51,6 @@ enough in scale to learn from."""
 MIN_PEERS = 3
 """The fewest peers with a score for a rank, a peer median or a gap to mean anything: with fewer,
 the report and ``compare`` say why instead ("rank 1 of 1" is not a standing)."""
-STEPS = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
-"""The steps of the composite chain a pipeline may order (``ScoreOptions.steps``)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,8 +448,10 @@ class ScoreOptions:
     min_coverage: float | None = None
     screen: float | None = None
     steps: str | tuple[str, ...] | None = None
-    """The order of the steps, e.g. ``"denominate,impute,screen,treat,normalise,aggregate"``
-    (COINr's recipe order)."""
+    """The order of the steps (``benchmarkkit.scorer.STEPS`` by default: denominate, screen,
+    impute, treat, normalise, aggregate), e.g. ``"denominate,impute,screen,treat,normalise,
+    aggregate"`` — COINr's recipe order (``scorer.COINR_STEPS``), the default of a COINr iMeta
+    framework."""
 
     def __post_init__(self) -> None:
         for name in ("min_coverage", "screen"):

@@ -96,3 +96,61 @@ def test_a_section_whose_charts_fail_is_named_and_the_report_still_renders(
     assert result.exit_code == 4, result.output  # done, but a plugin failed
     assert fragment in result.stderr and "Traceback" not in result.output
     assert 'data-chart="heatmap"' in out.read_text(encoding="utf-8")
+
+
+BENCHMARK = ONE_FILE / "benchmark_normaliser.py"
+
+
+def test_a_normaliser_plugin_reads_its_per_indicator_parameter(tmp_path, run):
+    """``benchmark`` reads a ``benchmark`` key of each TOML indicator, in the indicator's units:
+    worked out by hand, with a lower-is-better indicator (PM2.5) converted by the engine."""
+    data = tmp_path / "d.csv"
+    data.write_text(
+        "city_id,year,pm25_concentration,unemployment_rate\n"
+        "A,2023,30,5\nB,2023,10,10\nC,2023,20,15\n",
+        encoding="utf-8",
+    )
+    framework = tmp_path / "fw.toml"
+    framework.write_text(
+        'name = "air_jobs"\n[[node]]\nid = "air_jobs"\n'
+        '[[indicator]]\nid = "unemployment_rate"\nparent = "air_jobs"\nbenchmark = 5\n'
+        '[[indicator]]\nid = "pm25_concentration"\nparent = "air_jobs"\nbenchmark = 15\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "s.csv"
+    result = run(
+        "--plugin",
+        BENCHMARK,
+        "score",
+        data,
+        "--framework",
+        framework,
+        "--normalise",
+        "benchmark",
+        "--treat",
+        "none",
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    got = {(r["node"], r["city_id"]): r["score"] for r in pl.read_csv(out).iter_rows(named=True)}
+    # PM2.5, lower is better: worst 30, benchmark 15 → A 0, B (30-10)/15 = 133 capped at 100,
+    # C (30-20)/15 = 66.7; unemployment: worst 15, benchmark 5 → A 100, B 50, C 0
+    assert got[("pm25_concentration", "A")] == 0.0
+    assert got[("pm25_concentration", "B")] == 100.0
+    assert got[("pm25_concentration", "C")] == pytest.approx(200 / 3, rel=1e-15)
+    assert [got[("unemployment_rate", c)] for c in "ABC"] == [100.0, 50.0, 0.0]
+    assert got[("air_jobs", "B")] == 75.0
+    listed = run("--plugin", BENCHMARK, "score", "--help")
+    assert "benchmark:CAP" in listed.output.replace("\n", "").replace(" ", "")
+    missing = tmp_path / "nobench.toml"
+    missing.write_text(
+        'name = "air_jobs"\n[[node]]\nid = "air_jobs"\n'
+        '[[indicator]]\nid = "unemployment_rate"\nparent = "air_jobs"\n',
+        encoding="utf-8",
+    )
+    refused = run(
+        "--plugin", BENCHMARK, "score", data, "--framework", missing, "--normalise", "benchmark"
+    )
+    assert refused.exit_code == 2 and "benchmark" in refused.stderr
+    assert "Traceback" not in refused.output
