@@ -254,11 +254,13 @@ def build_report(
     audit: Callable[[], dict[str, Any]],
     *,
     min_peers: int = MIN_PEERS,
+    uncertainty: Callable[[int], Any] | None = None,
 ) -> tuple[Comparison, str]:
     """The report of one city as HTML, from a scoring run (``benchmarkkit.Scores``); ``audit()``
     gives the trail of files, methods and plugins the run used — asked after the peers are
     chosen, so a plugin that failed while choosing them is not listed as used. ``min_peers``:
-    fewest peers for a rank (``analysis.compare``)."""
+    fewest peers for a rank (``analysis.compare``). ``uncertainty(year)``: how sure the ranks
+    are (scorer → ``analysis.sensitivity.Sensitivity``), asked once the year is known."""
     from benchmarkkit_reports import load_language
 
     from benchmarkkit.analysis.compare import compare_city
@@ -283,6 +285,7 @@ def build_report(
         titles={name: fw.title for name, fw in scored.frameworks.items()},
         scores=scored.scores,
         cities=scored.loaded.cities,
+        uncertainty=uncertainty(comparison.year) if uncertainty is not None else None,
     )
     sections = guarded_sections(scored.registry)  # a failing section is skipped and named
     top = comparison.summary.filter(pl.col("level") == pl.col("level").max().over("scorer"))

@@ -88,6 +88,10 @@ class ReportContext:
     chart more than the comparison holds."""
     cities: Any = None
     """The cities table (names, population, context attributes)."""
+    uncertainty: Any = None
+    """Scorer → ``analysis.sensitivity.Sensitivity`` of the report's year: how much the ranks
+    move when the uncertain choices (weights, normalisation, imputation …) vary; None when the
+    report was made without it."""
     titles: Mapping[str, str] = field(default_factory=dict)
     """Scorer name → display title."""
     comparable: Mapping[str, bool] = field(default_factory=dict)
