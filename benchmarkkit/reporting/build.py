@@ -17,19 +17,29 @@ from benchmarkkit.analysis.compare import MIN_PEERS
 from benchmarkkit.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from benchmarkkit.analysis.compare import Comparison
     from benchmarkkit.reporting.sections import Language
 
 
 def chart_specs(
-    scored: Any, target: Comparison, language: Language | None = None
+    scored: Any,
+    target: Comparison,
+    language: Language | None = None,
+    *,
+    highlight: Sequence[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """Every chart of the report as a Vega-Lite spec, drawn from the comparison's own frames
     (``analysis.compare``: peers exclude the city, thin indices withheld, change like for like),
     so a chart never shows a number the cards do not. Texts and number formats are
-    ``language``'s (English by default)."""
+    ``language``'s (English by default).
+
+    Every chart takes its form from the size of the peer group (``charts.chart_form``: one
+    named mark per city up to ``charts.FEW`` peers, the distribution above), the same for all
+    charts of the report; ``highlight`` names cities (ids) the distribution form shows by name
+    whatever their rank. The builders get the whole group and embed only summaries, so any
+    group — ``all`` of 10,000 cities — gives a report of bounded size."""
     from benchmarkkit_reports import load_language
 
     from benchmarkkit.columns import FOCUS_AREA_LABELS
@@ -41,6 +51,7 @@ def chart_specs(
     summary = target.summary
     group = target.group.join(cities, on="city_id", how="left")
     top = summary.filter(pl.col("level") == pl.col("level").max().over("scorer"))
+    size = {"n_peers": len(target.peers) - 1, "highlight": tuple(highlight)}
     specs: dict[str, Any] = {}
     for row in top.sort("scorer").iter_rows(named=True):
         scorer = row["scorer"]
@@ -52,6 +63,7 @@ def chart_specs(
             median=row["peer_median"],
             subtitle=ranking_subtitle(lang, target, row),
             labels=L,
+            **size,
         )
     areas = group.filter((pl.col("level") == 2) & pl.col("node").is_in(list(FOCUS_AREA_LABELS)))
     # every city × focus area, so a missing one reads "–" rather than an empty square
@@ -74,8 +86,11 @@ def chart_specs(
     specs["heatmap"] = charts.focus_area_heatmap(
         heat.select("city_id", "city_name", "focus_area", "score"),
         target.city_id,
-        subtitle=lang.t("heatmap_subtitle", city=target.city_name),
+        subtitle=lang.t("heatmap_subtitle", city=target.city_name)
+        if charts.chart_form(size["n_peers"]) == "cities"
+        else None,
         labels=L,
+        **size,
     )
     level1 = (
         scored.scores.filter(
@@ -97,6 +112,7 @@ def chart_specs(
         ),
         target.city_id,
         labels=L,
+        **size,
     )
     index_label = {s: lang.index_name(s, scored.frameworks[s].title) for s in scored.frameworks}
     trend = target.history.with_columns(

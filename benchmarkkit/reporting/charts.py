@@ -7,10 +7,28 @@ returns a chart (layered from a few simple parts, as in Altair's gallery) that v
 against neutral grey stays distinct for every common colour-vision deficiency, and the city is
 also marked by size, bold labels or an outline, never by colour alone.
 
-Frames are summaries (one index among peers, a city's focus areas …), so a builder refuses more
-than ``MAX_ROWS`` rows: that many points would be unreadable and would bloat the self-contained
-report, which inlines every data row. An empty frame, or one whose scores are all missing, gives a
-chart with a "No data" message instead of an error, so one thin section never breaks a report.
+**One rule for the size of the peer group** (docs/charts.md): a chart of cities among their peers
+(``ranking_bars``, ``focus_area_heatmap``, ``indicator_strip``) draws
+
+* up to ``FEW`` (30) peers, **one mark per city with its name**: a bar per city, a heatmap row per
+  city, a dot per city and indicator;
+* above ``FEW`` peers, **the distribution**: a histogram of the peers' scores with the city marked
+  and its "rank r of N", then the few cities a reader asks about by name — the best, the nearest
+  above and below the city, and any ``highlight``-ed; the heatmap shows the city, its nearest peers
+  (closest profile) and the peers' quartiles per focus area; the strip the peers' 10–90 % and
+  25–75 % bands and median per indicator.
+
+The form follows the group's size (``n_peers=``, the city left out; by default the frame's other
+cities), so every chart of one report switches together (``chart_form``). A distribution embeds
+summaries — at most ``BINS`` bins and a handful of named cities per index, one row per indicator,
+(1 + ``NEAREST`` + highlighted + 3) rows per focus area — so a report's size does not grow with the
+number of peers; the other charts (trend, slope, history, coverage) hold the city and the peer
+median only. Those builders take summaries and refuse more than ``MAX_ROWS`` rows (that many
+points would be unreadable and would bloat the self-contained report); the three per-city
+builders take a frame of any size and summarise it first, and fall back to the distribution when
+one mark per city would pass ``MAX_ROWS`` (a strip of more than ~160 indicators). An empty frame,
+or one whose scores are all missing, gives a chart with a "No data" message instead of an error,
+so one thin section never breaks a report.
 
 The ``benchmarkkit`` theme (fonts, sizes, grid, palette) is registered with Altair on import but
 never enabled globally: ``themed(chart)`` returns a copy carrying the theme as its own config, or
@@ -21,7 +39,8 @@ page use ``vstack(...)``, which keeps each chart's colour legend its own.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Final
+import math
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import altair as alt
 import polars as pl
@@ -32,13 +51,17 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "BINS",
+    "FEW",
     "HIGHLIGHT",
     "LABELS",
     "MAX_ROWS",
     "MEDIAN",
+    "NEAREST",
     "NO_DATA",
     "PEER",
     "THEME_NAME",
+    "chart_form",
     "coverage_bars",
     "focus_area_heatmap",
     "indicator_history",
@@ -54,6 +77,14 @@ __all__ = [
 
 MAX_ROWS: Final = 5_000
 """Most rows a builder accepts; Altair itself refuses to embed more than this in ``to_dict()``."""
+
+FEW: Final = 30
+"""Most peers a chart draws one named mark each for; with more it draws their distribution. About
+a screen of bars at 18 px each, and the most names a reader scans for their own city."""
+BINS: Final = 20
+"""Histogram bins of the distribution form: 5 points wide on the 0–100 scale."""
+NEAREST: Final = 3
+"""Peers named in the distribution form's heatmap: those with the closest focus-area profile."""
 
 THEME_NAME: Final = "benchmarkkit"
 
@@ -126,6 +157,17 @@ LABELS: Final[dict[str, str]] = {
     "n_cities": "{n} cities",
     "left_out": "({n} without a score left out)",
     "history": "Indicators over the years",
+    "cities_axis": "Cities",
+    "rank_label": "{rank} · {city}",
+    "heatmap_many_subtitle": "{city} outlined, its nearest peers (closest profile) and the "
+    "quartiles of all {n} peers · – where missing",
+    "q25": "Peers: 25th percentile",
+    "q50": "Peers: median",
+    "q75": "Peers: 75th percentile",
+    "strip_many_subtitle": "Large dot: {city} · dark band: the middle half of the {n} peers · "
+    "light band: 80 % of them · tick: peer median",
+    "band_50": "Middle half of the peers",
+    "band_80": "80 % of the peers",
     "decimal": ".",
     "thousands": ",",
 }
@@ -137,6 +179,24 @@ formats (tooltips, axes)."""
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return {**LABELS, **(labels or {})}
+
+
+def chart_form(n_peers: int, marks: int = 0) -> Literal["cities", "distribution"]:
+    """The form a chart of cities among ``n_peers`` peers takes (the rule of the module's
+    docstring): ``"cities"``, one named mark per city, up to ``FEW`` peers and ``MAX_ROWS``
+    ``marks``; ``"distribution"`` above.
+
+    >>> chart_form(11), chart_form(30), chart_form(31), chart_form(20, marks=6_000)
+    ('cities', 'cities', 'distribution', 'distribution')
+    """
+    return "cities" if n_peers <= FEW and marks <= MAX_ROWS else "distribution"
+
+
+def _n_peers(data: pl.DataFrame, city_id: str, n_peers: int | None) -> int:
+    """The group's size, the city left out: as given, else the frame's other cities."""
+    if n_peers is not None:
+        return n_peers
+    return data.filter(pl.col("city_id") != city_id)["city_id"].n_unique()
 
 
 def _num(value: float | None, L: Mapping[str, str], digits: int = 1) -> str:
@@ -288,12 +348,16 @@ def ranking_bars(
     median: float | None = None,
     subtitle: str | None = None,
     labels: Mapping[str, str] | None = None,
+    n_peers: int | None = None,
+    highlight: Sequence[str] = (),
 ) -> AnyChart:
     """One index among peers: a bar per city, best at the top, the city in blue.
 
     A dashed rule marks the peer median (the city itself left out) so the reader sees at once
     whether the city is above or below its peers, not only where it ranks. Cities without a score
-    are left out and counted in the subtitle.
+    are left out and counted in the subtitle. Above ``FEW`` peers (``chart_form``): a histogram
+    of the peers' scores with the city's score marked, over bars for the cities named by rank
+    only — the best, the nearest above and below the city, and ``highlight``.
 
     Args:
         frame: one row per city; columns ``city_id``, ``city_name``, ``score``, ``rank``.
@@ -303,9 +367,12 @@ def ranking_bars(
             default the median of the frame's other cities.
         subtitle: replaces the computed one ("Madrid: 53.8, rank 4 of 11 · …").
         labels: texts in the report's language (``LABELS`` keys).
+        n_peers: the peer group's size, which chooses the form; by default the frame's other
+            cities.
+        highlight: city ids to name in the distribution form whatever their rank.
     """
     L = _labels(labels)
-    data = _prepare(frame, ["city_id", "city_name", "score", "rank"], "ranking_bars")
+    data = _prepare(frame, ["city_id", "city_name", "score", "rank"], "ranking_bars", limit=False)
     _unique(data, ["city_id"], "ranking_bars", "city")
     data = _with_labels(data, city_id, L)
     present = data.filter(pl.col("score").is_not_null())
@@ -315,6 +382,10 @@ def ranking_bars(
     if median is None and subtitle is None:
         median = _median(present.filter(pl.col("city_id") != city_id))
     present = present.sort(["score", "label"], descending=[True, False], nulls_last=True)
+    if subtitle is None:
+        subtitle = _ranking_subtitle(data, city_id, city, median, present.height, L)
+    if chart_form(_n_peers(data, city_id, n_peers), present.height) == "distribution":
+        return _ranking_distribution(present, city_id, city, title, median, subtitle, highlight, L)
     order = present["label"].to_list()
     domain = _score_domain(present["score"])
 
@@ -345,13 +416,138 @@ def ranking_bars(
     layers: list[alt.Chart] = [bars]
     if median is not None:
         layers += _median_rule(median, L)
-    if subtitle is None:
-        subtitle = _ranking_subtitle(data, city_id, city, median, present.height, L)
     return alt.layer(*layers).properties(
         title=_title(title, subtitle),
         width=_WIDTH,
         height=alt.Step(_STEP),
         description=f"Bar chart of {present.height} cities by {_plain(title)}; {subtitle}",
+    )
+
+
+def _ranking_distribution(
+    present: pl.DataFrame,
+    city_id: str,
+    city: str | None,
+    title: Title,
+    median: float | None,
+    subtitle: str,
+    highlight: Sequence[str],
+    L: Mapping[str, str],
+) -> AnyChart:
+    """``ranking_bars`` above ``FEW`` peers: the peers' histogram (``BINS`` bins) with the city
+    marked, over a bar per named city (``present`` is sorted best first)."""
+    domain = _score_domain(present["score"]) or [
+        float(present["score"].min()),  # type: ignore[arg-type]
+        float(present["score"].max()),  # type: ignore[arg-type]
+    ]
+    lo, hi = domain
+    width = (hi - lo) / BINS or 1.0
+    bins = (
+        present.filter(pl.col("city_id") != city_id)
+        .select(((pl.col("score") - lo) / width).floor().clip(0, BINS - 1).cast(pl.Int32))
+        .group_by("score")
+        .len("count")
+        .sort("score")
+        .select(
+            (lo + pl.col("score") * width).alias("bin_start"),
+            (lo + (pl.col("score") + 1) * width).alias("bin_end"),
+            "count",
+        )
+    )
+    bins = bins.with_columns(
+        pl.Series(
+            "bin_label",
+            [
+                f"{_num(a, L, 0)}–{_num(b, L, 0)}"
+                for a, b in bins.select("bin_start", "bin_end").rows()
+            ],
+            dtype=pl.String,
+        )
+    )
+    x = alt.X("bin_start:Q", title=None, scale=alt.Scale(domain=domain, nice=False, zero=False))
+    hist = (
+        alt.Chart(bins)
+        .mark_bar(color=PEER, stroke="white", strokeWidth=0.5, orient="vertical")
+        .encode(
+            x=x,
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", title=L["cities_axis"], axis=alt.Axis(tickCount=3, format="d")),
+            tooltip=[
+                alt.Tooltip("bin_label:N", title=L["score"]),
+                alt.Tooltip("count:Q", title=L["cities_axis"]),
+            ],
+        )
+    )
+    top: list[alt.Chart] = [hist]
+    if median is not None:
+        top.append(
+            alt.Chart(pl.DataFrame({"median": [median]}))
+            .mark_rule(color=MEDIAN, strokeDash=[5, 3], strokeWidth=1.5)
+            .encode(x=alt.X("median:Q"))
+        )
+    ids = present["city_id"].to_list()
+    named = {ids[0], *(h for h in highlight if h in set(ids))}
+    if city_id in ids:
+        i = ids.index(city_id)
+        named |= {ids[max(i - 1, 0)], city_id, ids[min(i + 1, len(ids) - 1)]}
+        score = present["score"][i]
+        right = score > lo + 0.7 * (hi - lo)  # the label turns left near the right edge
+        mark = pl.DataFrame({"score": [score], "text": [f"{city} {_num(score, L)}"]})
+        base = alt.Chart(mark).encode(x=alt.X("score:Q"))
+        top += [
+            base.mark_rule(color=HIGHLIGHT, strokeWidth=2.5),
+            base.mark_text(
+                align="right" if right else "left",
+                baseline="bottom",
+                dx=-4 if right else 4,
+                dy=-2,
+                color=HIGHLIGHT,
+                fontWeight="bold",
+            ).encode(text="text:N", y=alt.value(0)),
+        ]
+    excerpt = present.filter(pl.col("city_id").is_in(sorted(named)))
+    excerpt = excerpt.with_columns(
+        pl.Series(
+            "row",
+            [
+                L["rank_label"].format(rank=r if r is not None else "–", city=c)
+                for r, c in excerpt.select("rank", "label").rows()
+            ],
+            dtype=pl.String,
+        )
+    )
+    mine = excerpt.filter(pl.col("city_id") == city_id)["row"]
+    bars = (
+        alt.Chart(excerpt)
+        .mark_bar(height={"band": 0.75})
+        .encode(
+            x=alt.X("score:Q", title=L["score"], scale=alt.Scale(domain=domain, nice=False)),
+            y=alt.Y(
+                "row:N",
+                sort=excerpt["row"].to_list(),
+                title=None,
+                axis=alt.Axis(labelFontWeight=_bold_if(mine[0] if mine.len() else None)),
+            ),
+            color=_city_colour(city, L["peers"]),
+            tooltip=[
+                alt.Tooltip("city_name:N", title=L["city"]),
+                alt.Tooltip("city_id:N", title=L["id"]),
+                alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
+                alt.Tooltip("rank:Q", title=L["rank"]),
+            ],
+        )
+    )
+    bottom: list[alt.Chart] = [bars]
+    if median is not None:
+        bottom += _median_rule(median, L)
+    return alt.vconcat(
+        alt.layer(*top).properties(width=_WIDTH, height=70),
+        alt.layer(*bottom).properties(width=_WIDTH, height=alt.Step(_STEP)),
+        spacing=22,
+    ).properties(
+        title=_title(title, subtitle),
+        description=f"Histogram of {present.height} cities by {_plain(title)}, with "
+        f"{excerpt.height} named; {subtitle}",
     )
 
 
@@ -362,6 +558,8 @@ def focus_area_heatmap(
     title: Title | None = None,
     subtitle: str | None = None,
     labels: Mapping[str, str] | None = None,
+    n_peers: int | None = None,
+    highlight: Sequence[str] = (),
 ) -> AnyChart:
     """Cities × focus areas, coloured by score, with the city's row outlined and in bold.
 
@@ -369,18 +567,24 @@ def focus_area_heatmap(
     areas. Cells show the rounded score so the chart reads without a colour key; missing cells
     are light grey with a dash, never coloured as a low score. Rows are sorted by how many areas a
     city has scores for, then by their mean (so a city scored on one area does not top the table),
-    columns follow ASCN's order of the six focus areas.
+    columns follow ASCN's order of the six focus areas. Above ``FEW`` peers (``chart_form``) the
+    rows are the city, its ``NEAREST`` peers (the smallest mean distance over the focus areas both
+    have, on at least half of the city's), any ``highlight``-ed city, then the peers' 75th
+    percentile, median and 25th percentile per focus area (rows in italics).
 
     Args:
         frame: one row per city × focus area; columns ``city_id``, ``city_name``,
             ``focus_area`` (a label, or an ASCN key such as ``civic_social``), ``score``.
         city_id: the city whose row is emphasised.
         title: chart title; defaults to "Focus areas".
+        n_peers: the peer group's size, which chooses the form; by default the frame's other
+            cities.
+        highlight: city ids to show as rows in the distribution form.
     """
     L = _labels(labels)
     title = title or L["focus_areas"]
     cols = ["city_id", "city_name", "focus_area", "score"]
-    data = _prepare(frame, cols, "focus_area_heatmap")
+    data = _prepare(frame, cols, "focus_area_heatmap", limit=False)
     data = data.with_columns(
         pl.col("focus_area").replace(FOCUS_AREA_LABELS).fill_null(L["no_focus_area"])
     )
@@ -389,12 +593,19 @@ def focus_area_heatmap(
         return _no_data(title, "Heatmap of focus-area scores: no data", L)
     data = _with_labels(data, city_id, L)
     city = _city_label(data, city_id)
-    means = (
-        data.group_by("label")
-        .agg(pl.col("score").count().alias("present"), pl.col("score").mean().alias("mean"))
-        .sort(["present", "mean", "label"], descending=[True, True, False], nulls_last=True)
-    )
-    rows = means["label"].to_list()
+    n = _n_peers(data, city_id, n_peers)
+    quartiles: list[str] = []
+    if chart_form(n, data.height) == "distribution":
+        data, rows, quartiles = _heat_summary(data, city_id, highlight, L)
+        if subtitle is None:
+            subtitle = L["heatmap_many_subtitle"].format(city=city or city_id, n=n)
+    else:
+        means = (
+            data.group_by("label")
+            .agg(pl.col("score").count().alias("present"), pl.col("score").mean().alias("mean"))
+            .sort(["present", "mean", "label"], descending=[True, True, False], nulls_last=True)
+        )
+        rows = means["label"].to_list()
     seen = data["focus_area"].unique(maintain_order=True).to_list()
     columns = [a for a in FOCUS_AREA_LABELS.values() if a in seen]
     columns += [a for a in seen if a not in columns]
@@ -424,11 +635,18 @@ def focus_area_heatmap(
             labelExpr="split(replace(datum.label, ' & ', '\u00a0& '), ' ')",
         ),
     )
+    italic = (
+        alt.expr(f"indexof({json.dumps(quartiles)}, datum.value) >= 0 ? 'italic' : 'normal'")
+        if quartiles
+        else alt.Undefined
+    )
     y = alt.Y(
         "label:N",
         sort=rows,
         title=None,
-        axis=alt.Axis(labelFontWeight=_bold_if(city), domain=False, ticks=False),
+        axis=alt.Axis(
+            labelFontWeight=_bold_if(city), labelFontStyle=italic, domain=False, ticks=False
+        ),
     )
     tooltip = [
         alt.Tooltip("city_name:N", title=L["city"]),
@@ -475,30 +693,90 @@ def focus_area_heatmap(
     )
 
 
+def _heat_summary(
+    data: pl.DataFrame, city_id: str, highlight: Sequence[str], L: Mapping[str, str]
+) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """The distribution form's rows: the city, its nearest peers, the highlighted cities and the
+    peers' quartiles, every row × focus area present (a missing cell reads "–")."""
+    scored = data.filter(pl.col("score").is_not_null())
+    mine = scored.filter(pl.col("city_id") == city_id).select(
+        "focus_area", pl.col("score").alias("_mine")
+    )
+    peers = data.filter(pl.col("city_id") != city_id)
+    need = max(1, math.ceil(mine.height / 2))
+    nearest = (
+        scored.filter(pl.col("city_id") != city_id)
+        .join(mine, on="focus_area")
+        .group_by("city_id")
+        .agg(
+            (pl.col("score") - pl.col("_mine")).abs().mean().alias("_d"),
+            pl.len().alias("_n"),
+            pl.col("label").first(),
+        )
+        .filter(pl.col("_n") >= need)
+        .sort(["_n", "_d", "label"], descending=[True, False, False])
+        .head(NEAREST)["city_id"]
+        .to_list()
+    )
+    known = set(data["city_id"].to_list())
+    named = [c for c in dict.fromkeys([city_id, *nearest, *highlight]) if c in known]
+    labels = dict(data.select("city_id", "label").unique("city_id").rows())
+    rows = [labels[c] for c in named]
+    quartiles = [L["q75"], L["q50"], L["q25"]]
+    q = (
+        peers.group_by("focus_area")
+        .agg(
+            pl.col("score").quantile(0.75, "linear").alias(quartiles[0]),
+            pl.col("score").median().alias(quartiles[1]),
+            pl.col("score").quantile(0.25, "linear").alias(quartiles[2]),
+        )
+        .unpivot(index="focus_area", variable_name="label", value_name="score")
+    )
+    areas = data.select("focus_area").unique()
+    cities = data.filter(pl.col("city_id").is_in(named)).select(
+        "label", "city_name", "focus_area", "score"
+    )
+    grid = pl.DataFrame({"label": rows + quartiles}).join(areas, how="cross")
+    values = pl.concat([cities, q.with_columns(pl.col("label").alias("city_name"))], how="diagonal")
+    out = grid.join(values, on=["label", "focus_area"], how="left").with_columns(
+        pl.coalesce("city_name", "label").alias("city_name")
+    )
+    return out.sort("label", "focus_area"), rows + quartiles, quartiles
+
+
 def indicator_strip(
     frame: Frame,
     city_id: str,
     *,
     title: Title | None = None,
     labels: Mapping[str, str] | None = None,
+    n_peers: int | None = None,
+    highlight: Sequence[str] = (),
 ) -> AnyChart:
     """Per indicator, where the city sits among its peers on the normalised 0–100 scale.
 
     Peers are small grey dots, the city a large blue dot, the peer median a dark tick: the gap
     between the blue dot and the tick is the story. Indicators are sorted by the city's score
-    (strengths first); indicators the city lacks come last, with the peers still shown.
+    (strengths first); indicators the city lacks come last, with the peers still shown. Above
+    ``FEW`` peers (``chart_form``) the peers are two bands instead of dots — the middle half
+    (25th–75th percentile, dark) and 80 % of them (10th–90th, light) — and only the city and
+    ``highlight``-ed cities are dots.
 
     Args:
         frame: one row per indicator × city; columns ``indicator_name``, ``city_id``,
             ``city_name``, ``score`` (normalised score).
         city_id: the city drawn as the large dot.
         title: chart title; defaults to "Indicators".
+        n_peers: the peer group's size, which chooses the form; by default the frame's other
+            cities.
+        highlight: city ids drawn as dots in the distribution form.
     """
     L = _labels(labels)
     title = title or L["indicators"]
     cols = ["indicator_name", "city_id", "city_name", "score"]
-    data = _prepare(frame, cols, "indicator_strip")
+    data = _prepare(frame, cols, "indicator_strip", limit=False)
     _unique(data, ["indicator_name", "city_id"], "indicator_strip", "indicator × city")
+    n = _n_peers(data, city_id, n_peers)
     data = _with_labels(data, city_id, L).filter(pl.col("score").is_not_null())
     if data.is_empty():
         return _no_data(title, "Indicator strip plot: no data", L)
@@ -510,13 +788,25 @@ def indicator_strip(
         .join(mine, on="indicator_name", how="left")
         .sort(["score", "indicator_name"], descending=[True, False], nulls_last=True)
     )["indicator_name"].to_list()
+    many = chart_form(n, data.height) == "distribution"
     medians = (
         data.filter(pl.col("city_id") != city_id)
         .group_by("indicator_name")
-        .agg(pl.col("score").median().alias("median"), pl.len().alias("n_peers"))
+        .agg(
+            pl.col("score").median().alias("median"),
+            pl.len().alias("n_peers"),
+            *(
+                pl.col("score").quantile(q / 100, "linear").alias(f"p{q}")
+                for q in ((10, 25, 75, 90) if many else ())
+            ),
+        )
         .sort("indicator_name")
     )
     domain = _score_domain(data["score"])
+    colour = _city_colour(city, L["peers"])
+    if many:  # the dots: the city and the highlighted cities only; the subtitle names them
+        data = data.filter(pl.col("city_id").is_in([city_id, *highlight]))
+        colour = colour.legend(None)
     x = alt.X(
         "score:Q",
         title=L["normalised_score"],
@@ -529,7 +819,7 @@ def indicator_strip(
         .encode(
             x=x,
             y=y,
-            color=_city_colour(city, L["peers"]),
+            color=colour,
             size=alt.Size(
                 "group:N",
                 legend=None,
@@ -559,7 +849,34 @@ def indicator_strip(
     )
     who = city or city_id
     subtitle = L["strip_subtitle"].format(city=who)
-    return alt.layer(dots, ticks).properties(
+    layers = [dots, ticks]
+    if many:
+        subtitle = L["strip_many_subtitle"].format(city=who, n=n)
+        band = alt.Chart(medians).encode(y=alt.Y("indicator_name:N", sort=order))
+        layers = [
+            band.mark_bar(color="#E3E3E3", height={"band": 0.55}).encode(
+                x=alt.X("p10:Q"),
+                x2="p90:Q",
+                tooltip=[
+                    alt.Tooltip("indicator_name:N", title=L["indicator"]),
+                    alt.Tooltip("p10:Q", title=L["band_80"] + " ≥", format=_SCORE_FORMAT),
+                    alt.Tooltip("p90:Q", title=L["band_80"] + " ≤", format=_SCORE_FORMAT),
+                ],
+            ),
+            band.mark_bar(color=PEER, height={"band": 0.55}).encode(
+                x=alt.X("p25:Q"),
+                x2="p75:Q",
+                tooltip=[
+                    alt.Tooltip("indicator_name:N", title=L["indicator"]),
+                    alt.Tooltip("p25:Q", title=L["band_50"] + " ≥", format=_SCORE_FORMAT),
+                    alt.Tooltip("p75:Q", title=L["band_50"] + " ≤", format=_SCORE_FORMAT),
+                    alt.Tooltip("n_peers:Q", title=L["peers"]),
+                ],
+            ),
+            ticks,
+            dots,
+        ]
+    return alt.layer(*layers).properties(
         title=_title(title, subtitle),
         width=_WIDTH,
         height=alt.Step(_STEP + 4),
@@ -878,19 +1195,22 @@ def indicator_history(
 # ------------------------------------------------------------------------------------- helpers
 
 
-def _prepare(frame: Frame, columns: Sequence[str], what: str) -> pl.DataFrame:
+def _prepare(
+    frame: Frame, columns: Sequence[str], what: str, *, limit: bool = True
+) -> pl.DataFrame:
     """Check size and columns, keep only ``columns``, make the values JSON-friendly.
 
     NaN becomes null (JSON has no NaN, and Vega treats null as missing) and enum/categorical
-    columns become strings, so Altair's narwhals path gets plain types.
+    columns become strings, so Altair's narwhals path gets plain types. ``limit=False`` for the
+    builders that summarise a large group themselves (they embed summaries, never every row).
     """
     if isinstance(frame, pl.LazyFrame):
-        frame = frame.head(MAX_ROWS + 1).collect()
+        frame = (frame.head(MAX_ROWS + 1) if limit else frame).collect()
     if not isinstance(frame, pl.DataFrame):
         raise TypeError(
             f"{what}: expected a Polars DataFrame or LazyFrame, got {type(frame).__name__}"
         )
-    if frame.height > MAX_ROWS:
+    if limit and frame.height > MAX_ROWS:
         raise ValueError(
             f"{what}: the frame has more than {MAX_ROWS:,} rows; charts take "
             f"summaries (one year, one index, a peer group), filter it first"
