@@ -32,6 +32,8 @@ _LAZY = {
     "reports": "benchmarkkit.api",
     "chart": "benchmarkkit.api",
     "template": "benchmarkkit.api",
+    "audit": "benchmarkkit.api",
+    "sensitivity": "benchmarkkit.api",
     "load_plugins": "benchmarkkit.api",
     "Data": "benchmarkkit.api",
     "Scores": "benchmarkkit.api",

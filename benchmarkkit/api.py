@@ -34,7 +34,9 @@ from benchmarkkit.plugins import describe, fix_hint
 from benchmarkkit.timelimit import time_limit
 
 if TYPE_CHECKING:
+    from benchmarkkit.analysis.audit import Audit
     from benchmarkkit.analysis.compare import Comparison
+    from benchmarkkit.analysis.sensitivity import Sensitivity
     from benchmarkkit.engine.score import ScoreResult
     from benchmarkkit.io.load import Loaded
     from benchmarkkit.io.mapping import Mapping as ColumnMapping
@@ -702,6 +704,101 @@ def _check_years(data: Data, years: Sequence[int] | None) -> None:
                 if known
                 else "the data are empty",
             )
+
+
+# ---------------------------------------------------------------------------------------------
+# audit and sensitivity: how coherent is each index, and how sure are its ranks
+
+
+def _analysis_year(scores: Scores, scorer: str, year: int | None) -> int | None:
+    """The year an audit or a sensitivity analysis looks at, by default: the latest in which
+    the index scores at least half as many cities as in its best year — the latest year alone
+    may hold a handful of early reporters (the demo's 2024), whose ranks say little."""
+    if year is not None:
+        return year
+    top = scores.scores.filter(
+        (pl.col("scorer") == scorer)
+        & (pl.col("level") == pl.col("level").max())
+        & pl.col("score").is_not_null()
+    )
+    counts = top.group_by("year").len()
+    if counts.height == 0:
+        return None
+    enough = counts.filter(pl.col("len") * 2 >= counts["len"].max())
+    return int(enough["year"].max())  # type: ignore[arg-type]
+
+
+def audit(scores: Scores, *, year: int | None = None) -> dict[str, Audit]:
+    """The statistical audit of every index of a scoring run, as COINr's ``get_stats``,
+    ``get_corr``, ``get_cronbach``, ``get_PCA`` and ``get_eff_weights`` compute it, on the raw
+    data and on the data as scored (after the run's own imputation, treatment and
+    normalisation): scorer → ``Audit`` (frames ``stats``, ``correlations``, ``cronbach``,
+    ``pca``, ``pca_loadings``, ``effective_weights``). ``year``: by default, each index's latest
+    year in which it scores at least half as many cities as in its best year."""
+    from benchmarkkit.analysis.audit import audit_scores, framework_year
+
+    _check_years(scores.data, [year] if year is not None else None)
+    out = {}
+    for name, framework in sorted(scores.frameworks.items()):
+        at = framework_year(scores.data.observations, framework, _analysis_year(scores, name, year))
+        mine = scores.scores.filter(pl.col("scorer") == name)
+        out[name] = audit_scores(framework, scores.data.observations, mine, at)
+    return out
+
+
+def sensitivity(
+    scores: Scores,
+    *,
+    vary: Sequence[str],
+    samples: int = 1000,
+    method: str = "ua",
+    seed: int = 0,
+    year: int | None = None,
+    executor: str = "local",
+    scorers: Sequence[str] = (),
+    levels: Sequence[int] | None = None,
+) -> dict[str, Sensitivity]:
+    """How sure are the ranks: every index re-scored under the uncertain choices in ``vary``
+    (``weights:0.25``, ``normalise:minmax,zscore``, ``aggregate:arithmetic,geometric``,
+    ``impute:none,mean,group-mean:COL``, ``treat:none,jrc``, ``drop-indicator``), ``samples`` at
+    random (``ua``) or in Saltelli's design (``sobol``, base ``samples`` a power of 2), each
+    sample a full re-score. Scorer → ``Sensitivity`` (frames ``ranks``, ``scores``, ``sobol``,
+    ``design``, ``failures``). Deterministic for a ``seed``, whatever the ``executor`` (``local``
+    or ``ray``)."""
+    from benchmarkkit.analysis.sensitivity import sensitivity as analyse
+
+    if not vary:
+        raise InputError(
+            "nothing to vary", hint="e.g. vary=['weights:0.25', 'normalise:minmax,zscore']"
+        )
+    if method not in ("ua", "sobol"):
+        raise InputError(f"unknown method '{method}'", hint="use ua or sobol")
+    chosen = list(scorers) or sorted(scores.frameworks)
+    for name in chosen:
+        if name not in scores.frameworks:
+            raise InputError(
+                f"no index '{name}' in this run",
+                hint=did_you_mean(name, scores.frameworks)
+                or f"indices: {', '.join(sorted(scores.frameworks))}",
+            )
+    _check_years(scores.data, [year] if year is not None else None)
+    return {
+        name: analyse(
+            scores.frameworks[name],
+            scores.data.observations,
+            scores.data.cities,
+            scores.pipelines[name],
+            scores.registry,
+            list(vary),
+            method=method,  # type: ignore[arg-type]
+            samples=samples,
+            seed=seed,
+            year=_analysis_year(scores, name, year),
+            levels=levels,
+            executor=executor,  # type: ignore[arg-type]
+        )
+        for name in chosen
+    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -318,6 +318,76 @@ def data_options(fn: Any) -> Any:
     return fn
 
 
+def method_options(fn: Any) -> Any:
+    """The method options of ``score`` (and of ``audit`` and ``sensitivity``, which score too)."""
+    options = [
+        click.option(
+            "--denominate",
+            is_flag=True,
+            default=None,
+            help="Divide by the framework's denominators.",
+        ),
+        click.option("--impute", cls=RegistryHelp, kind="imputer", lead="Fill gaps: none or"),
+        click.option("--treat", cls=RegistryHelp, kind="treatment", lead="Outliers:"),
+        click.option(
+            "--normalise", "normalise", cls=RegistryHelp, kind="normaliser", lead="Normalisation:"
+        ),
+        click.option(
+            "--aggregate",
+            cls=RegistryHelp,
+            kind="aggregator",
+            lead="Aggregation, one for all levels or one per level separated by '/' (e.g. "
+            "arithmetic/geometric):",
+        ),
+        click.option(
+            "--reference",
+            type=click.Choice(["year", "pooled"]),
+            help="Normalise within each year or over all years together.",
+        ),
+        click.option("--min-coverage", type=float, help="Share of children a parent needs (0–1)."),
+        click.option(
+            "--screen", type=float, help="Drop cities with a smaller share of indicators (0–1)."
+        ),
+        click.option(
+            "--steps",
+            metavar="A,B,…",
+            help="The order of the steps among denominate, impute, screen, treat, normalise, "
+            "aggregate (COINr's recipe: denominate,impute,screen,treat,normalise,aggregate).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def score_options(**given: Any) -> Any:
+    """``ScoreOptions`` from the method options as parsed (shares checked in the CLI's words)."""
+    from benchmarkkit.api import ScoreOptions
+
+    for name, share in (
+        ("--min-coverage", given.get("min_coverage")),
+        ("--screen", given.get("screen")),
+    ):
+        if share is not None and not 0 <= share <= 1:
+            fail(f"{name} is a share between 0 and 1, got {share}")
+    return ScoreOptions(
+        **{
+            k: given.get(k)
+            for k in (
+                "denominate",
+                "impute",
+                "treat",
+                "normalise",
+                "aggregate",
+                "reference",
+                "min_coverage",
+                "screen",
+                "steps",
+            )
+        }
+    )
+
+
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     out = {}
     for item in values:
@@ -663,34 +733,7 @@ def methods(obj: Context, kind: str | None) -> None:
 )
 @click.option("--year", "years", multiple=True, type=int, help="Only these years (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write scores (.csv/.parquet/.json).")
-@click.option(
-    "--denominate", is_flag=True, default=None, help="Divide by the framework's denominators."
-)
-@click.option("--impute", cls=RegistryHelp, kind="imputer", lead="Fill gaps: none or")
-@click.option("--treat", cls=RegistryHelp, kind="treatment", lead="Outliers:")
-@click.option(
-    "--normalise", "normalise", cls=RegistryHelp, kind="normaliser", lead="Normalisation:"
-)
-@click.option(
-    "--aggregate",
-    cls=RegistryHelp,
-    kind="aggregator",
-    lead="Aggregation, one for all levels or one per level separated by '/' (e.g. "
-    "arithmetic/geometric):",
-)
-@click.option(
-    "--reference",
-    type=click.Choice(["year", "pooled"]),
-    help="Normalise within each year or over all years together.",
-)
-@click.option("--min-coverage", type=float, help="Share of children a parent needs (0–1).")
-@click.option("--screen", type=float, help="Drop cities with a smaller share of indicators (0–1).")
-@click.option(
-    "--steps",
-    metavar="A,B,…",
-    help="The order of the steps among denominate, impute, screen, treat, normalise, aggregate "
-    "(COINr's recipe: denominate,impute,screen,treat,normalise,aggregate).",
-)
+@method_options
 @click.option("--level", "levels", multiple=True, type=int, help="Only these levels in the output.")
 @click.option(
     "--weights",
@@ -722,12 +765,7 @@ def score(
     """Score cities: every node of every level, with ranks and coverage, as one long table."""
     import polars as pl
 
-    from benchmarkkit.api import ScoreOptions
-
-    for name, share in (("--min-coverage", min_coverage), ("--screen", screen)):
-        if share is not None and not 0 <= share <= 1:
-            fail(f"{name} is a share between 0 and 1, got {share}")
-    options = ScoreOptions(
+    options = score_options(
         denominate=denominate,
         impute=impute,
         treat=treat,
@@ -1144,6 +1182,207 @@ def template(
         registry=obj.registry(),
     )
     click.echo(f"template for {len(cities)} cities × {len(years)} years written to {written}")
+
+
+def _method_values(given: dict[str, Any]) -> dict[str, Any]:
+    """Split the method options (for ``score_options``) from the data options (``**data``)."""
+    keys = (
+        "denominate",
+        "impute",
+        "treat",
+        "normalise",
+        "aggregate",
+        "reference",
+        "min_coverage",
+        "screen",
+        "steps",
+    )
+    return {k: given.pop(k) for k in keys if k in given}
+
+
+def _out_dir(out: Path) -> Path:
+    if out.suffix:
+        fail(f"--out is a folder for the CSV files, got '{out}'")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        fail(f"cannot create the folder '{out}' ({err.strerror})")
+    return out
+
+
+def _tables(results: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """One table per name over every index, with a ``scorer`` column first."""
+    import polars as pl
+
+    out = {}
+    for name in names:
+        frames = [
+            getattr(r, name).select(pl.lit(scorer).alias("scorer"), pl.all())
+            for scorer, r in results.items()
+        ]
+        out[name] = pl.concat(frames, how="diagonal_relaxed") if frames else None
+    return out
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@framework_option
+@method_options
+@click.option("--year", type=int, help="The year audited (default: each index's latest).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="A folder for stats.csv, correlations.csv, cronbach.csv, pca.csv, pca_loadings.csv, "
+    "effective_weights.csv and warnings.csv.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table"]), help="Print the audit's warnings and alphas."
+)
+@click.pass_obj
+def audit(
+    obj: Context,
+    files: tuple[Path, ...],
+    framework_file: Path | None,
+    year: int | None,
+    out: Path | None,
+    fmt: str | None,
+    **given: Any,
+) -> None:
+    """The statistical audit of each index, as COINr computes it: statistics, correlations,
+    Cronbach's alpha, PCA and effective weights, on the raw data and as scored."""
+    import polars as pl
+
+    from benchmarkkit import api
+    from benchmarkkit.analysis.audit import audit_warnings
+
+    if out is None and fmt is None:
+        fail("say where the audit goes: --out FOLDER, or --format table")
+    options = score_options(**_method_values(given))
+    run = scored(obj, files, framework_file, options=options, **given)
+    results = api.audit(run, year=year)
+    tables = _tables(
+        results,
+        ("stats", "correlations", "cronbach", "pca", "pca_loadings", "effective_weights"),
+    )
+    warnings = pl.concat(
+        [audit_warnings(r).select(pl.lit(s).alias("scorer"), pl.all()) for s, r in results.items()],
+        how="diagonal_relaxed",
+    )
+    if out is not None:
+        folder = _out_dir(out)
+        for name, frame in {**tables, "warnings": warnings}.items():
+            if frame is not None:
+                write_table(frame, folder / f"{name}.csv")
+        click.echo(f"audit of {', '.join(results)} written to {folder}")
+    if fmt == "table" or out is None:
+        for scorer, result in results.items():
+            click.echo(f"{scorer} ({result.year}):")
+            alphas = result.cronbach.filter(pl.col("stage") == "scored")
+            echo_frame(alphas, "table", table_columns=["group", "level", "k", "alpha"])
+        if warnings.height:
+            click.echo("warnings:")
+            for row in warnings.iter_rows(named=True):
+                click.echo(f"  {row['scorer']}: {row['message']}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@data_options
+@framework_option
+@method_options
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="SPEC",
+    help="An uncertain input (repeatable): weights:NOISE[@LEVEL], normalise:minmax,zscore, "
+    "aggregate:arithmetic,geometric, impute:none,mean,group-mean:COL, treat:none,jrc, "
+    "drop-indicator.",
+)
+@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice(["ua", "sobol"]),
+    default="ua",
+    show_default=True,
+    help="ua: random samples; sobol: Saltelli's design and Sobol indices (SALib).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--year", type=int, help="The year analysed (default: each index's latest).")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: fan the batches out over a Ray cluster (pip install 'benchmarkkit[ray]').",
+)
+@click.option("--scorer", "scorers", multiple=True, help="Only this index (repeatable).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A folder for ranks.csv, scores.csv, sobol.csv, design.csv and failures.csv.",
+)
+@click.pass_obj
+def sensitivity(
+    obj: Context,
+    files: tuple[Path, ...],
+    framework_file: Path | None,
+    vary: tuple[str, ...],
+    samples: int,
+    method: str,
+    seed: int,
+    year: int | None,
+    executor: str,
+    scorers: tuple[str, ...],
+    out: Path,
+    **given: Any,
+) -> None:
+    """How sure are the ranks: re-score every index under uncertain choices, many times."""
+    import polars as pl
+
+    from benchmarkkit import api
+
+    if not vary:
+        fail(
+            "say what is uncertain with --vary SPEC, e.g. --vary weights:0.25 --vary "
+            "normalise:minmax,zscore"
+        )
+    folder = _out_dir(out)
+    options = score_options(**_method_values(given))
+    run = scored(obj, files, framework_file, options=options, **given)
+    results = api.sensitivity(
+        run,
+        vary=vary,
+        samples=samples,
+        method=method,
+        seed=seed,
+        year=year,
+        executor=executor,
+        scorers=scorers,
+    )
+    tables = _tables(results, ("ranks", "scores", "sobol", "design", "failures"))
+    for name, frame in tables.items():
+        if frame is not None:
+            write_table(frame, folder / f"{name}.csv")
+    for scorer, r in results.items():
+        failed = r.failures.row(0, named=True)["message"] if r.failures.height else ""
+        click.echo(
+            f"{scorer} ({r.year}): {r.n_samples} samples, {r.n_failed} failed"
+            + (f" (first: {failed})" if failed else "")
+        )
+    top = tables["ranks"]
+    if top is not None:
+        widest = top.filter(pl.col("level") == pl.col("level").max().over("scorer")).sort(
+            pl.col("rank_p95") - pl.col("rank_p05"), descending=True
+        )
+        click.echo(
+            f"written to {folder}; widest rank interval: "
+            + ", ".join(
+                f"{r['scorer']} {r['city_id']} {r['rank_p05']}–{r['rank_p95']}"
+                for r in widest.head(3).iter_rows(named=True)
+            )
+        )
 
 
 if __name__ == "__main__":  # python -m benchmarkkit.cli

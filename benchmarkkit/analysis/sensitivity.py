@@ -29,10 +29,11 @@ in *one* engine call, each sample as its own copy of the framework tree (nodes r
 per slot and encoded once for the whole analysis. Normalisation, imputation, treatment and ranks
 run per indicator/node, so the copies never see each other. Memory is bounded by the batch: at
 most ``batch_cells`` level-1 cells (cities × indicators × samples) per engine call. The tree is
-bounded too, at ``batch_nodes`` nodes per call: the engine's dense layout holds a level as one
-column per node, and its cost grows faster than linearly with the number of columns (measured:
-ASEM, 1,000 samples: 5.1 s at ~1,000 nodes per call, 6.4 s at 5,000; 1,000 cities × 150
-indicators, 500 samples: 23–26 s at 500–1,000 nodes, 50 s at 2,100).
+bounded too, at ``batch_nodes`` nodes per call. The engine's dense layout (one column per node)
+grows faster than linearly with the nodes, so it switches to grouping when a level has more
+nodes than units (``engine.levels.worth_dense``); with that, bigger batches are faster (measured:
+ASEM, 1,000 samples: 3.7 s at 1,000 nodes per call, 1.7 s at 20,000; 1,000 cities × 150
+indicators, 500 samples: 16 s either way).
 
 **Failures are data.** When a batch fails (e.g. a geometric mean meets a zero), its samples are
 re-run one by one and those that fail are listed in ``failures`` with the engine's message; the
@@ -74,7 +75,7 @@ MIN_SOBOL = 16
 """Smallest Sobol base sample N (runs = N·(inputs + 2)); below it the bootstrap CIs are noise."""
 BATCH_CELLS = 2_000_000
 """Default bound on level-1 cells (cities × indicators × samples) scored in one engine call."""
-BATCH_NODES = 1_000
+BATCH_NODES = 20_000
 """Default bound on framework nodes (tree copies × nodes of the tree) in one engine call."""
 
 RANKS: dict[str, pl.DataType] = {
@@ -317,10 +318,24 @@ def problem(inputs: Sequence[Input]) -> dict[str, Any]:
     )
 
 
+def _salib(part: str) -> Any:
+    """SALib's Sobol sampler or estimator; SALib is an optional extra (it brings pandas and
+    matplotlib), so its absence is a one-line error saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"SALib.{part}.sobol")
+    except ImportError:
+        raise InputError(
+            "a Sobol analysis needs SALib, which is not installed",
+            hint="pip install 'benchmarkkit[sensitivity]', or use --method ua",
+        ) from None
+
+
 def sobol_design(problem: dict[str, Any], n: int, seed: int) -> np.ndarray:
     """Saltelli's design from SALib's scrambled Sobol' sequence: ``n·(G + 2)`` rows for G groups
     (first-order and total indices only). ``n`` must be a power of 2 and at least ``MIN_SOBOL``."""
-    from SALib.sample import sobol as sobol_sample
+    sobol_sample = _salib("sample")
 
     if n < MIN_SOBOL or n & (n - 1):
         low = max(MIN_SOBOL, 1 << max(n - 1, 1).bit_length() - 1)
@@ -346,7 +361,7 @@ def sobol_indices(
     ``sobol_design``, in its order), by SALib's estimators with bootstrap confidence intervals.
     Returns ``SOBOL`` with ``node`` = the output column; an output that never changes has null
     indices (its variance is zero, so no share of it can be attributed)."""
-    from SALib.analyze import sobol as sobol_analyze
+    sobol_analyze = _salib("analyze")
 
     groups = list(dict.fromkeys(problem.get("groups") or problem["names"]))
     frames = []
