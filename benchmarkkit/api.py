@@ -746,6 +746,15 @@ def audit(scores: Scores, *, year: int | None = None) -> dict[str, Audit]:
     return out
 
 
+def audit_warnings(result: Audit) -> pl.DataFrame:
+    """What an audit says a reader should know (an indicator negatively correlated with its
+    group, Cronbach's alpha under 0.7, collinear siblings, skewed or sparse raw data): kind,
+    node, group, value, message."""
+    from benchmarkkit.analysis.audit import audit_warnings as warnings_of
+
+    return warnings_of(result)
+
+
 def sensitivity(
     scores: Scores,
     *,

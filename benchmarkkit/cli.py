@@ -1254,7 +1254,6 @@ def audit(
     import polars as pl
 
     from benchmarkkit import api
-    from benchmarkkit.analysis.audit import audit_warnings
 
     if out is None and fmt is None:
         fail("say where the audit goes: --out FOLDER, or --format table")
