@@ -1265,7 +1265,10 @@ def audit(
         ("stats", "correlations", "cronbach", "pca", "pca_loadings", "effective_weights"),
     )
     warnings = pl.concat(
-        [audit_warnings(r).select(pl.lit(s).alias("scorer"), pl.all()) for s, r in results.items()],
+        [
+            api.audit_warnings(r).select(pl.lit(s).alias("scorer"), pl.all())
+            for s, r in results.items()
+        ],
         how="diagonal_relaxed",
     )
     if out is not None:
