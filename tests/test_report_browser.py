@@ -243,3 +243,122 @@ def test_the_embedded_specs_use_the_languages_number_format(reports):
     start = html.index("var BK_SPECS = ") + len("var BK_SPECS = ")
     specs = json.JSONDecoder().raw_decode(html, start)[0]
     assert all(s["config"]["locale"]["number"]["decimal"] == "," for s in specs.values())
+
+
+# ------------------------------------------------------------- large peer groups (issue 17)
+
+FORMS = {"few": 11, "many": 495, "very_many": 9_999}
+"""The three group sizes the chart forms are drawn at: the demo's Madrid with ``size:3``, with
+``all`` the demo's cities in 2023, and a synthetic panel of 10,000 cities (docs/charts.md)."""
+
+RANKING = """els => els.map(el => ({
+  name: el.dataset.chart,
+  bars: el.querySelectorAll('svg .mark-rect path').length,
+  text: el.textContent,
+}))"""
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory, reports):
+    """The few / many / very many peers reports: the demo's English report, the demo with
+    ``--peers all``, and ``bk.report(..., peers="all")`` on 10,000 synthetic cities."""
+    from click.testing import CliRunner
+
+    import benchmarkkit as bk
+    from benchmarkkit.cli import main
+    from tests.test_large_groups import synthetic_scores
+
+    out = tmp_path_factory.mktemp("large")
+    many = out / "many.html"
+    args = ["report", "--city", "ES001C", "--year", "2023", "--peers", "all", "--out", str(many)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    very_many = out / "very_many.html"
+    bk.report(synthetic_scores(10_000), city="SYN00001", peers="all", out=very_many)
+    return {"few": reports["en"], "many": many, "very_many": very_many}
+
+
+@pytest.fixture(scope="module")
+def large_seen(large):
+    from playwright.sync_api import sync_playwright
+
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for name, path in large.items():
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests, errors = [], []
+            page.route(
+                "**/*",
+                lambda route, requests=requests: (
+                    route.continue_()
+                    if route.request.url.startswith("file://")
+                    else (requests.append(route.request.url), route.abort())
+                ),
+            )
+            page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda err, e=errors: e.append(str(err)))
+            page.goto(path.as_uri())
+            page.wait_for_function(DRAWN, timeout=60_000)
+            layout = {}
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(50)
+                layout[width] = page.evaluate(MEASURE)
+            page.set_viewport_size({"width": 1280, "height": 900})
+            if name == "many":
+                _screenshot_peers_all(page)
+            out[name] = {
+                "charts": page.eval_on_selector_all("div.chart", MARKS),
+                "ranking": page.eval_on_selector_all("div.chart[data-chart^='ranking:']", RANKING),
+                "errors": errors,
+                "requests": requests,
+                "layout": layout,
+                "inner": page.inner_text("body"),
+            }
+            page.close()
+        browser.close()
+    return out
+
+
+def _screenshot_peers_all(page) -> None:
+    """``report --peers all`` on the demo, from the focus-area heatmap to the last ranking
+    chart, 1280 px wide: ``tests/artifacts/report-all.png`` (docs/report-all.png is a copy)."""
+    top = page.locator("section#profile").bounding_box()
+    last = page.locator("div.chart[data-chart^='ranking:']").last.bounding_box()
+    folder = ROOT / "tests" / "artifacts"
+    folder.mkdir(exist_ok=True)
+    page.screenshot(
+        path=str(folder / "report-all.png"),
+        full_page=True,
+        clip={
+            "x": 0,
+            "y": top["y"],
+            "width": 1280,
+            "height": last["y"] + last["height"] - top["y"],
+        },
+    )
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_every_chart_of_every_form_draws_fits_and_keeps_labels_apart(large_seen, form):
+    got = large_seen[form]
+    assert len(got["charts"]) >= 9 and all(c["marks"] > 0 for c in got["charts"]), got["charts"]
+    assert got["errors"] == [] and got["requests"] == []
+    for width, layout in got["layout"].items():
+        assert layout["scroll"] <= layout["page"] + 1, (width, layout["wide"])
+        assert layout["wide"] == [] and layout["overlaps"] == [], width
+    assert not re.search(r"\b(None|null|NaN|nan|undefined)\b", got["inner"])
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_the_ranking_is_one_bar_per_city_for_few_peers_and_a_histogram_for_many(large_seen, form):
+    from benchmarkkit.reporting.charts import BINS
+
+    for chart in large_seen[form]["ranking"]:
+        n = int(re.search(r"rank \d+ of (\d+)", chart["text"]).group(1))
+        if form == "few":
+            assert chart["bars"] == n  # one bar per city, each named on the axis
+        else:
+            assert n > 30 and chart["bars"] <= BINS + 5  # the peers' bins, the named cities
+    assert (f"{FORMS[form]} peer cities" in large_seen[form]["inner"]) is True
