@@ -16,7 +16,7 @@ below (io → methods → engine → analysis → report) never import this modu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -822,6 +822,9 @@ def compare(
     peers: str = DEFAULT_PEERS,
     levers: bool = True,
     min_peers: int = MIN_PEERS,
+    uncertainty: int = 0,
+    vary: Sequence[str] = (),
+    seed: int = 0,
 ) -> Comparison:
     """The city against its peers in one year: scores, ranks, peer median and best, gaps, change
     since the previous year, strengths, weaknesses and — when ``levers`` — the indicators whose
@@ -833,13 +836,61 @@ def compare(
     city and at least ``min_peers`` peers have an index; with fewer peers an index has no rank,
     median or gap (its ``status`` says why). Peer medians and ``n_peers`` leave the city out;
     ``rank`` is "of ``n_ranked``"; ``change`` is like for like (both years re-scored on the
-    indicators reported in both: ``change_basis``, ``comparable``).
+    indicators reported in both: ``change_basis``, ``comparable``). With ``uncertainty``
+    samples, each index's row also says how sure its rank is: ``rank_low`` to ``rank_high`` in
+    90 % of that many re-scorings (``rank_samples``), varying ``vary`` (``REPORT_VARY``).
     """
     from benchmarkkit.analysis.compare import compare_city
 
-    return compare_city(
+    comparison = compare_city(
         scores, _city(scores, city), year, peers, levers=levers, min_peers=min_peers
     )
+    analyse = _uncertainty(scores, uncertainty, vary, seed)
+    if analyse is None:
+        return comparison
+    return _with_rank_ranges(comparison, analyse(comparison.year))
+
+
+def _with_rank_ranges(comparison: Comparison, results: Mapping[str, Sensitivity]) -> Comparison:
+    """The summary's index rows with the rank's 90 % range among the ranked group."""
+    from dataclasses import replace
+
+    from benchmarkkit.analysis.uncertainty import group_rank_intervals
+
+    rows = []
+    group = comparison.group
+    for scorer, result in results.items():
+        mine = group.filter(pl.col("scorer") == scorer)
+        mine = mine.filter(pl.col("level") == pl.col("level").max())
+        ranked = mine.filter(pl.col("rank").is_not_null())["city_id"].to_list()
+        if comparison.city_id not in ranked:
+            continue
+        rows.append(
+            group_rank_intervals(result, ranked)
+            .filter(pl.col("city_id") == comparison.city_id)
+            .select(
+                pl.lit(scorer).alias("scorer"),
+                "node",
+                "rank_low",
+                "rank_high",
+                pl.col("n_samples").cast(pl.Int64).alias("rank_samples"),
+            )
+        )
+    ranges = (
+        pl.concat(rows)
+        if rows
+        else pl.DataFrame(
+            schema={
+                "scorer": pl.String,
+                "node": pl.String,
+                "rank_low": pl.Int64,
+                "rank_high": pl.Int64,
+                "rank_samples": pl.Int64,
+            }
+        )
+    )
+    summary = comparison.summary.join(ranges, on=["scorer", "node"], how="left")
+    return replace(comparison, summary=summary)
 
 
 def _city(scores: Scores, city: str | None) -> str:
@@ -878,15 +929,27 @@ def report(
     lang: str = "en",
     out: str | Path | None = None,
     min_peers: int = MIN_PEERS,
+    uncertainty: int = 0,
+    vary: Sequence[str] = (),
+    seed: int = 0,
 ) -> Report:
     """The yearly comparison report for one city, as one HTML file (written to ``out`` when
     given, atomically). Byte-identical for the same inputs (the date comes only from
-    ``SOURCE_DATE_EPOCH``)."""
+    ``SOURCE_DATE_EPOCH``). ``uncertainty``: samples of a sensitivity analysis (0: none) that
+    gives each rank its range ("How sure is this rank?"), varying ``vary`` (default
+    ``REPORT_VARY``) with ``seed``."""
     from benchmarkkit.reporting.build import build_report
 
     path = _html_path(out)
     comparison, html = build_report(
-        scores, _city(scores, city), year, peers, lang, lambda: _audit(scores), min_peers=min_peers
+        scores,
+        _city(scores, city),
+        year,
+        peers,
+        lang,
+        lambda: _audit(scores),
+        min_peers=min_peers,
+        uncertainty=_uncertainty(scores, uncertainty, vary, seed),
     )
     if path is not None:
         _write_text(path, html)
@@ -906,6 +969,28 @@ def _attribution(data: Data) -> str:
     from benchmarkkit.io.demo import dataset
 
     return dataset(data.dataset).attribution
+
+
+REPORT_VARY = ("weights:0.25", "normalise:minmax,zscore:50,10", "treat:none,jrc")
+"""What a report varies when asked how sure its ranks are and not told what to vary: the weights
+(COINr's 25 % noise), the normalisation and the outlier treatment — choices a methodologist
+could defend either way, all valid for every index (a geometric mean would fail on the zeros of
+a min-max)."""
+
+
+def _uncertainty(
+    scores: Scores, samples: int, vary: Sequence[str], seed: int
+) -> Callable[[int], dict[str, Sensitivity]] | None:
+    """The report's sensitivity analysis for its year, or None when not asked (``samples`` 0)."""
+    if samples <= 0:
+        return None
+
+    def analyse(year: int) -> dict[str, Sensitivity]:
+        return sensitivity(
+            scores, vary=list(vary) or list(REPORT_VARY), samples=samples, seed=seed, year=year
+        )
+
+    return analyse
 
 
 def _html_path(out: str | Path | None) -> Path | None:

@@ -875,6 +875,14 @@ def target_options(fn: Any) -> Any:
     "--out", type=click.Path(path_type=Path), help="Write the summary (.csv/.parquet/.json)."
 )
 @click.option("--no-levers", is_flag=True, help="Skip the levers (they re-score the data).")
+@click.option(
+    "--uncertainty",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SAMPLES",
+    help="Give each index's rank its 90 % range over this many re-scorings (0 = none).",
+)
 @framework_option
 @click.pass_obj
 def compare(
@@ -888,6 +896,7 @@ def compare(
     fmt: str,
     out: Path | None,
     no_levers: bool,
+    uncertainty: int,
     **data: Any,
 ) -> None:
     """Compare a city with its peers: scores, ranks, gaps, change, strengths, weaknesses, levers."""
@@ -904,6 +913,7 @@ def compare(
         peers=peer_spec,
         levers=not no_levers,
         min_peers=min_peers,
+        uncertainty=uncertainty,
     )
     summary = comparison.summary
     if out is not None:
@@ -935,6 +945,7 @@ def compare(
             "change_basis",
             "comparable",
             "rank_change",
+            *(["rank_low", "rank_high"] if uncertainty else []),
         ],
     )
     for title, frame in (
@@ -966,6 +977,15 @@ def compare(
 @target_options
 @click.option("--lang", default="en", show_default=True, help="Report language: en, vi or zh.")
 @click.option(
+    "--uncertainty",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SAMPLES",
+    help="Add 'How sure is this rank?': re-score this many times with other weights, "
+    "normalisation and outlier treatment (about 5 s per 100 on the demo; 0 = none).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
@@ -988,6 +1008,7 @@ def report(
     peer_spec: str,
     min_peers: int,
     lang: str,
+    uncertainty: int,
     out: Path | None,
     batch: bool,
     **data: Any,
@@ -1028,6 +1049,7 @@ def report(
         lang=lang,
         out=out,
         min_peers=min_peers,
+        uncertainty=uncertainty,
     )
     click.echo(
         f"report for {done.city_name} ({done.city_id}), {done.year} written to {out}"
