@@ -21,6 +21,9 @@ def _blocks(text: str) -> list[str]:
 def test_python_api_doc_runs(tmp_path):
     blocks = _blocks(API_DOC.read_text(encoding="utf-8"))
     assert len(blocks) >= 5
+    import shutil
+
+    shutil.copytree(ROOT / "tests" / "fixtures" / "asem", tmp_path / "tests" / "fixtures" / "asem")
     script = tmp_path / "doc.py"
     script.write_text("\n".join(blocks), encoding="utf-8")
     done = subprocess.run(
