@@ -252,12 +252,13 @@ def charts(ctx: ReportContext) -> str:
 
     t = ctx.lang.t
     parts = [f"<h2>{t('charts')}</h2>"]
-    # the ranking charts' form follows the group's size (docs/charts.md); so does their caption
-    caption = "ranking_caption" if chart_form(len(ctx.peers) - 1) == "cities" else "ranking_many"
+    # a ranking's form follows its number of peers (docs/charts.md); so does its caption
+    ranked = {r["scorer"]: r["n_peers"] or 0 for r in _top(ctx)}
     for name in sorted(k for k in ctx.charts if k.startswith("ranking:")):
         scorer = name.split(":", 1)[1]
         index = ctx.lang.index_name(scorer, ctx.titles.get(scorer))
-        parts.append(ctx.chart(name, t(caption, index=index)))
+        few = chart_form(ranked.get(scorer, 0)) == "cities"
+        parts.append(ctx.chart(name, t("ranking_caption" if few else "ranking_many", index=index)))
     parts.append(ctx.chart("trend", t("trend_caption")))
     parts.append(ctx.chart("slope", t("slope_caption")))
     parts.append(ctx.chart("history", t("history_caption")))

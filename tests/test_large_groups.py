@@ -91,6 +91,17 @@ def test_ranking_one_bar_per_city_up_to_the_threshold_then_the_distribution(peer
         assert len(d["vconcat"]) == 2  # histogram over the named cities
 
 
+def test_a_large_group_with_few_scored_peers_keeps_a_bar_per_city() -> None:
+    """The rule counts the peers a chart draws: 10,000 in the group, 12 with a score."""
+    frame = group(10_000).with_columns(
+        pl.when(pl.int_range(pl.len()) < 13).then(pl.col("score")).alias("score")
+    )
+    d = spec(ranking_bars(frame, CITY, "Livability"))
+    assert "vconcat" not in d
+    bars = next(v for v in views(d) if v["mark"]["type"] == "bar")
+    assert len(d["datasets"][bars["data"]["name"]]) == 13
+
+
 def test_ranking_of_10000_cities_names_the_best_the_neighbours_and_the_highlighted() -> None:
     frame = group(10_000)
     d = spec(ranking_bars(frame, CITY, "Livability", highlight=["C00042"]))

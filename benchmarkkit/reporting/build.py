@@ -35,11 +35,11 @@ def chart_specs(
     so a chart never shows a number the cards do not. Texts and number formats are
     ``language``'s (English by default).
 
-    Every chart takes its form from the size of the peer group (``charts.chart_form``: one
-    named mark per city up to ``charts.FEW`` peers, the distribution above), the same for all
-    charts of the report; ``highlight`` names cities (ids) the distribution form shows by name
-    whatever their rank. The builders get the whole group and embed only summaries, so any
-    group — ``all`` of 10,000 cities — gives a report of bounded size."""
+    Every chart takes its form from the number of peers it draws (``charts.chart_form``: one
+    named mark per city up to ``charts.FEW`` peers, the distribution above); ``highlight`` names
+    cities (ids) the distribution form shows by name whatever their rank. The builders get the
+    whole group and embed only summaries, so any group — ``all`` of 10,000 cities — gives a
+    report of bounded size."""
     from benchmarkkit_reports import load_language
 
     from benchmarkkit.columns import FOCUS_AREA_LABELS
@@ -51,7 +51,7 @@ def chart_specs(
     summary = target.summary
     group = target.group.join(cities, on="city_id", how="left")
     top = summary.filter(pl.col("level") == pl.col("level").max().over("scorer"))
-    size = {"n_peers": len(target.peers) - 1, "highlight": tuple(highlight)}
+    size = {"highlight": tuple(highlight)}  # the builders count the peers they draw
     specs: dict[str, Any] = {}
     for row in top.sort("scorer").iter_rows(named=True):
         scorer = row["scorer"]
@@ -63,6 +63,7 @@ def chart_specs(
             median=row["peer_median"],
             subtitle=ranking_subtitle(lang, target, row),
             labels=L,
+            n_peers=row["n_peers"],  # compare's count chooses the form, as for the caption
             **size,
         )
     areas = group.filter((pl.col("level") == 2) & pl.col("node").is_in(list(FOCUS_AREA_LABELS)))
@@ -87,7 +88,8 @@ def chart_specs(
         heat.select("city_id", "city_name", "focus_area", "score"),
         target.city_id,
         subtitle=lang.t("heatmap_subtitle", city=target.city_name)
-        if charts.chart_form(size["n_peers"]) == "cities"
+        if charts.chart_form(heat.filter(pl.col("score").is_not_null())["city_id"].n_unique() - 1)
+        == "cities"
         else None,
         labels=L,
         **size,

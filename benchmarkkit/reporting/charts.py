@@ -18,17 +18,18 @@ also marked by size, bold labels or an outline, never by colour alone.
   (closest profile) and the peers' quartiles per focus area; the strip the peers' 10–90 % and
   25–75 % bands and median per indicator.
 
-The form follows the group's size (``n_peers=``, the city left out; by default the frame's other
-cities), so every chart of one report switches together (``chart_form``). A distribution embeds
-summaries — at most ``BINS`` bins and a handful of named cities per index, one row per indicator,
-(1 + ``NEAREST`` + highlighted + 3) rows per focus area — so a report's size does not grow with the
-number of peers; the other charts (trend, slope, history, coverage) hold the city and the peer
-median only. Those builders take summaries and refuse more than ``MAX_ROWS`` rows (that many
-points would be unreadable and would bloat the self-contained report); the three per-city
-builders take a frame of any size and summarise it first, and fall back to the distribution when
-one mark per city would pass ``MAX_ROWS`` (a strip of more than ~160 indicators). An empty frame,
-or one whose scores are all missing, gives a chart with a "No data" message instead of an error,
-so one thin section never breaks a report.
+The size is the number of peers the chart draws: the group's cities other than the city with a
+value (for a ranking, ``compare``'s ``n_ranked`` − 1), or ``n_peers=`` when given; so a large
+group in which only a dozen cities have an index still gets one bar per city (``chart_form``).
+A distribution embeds summaries — at most ``BINS`` bins and a handful of named cities per index,
+one row per indicator, (1 + ``NEAREST`` + highlighted + 3) rows per focus area — so a report's
+size does not grow with the number of peers; the other charts (trend, slope, history, coverage)
+hold the city and the peer median only. Those builders take summaries and refuse more than
+``MAX_ROWS`` rows (that many points would be unreadable and would bloat the self-contained
+report); the three per-city builders take a frame of any size and summarise it first, and fall
+back to the distribution when one mark per city would pass ``MAX_ROWS`` (a strip of more than
+~160 indicators). An empty frame, or one whose scores are all missing, gives a chart with a
+"No data" message instead of an error, so one thin section never breaks a report.
 
 The ``benchmarkkit`` theme (fonts, sizes, grid, palette) is registered with Altair on import but
 never enabled globally: ``themed(chart)`` returns a copy carrying the theme as its own config, or
@@ -193,10 +194,11 @@ def chart_form(n_peers: int, marks: int = 0) -> Literal["cities", "distribution"
 
 
 def _n_peers(data: pl.DataFrame, city_id: str, n_peers: int | None) -> int:
-    """The group's size, the city left out: as given, else the frame's other cities."""
+    """The peers a chart draws: as given, else the frame's other cities with a score."""
     if n_peers is not None:
         return n_peers
-    return data.filter(pl.col("city_id") != city_id)["city_id"].n_unique()
+    peers = data.filter((pl.col("city_id") != city_id) & pl.col("score").is_not_null())
+    return peers["city_id"].n_unique()
 
 
 def _num(value: float | None, L: Mapping[str, str], digits: int = 1) -> str:
@@ -367,8 +369,8 @@ def ranking_bars(
             default the median of the frame's other cities.
         subtitle: replaces the computed one ("Madrid: 53.8, rank 4 of 11 · …").
         labels: texts in the report's language (``LABELS`` keys).
-        n_peers: the peer group's size, which chooses the form; by default the frame's other
-            cities.
+        n_peers: the number of peers, which chooses the form; by default the frame's other
+            cities with a score.
         highlight: city ids to name in the distribution form whatever their rank.
     """
     L = _labels(labels)
@@ -577,8 +579,8 @@ def focus_area_heatmap(
             ``focus_area`` (a label, or an ASCN key such as ``civic_social``), ``score``.
         city_id: the city whose row is emphasised.
         title: chart title; defaults to "Focus areas".
-        n_peers: the peer group's size, which chooses the form; by default the frame's other
-            cities.
+        n_peers: the number of peers, which chooses the form; by default the frame's other
+            cities with a score.
         highlight: city ids to show as rows in the distribution form.
     """
     L = _labels(labels)
@@ -767,8 +769,8 @@ def indicator_strip(
             ``city_name``, ``score`` (normalised score).
         city_id: the city drawn as the large dot.
         title: chart title; defaults to "Indicators".
-        n_peers: the peer group's size, which chooses the form; by default the frame's other
-            cities.
+        n_peers: the number of peers, which chooses the form; by default the frame's other
+            cities with a score.
         highlight: city ids drawn as dots in the distribution form.
     """
     L = _labels(labels)
