@@ -932,6 +932,7 @@ def report(
     uncertainty: int = 0,
     vary: Sequence[str] = (),
     seed: int = 0,
+    highlight: Sequence[str] = (),
 ) -> Report:
     """The yearly comparison report for one city, as one HTML file (written to ``out`` when
     given, atomically). Byte-identical for the same inputs (the date comes only from
@@ -950,6 +951,7 @@ def report(
         lambda: _audit(scores),
         min_peers=min_peers,
         uncertainty=_uncertainty(scores, uncertainty, vary, seed),
+        highlight=_highlight(scores, highlight),
     )
     if path is not None:
         _write_text(path, html)
@@ -991,6 +993,14 @@ def _uncertainty(
         )
 
     return analyse
+
+
+def _highlight(scores: Scores, cities: Sequence[str]) -> tuple[str, ...]:
+    """Cities a reader asks to see named in every chart, by id or name (checked: a city that
+    is not in the data is an error, not a silent miss)."""
+    from benchmarkkit.analysis.target import resolve_city
+
+    return tuple(resolve_city(scores.loaded.cities, c)[0] for c in cities)
 
 
 def _html_path(out: str | Path | None) -> Path | None:
@@ -1100,6 +1110,7 @@ def chart(
     out: str | Path | None = None,
     lang: str = "en",
     min_peers: int = MIN_PEERS,
+    highlight: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One chart of the report as a Vega-Lite spec (a dict); written to ``out`` when given:
     ``.json`` (the spec), ``.html`` (self-contained), ``.png`` or ``.svg``."""
@@ -1117,7 +1128,15 @@ def chart(
             hint="e.g. chart.html",
         )
     spec = chart_spec(
-        scores, kind, _city(scores, city), year, peers, index, lang=lang, min_peers=min_peers
+        scores,
+        kind,
+        _city(scores, city),
+        year,
+        peers,
+        index,
+        lang=lang,
+        min_peers=min_peers,
+        highlight=_highlight(scores, highlight),
     )
     if path is not None:
         write_chart(spec, path)

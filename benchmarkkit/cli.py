@@ -823,6 +823,10 @@ def framework_option(fn: Any) -> Any:
     )(fn)
 
 
+def _ids(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+
+
 def _with_names(scores: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
     """The score rows with each city's name beside its id (a reader knows cities by name)."""
     names = cities.select("city_id", "city_name")
@@ -841,6 +845,11 @@ def target_options(fn: Any) -> Any:
         cls=RegistryHelp,
         kind="peer_rule",
         lead="",
+    )(fn)
+    fn = click.option(
+        "--highlight",
+        metavar="ID,…",
+        help="Cities to name in every chart, whatever the size of the group (ids or names).",
     )(fn)
     fn = click.option(
         "--min-peers",
@@ -893,6 +902,7 @@ def compare(
     year: int | None,
     peer_spec: str,
     min_peers: int,
+    highlight: str | None,
     fmt: str,
     out: Path | None,
     no_levers: bool,
@@ -1007,6 +1017,7 @@ def report(
     year: int | None,
     peer_spec: str,
     min_peers: int,
+    highlight: str | None,
     lang: str,
     uncertainty: int,
     out: Path | None,
@@ -1050,6 +1061,7 @@ def report(
         out=out,
         min_peers=min_peers,
         uncertainty=uncertainty,
+        highlight=_ids(highlight),
     )
     click.echo(
         f"report for {done.city_name} ({done.city_id}), {done.year} written to {out}"
@@ -1092,6 +1104,7 @@ def chart(
     year: int | None,
     peer_spec: str,
     min_peers: int,
+    highlight: str | None,
     index: str,
     out: Path,
     lang: str,
@@ -1114,6 +1127,7 @@ def chart(
         out=out,
         lang=lang,
         min_peers=min_peers,
+        highlight=_ids(highlight),
     )
     click.echo(f"{kind} chart written to {out}")
 

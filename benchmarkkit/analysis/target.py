@@ -25,22 +25,75 @@ class Target:
     previous_year: int | None
 
 
+SUFFIXES = ("市", "city", "city of", "greater city", "metropolitan", "municipality")
+"""Words a name may carry or not, in any language the data hold: Shenzhen = 深圳 = 深圳市,
+Lisboa = Lisboa (greater city)."""
+
+
+def _plain(name: str) -> str:
+    """A name as people type it: NFKC, lower case, no parenthesised qualifier, no suffix word,
+    no spaces or punctuation."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", name).lower()
+    text = re.sub(r"\s*[\(（].*?[\)）]", "", text).strip()
+    for suffix in SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+        if text.startswith(suffix + " "):
+            text = text[len(suffix) + 1 :]
+    return re.sub(r"[\s\-_'’.,]+", "", text)
+
+
+def _name_columns(cities: pl.DataFrame) -> list[str]:
+    """Every column holding a city's name: ``city_name`` and names in other languages
+    (``name_local``, ``name_zh``, ``city_name_en`` …)."""
+    return [
+        c
+        for c, dtype in cities.schema.items()
+        if dtype == pl.String
+        and (c == "city_name" or c.startswith("name") or "_name" in c)
+        and c != "city_id"
+    ]
+
+
+def _closest_name(wanted: str, names: list[str]) -> str | None:
+    """``did you mean 'Lisboa (greater city)'?`` for ``Lisbao``: names compared plain."""
+    import difflib
+
+    plain = {_plain(n): n for n in names}
+    match = difflib.get_close_matches(wanted, list(plain), n=1, cutoff=0.6)
+    return f"did you mean '{plain[match[0]]}'?" if match else None
+
+
 def resolve_city(cities: pl.DataFrame, city: str) -> tuple[str, str]:
-    """A city id, or a unique city name (case-insensitive); else a did-you-mean error."""
+    """A city id, or a unique city name in any language the cities table holds (case-, space-
+    and suffix-tolerant: ``Shenzhen``, ``深圳``, ``深圳市``); else a did-you-mean error."""
     ids = cities["city_id"].to_list()
-    names = cities["city_name"].fill_null("").to_list()
     if city in ids:
         row = cities.filter(pl.col("city_id") == city)
         return city, row["city_name"][0] or city
-    matches = cities.filter(pl.col("city_name").str.to_lowercase() == city.lower())
-    if matches.height == 1:
-        return matches["city_id"][0], matches["city_name"][0]
-    if matches.height > 1:
+    wanted = _plain(city)
+    found: dict[str, str] = {}
+    names: list[str] = []
+    for column in _name_columns(cities):
+        for cid, name in cities.select("city_id", column).iter_rows():
+            if not name:
+                continue
+            names.append(name)
+            if _plain(name) == wanted:
+                found.setdefault(cid, name)
+    if len(found) == 1:
+        cid = next(iter(found))
+        row = cities.filter(pl.col("city_id") == cid)
+        return cid, row["city_name"][0] or found[cid]
+    if len(found) > 1:
         raise InputError(
-            f"'{city}' names {matches.height} cities",
-            hint=f"use an id: {', '.join(matches['city_id'].to_list()[:5])}",
+            f"'{city}' names {len(found)} cities",
+            hint=f"use an id: {', '.join(sorted(found)[:5])}",
         )
-    guess = did_you_mean(city, ids) or did_you_mean(city, [n for n in names if n])
+    guess = did_you_mean(city, ids) or _closest_name(wanted, names)
     raise InputError(
         f"unknown city '{city}'",
         hint=guess

@@ -273,6 +273,7 @@ def build_report(
     *,
     min_peers: int = MIN_PEERS,
     uncertainty: Callable[[int], Any] | None = None,
+    highlight: Sequence[str] = (),
 ) -> tuple[Comparison, str]:
     """The report of one city as HTML, from a scoring run (``benchmarkkit.Scores``); ``audit()``
     gives the trail of files, methods and plugins the run used — asked after the peers are
@@ -296,7 +297,7 @@ def build_report(
         peer_spec=peer_spec,
         lang=language,
         comparison=comparison,
-        charts=chart_specs(scored, comparison, language),
+        charts=chart_specs(scored, comparison, language, highlight=highlight),
         audit=audit(),
         rejected=scored.loaded.validated.rejected,
         warnings=scored.warnings,
@@ -366,6 +367,7 @@ def chart_spec(
     *,
     lang: str = "en",
     min_peers: int = MIN_PEERS,
+    highlight: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One chart of the report (``ranking`` of ``index``, ``heatmap``, ``strip``, ``history``
     …) as a spec, in ``lang``."""
@@ -374,7 +376,7 @@ def chart_spec(
     from benchmarkkit.analysis.compare import compare_city
 
     comparison = compare_city(scored, city, year, peer_spec, levers=False, min_peers=min_peers)
-    specs = chart_specs(scored, comparison, load_language(lang))
+    specs = chart_specs(scored, comparison, load_language(lang), highlight=highlight)
     name = f"ranking:{index}" if kind == "ranking" else kind
     if name not in specs:
         known = sorted(k.split(":", 1)[1] for k in specs if k.startswith("ranking:"))
