@@ -256,6 +256,27 @@ def main(
 # shared options for commands that read data
 
 
+def _decorated(fn: Any, options: list[Any]) -> Any:
+    """``fn`` under a list of Click options, the first listed shown first in ``--help``."""
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+METHOD_KEYS = (
+    "denominate",
+    "impute",
+    "treat",
+    "normalise",
+    "aggregate",
+    "reference",
+    "min_coverage",
+    "screen",
+    "steps",
+)
+"""The method options (``method_options``), as ``ScoreOptions`` fields."""
+
+
 def data_options(fn: Any) -> Any:
     options = [
         click.option(
@@ -313,9 +334,7 @@ def data_options(fn: Any) -> Any:
             "(ASEAN cities, UN data).",
         ),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _decorated(fn, options)
 
 
 def method_options(fn: Any) -> Any:
@@ -355,37 +374,18 @@ def method_options(fn: Any) -> Any:
             "aggregate (COINr's recipe: denominate,impute,screen,treat,normalise,aggregate).",
         ),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _decorated(fn, options)
 
 
 def score_options(**given: Any) -> Any:
     """``ScoreOptions`` from the method options as parsed (shares checked in the CLI's words)."""
     from benchmarkkit.api import ScoreOptions
 
-    for name, share in (
-        ("--min-coverage", given.get("min_coverage")),
-        ("--screen", given.get("screen")),
-    ):
+    for name in ("min_coverage", "screen"):
+        share = given.get(name)
         if share is not None and not 0 <= share <= 1:
-            fail(f"{name} is a share between 0 and 1, got {share}")
-    return ScoreOptions(
-        **{
-            k: given.get(k)
-            for k in (
-                "denominate",
-                "impute",
-                "treat",
-                "normalise",
-                "aggregate",
-                "reference",
-                "min_coverage",
-                "screen",
-                "steps",
-            )
-        }
-    )
+            fail(f"--{name.replace('_', '-')} is a share between 0 and 1, got {share}")
+    return ScoreOptions(**{k: given.get(k) for k in METHOD_KEYS})
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -1222,18 +1222,7 @@ def template(
 
 def _method_values(given: dict[str, Any]) -> dict[str, Any]:
     """Split the method options (for ``score_options``) from the data options (``**data``)."""
-    keys = (
-        "denominate",
-        "impute",
-        "treat",
-        "normalise",
-        "aggregate",
-        "reference",
-        "min_coverage",
-        "screen",
-        "steps",
-    )
-    return {k: given.pop(k) for k in keys if k in given}
+    return {k: given.pop(k) for k in METHOD_KEYS if k in given}
 
 
 def _out_dir(out: Path) -> Path:
