@@ -46,6 +46,23 @@ def derive(observations: pl.LazyFrame, catalog: pl.DataFrame) -> tuple[pl.LazyFr
             ).alias("flag"),
         )
     )
+    return admit(
+        obs,
+        derived,
+        catalog,
+        why=": its raw counts disagree",
+        hint=pl.format("check {} and {} of this city and year", "numerator_id", "denominator"),
+    )
+
+
+def admit(
+    obs: pl.LazyFrame, derived: pl.LazyFrame, catalog: pl.DataFrame, *, why: str, hint: pl.Expr
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The observations plus the derived values that may join them: not where the user supplied
+    the value directly (theirs wins), and not outside the indicator's hard bounds — such a value
+    is inconsistent input, dropped and returned as a warning (``why`` and ``hint`` say which
+    inputs to check). Shared by every kind of derivation (ratios here, growth and lags in
+    ``derive``)."""
     supplied = obs.select("city_id", "year", "indicator")
     bounds = catalog.select(pl.col("id").alias("indicator"), "lower", "upper", "bound_type")
     derived = derived.join(supplied, on=["city_id", "year", "indicator"], how="anti").join(
@@ -60,7 +77,7 @@ def derive(observations: pl.LazyFrame, catalog: pl.DataFrame) -> tuple[pl.LazyFr
         pl.lit("value").alias("column"),
         pl.lit("derived_out_of_bounds").alias("rule"),
         pl.format(
-            "{} {} {} = {} is outside [{}, {}]: its raw counts disagree",
+            "{} {} {} = {} is outside [{}, {}]" + why.replace("{", "{{").replace("}", "}}"),
             "city_id",
             "year",
             "indicator",
@@ -68,9 +85,7 @@ def derive(observations: pl.LazyFrame, catalog: pl.DataFrame) -> tuple[pl.LazyFr
             "lower",
             "upper",
         ).alias("message"),
-        pl.format("check {} and {} of this city and year", "numerator_id", "denominator").alias(
-            "hint"
-        ),
+        hint.alias("hint"),
     )
     kept = conform(derived.filter(~outside), OBSERVATIONS)
     return pl.concat([obs, kept], how="vertical"), dropped.cast(WARNINGS)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from benchmarkkit.columns import OBSERVATIONS, WARNINGS, conform
+from benchmarkkit.columns import WARNINGS
+from benchmarkkit.methods.denominate import admit
 from benchmarkkit.methods.denominate import derive as derive_ratios
 
 OVER_TIME = ("growth", "cagr", "difference", "lag")
@@ -168,32 +169,13 @@ def _derive_over_time(
             "flag"
         ),
     )
-    supplied = obs.select("city_id", "year", "indicator")
-    bounds = catalog.select(pl.col("id").alias("indicator"), "lower", "upper", "bound_type")
-    derived = derived.join(supplied, on=["city_id", "year", "indicator"], how="anti").join(
-        bounds.lazy(), on="indicator", how="left"
+    return admit(
+        obs,
+        derived,
+        catalog,
+        why="",
+        hint=pl.format("check {} of this city around this year", "numerator_id"),
     )
-    outside = (pl.col("bound_type") == "hard") & (
-        (pl.col("value") < pl.col("lower")) | (pl.col("value") > pl.col("upper"))
-    ).fill_null(False)
-    dropped = derived.filter(outside).select(
-        "source",
-        "row",
-        pl.lit("value").alias("column"),
-        pl.lit("derived_out_of_bounds").alias("rule"),
-        pl.format(
-            "{} {} {} = {} is outside [{}, {}]",
-            "city_id",
-            "year",
-            "indicator",
-            "value",
-            "lower",
-            "upper",
-        ).alias("message"),
-        pl.format("check {} of this city around this year", "numerator_id").alias("hint"),
-    )
-    kept = conform(derived.filter(~outside), OBSERVATIONS)
-    return pl.concat([obs, kept], how="vertical"), dropped.cast(WARNINGS)
 
 
 def _soft_warnings(obs: pl.LazyFrame, catalog: pl.DataFrame, specs: pl.DataFrame) -> pl.LazyFrame:
