@@ -122,6 +122,20 @@ def check_steps(steps: Any, pipeline: Pipeline | None = None) -> tuple[str, ...]
     return names
 
 
+RECOMMENDED = Pipeline(
+    impute="none",
+    treat="jrc",
+    normalise="minmax:0,100",
+    aggregate="arithmetic",
+    reference="pooled",
+    min_index_coverage=0.5,
+)
+"""The methods of the built-in indices, and the defaults of a native (TOML) framework that does
+not say otherwise — so your own index is computed the way the README describes and not by
+quieter defaults (a COINr iMeta framework keeps COINr's own: no treatment). Why each choice:
+``engine.catalog_index.BUILTIN_PIPELINE``."""
+
+
 @dataclass(frozen=True)
 class Framework:
     name: str

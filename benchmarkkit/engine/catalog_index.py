@@ -12,7 +12,7 @@ import polars as pl
 
 from benchmarkkit.columns import FOCUS_AREA_LABELS, FOCUS_AREAS
 from benchmarkkit.io.framework import NODE_SCHEMA
-from benchmarkkit.scorer import Framework, Pipeline, Scorer
+from benchmarkkit.scorer import RECOMMENDED, Framework, Pipeline, Scorer
 
 
 def catalog_framework(
@@ -68,14 +68,7 @@ def catalog_framework(
     return Framework(name=name, nodes=nodes, title=title, pipeline=pipeline)
 
 
-BUILTIN_PIPELINE = Pipeline(
-    impute="none",
-    treat="jrc",
-    normalise="minmax:0,100",
-    aggregate="arithmetic",
-    reference="pooled",
-    min_index_coverage=0.5,
-)
+BUILTIN_PIPELINE = RECOMMENDED
 """The built-in indices' methods, and why:
 
 * no imputation — a CSCO must see what the city reported, not an estimate; missing indicators are

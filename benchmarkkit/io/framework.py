@@ -33,13 +33,14 @@ Native TOML (levels follow from the tree; directions, bounds and units default t
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from benchmarkkit.errors import InputError, MethodError, did_you_mean
-from benchmarkkit.scorer import COINR_STEPS, FRAMEWORK_NODES, Framework, Pipeline
+from benchmarkkit.scorer import COINR_STEPS, FRAMEWORK_NODES, RECOMMENDED, Framework, Pipeline
 
 NODE_SCHEMA = {k: getattr(pl, v)() for k, v in FRAMEWORK_NODES.items()}
 COINR_TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
@@ -231,8 +232,11 @@ def _toml_pipeline(methods: dict[str, Any], source: str) -> Pipeline:
     for key in ("aggregate", "steps"):
         if isinstance(methods.get(key), list):
             methods = {**methods, key: tuple(methods[key])}
-    try:
-        return Pipeline(**methods)
+    steps = methods.get("steps")
+    if steps is not None and "treat" not in methods and "treat" not in steps:
+        methods = {**methods, "treat": "none"}  # a chain without the step asks for no treatment
+    try:  # what the file does not say is the built-in indices' choice (scorer.RECOMMENDED)
+        return replace(RECOMMENDED, **methods)
     except MethodError as err:
         raise InputError(f"[methods]: {err.message}", source=source, hint=err.hint) from None
 
