@@ -565,3 +565,82 @@ def test_demo_ranks_among_all_cities_are_the_engines(demo):
     ).select("scorer", "node", "rank")
     both = out.summary.join(engine, on=["scorer", "node"], suffix="_engine")
     assert both.height and (both["rank"].eq_missing(both["rank_engine"])).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# a city with data but none of the indices' indicators (issue 18: Da Nang on the UN data)
+
+
+def test_a_city_with_only_context_data_is_compared_but_not_scored(toy):
+    """c5 has only its population (not in any framework): no index, no rank, no lever, nothing
+    estimated — but the peers' standing is there (index median of {42.5, 50, 22.5} = 42.5, x's
+    of {10, 50, 30} = 30), the context beside the peers' (pop median of {100, 300} = 200 with
+    ``min_peers=2``), and how many indicators a score needs: ceil(0.5 × 3) = 2 under the
+    framework's own pipeline (the built-in indices' rule), 1 with no coverage rule."""
+    from benchmarkkit.analysis.compare import NOT_SCORED
+
+    frameworks, scores, rescore = toy
+    pop = pl.DataFrame(
+        {"city_id": ["c5", "c1", "c2"], "year": [2023] * 3, "indicator": ["pop"] * 3},
+        schema={"city_id": pl.String, "year": pl.Int32, "indicator": pl.String},
+    ).with_columns(pl.Series("value", [150.0, 100.0, 300.0]))
+    data = pl.concat([DATA, pop])
+    catalog = pl.concat(
+        [CATALOG, pl.DataFrame({"id": ["pop"], "name": ["Population"], "unit": ["persons"]})]
+    )
+    out = compare(scores, data, catalog, frameworks, "c5", 2023, PEERS, rescore, min_peers=2)
+    assert out.scored is False and out.previous_year is None
+    assert set(out.summary["status"]) == {NOT_SCORED}
+    index = by_node(out.summary)["index"]
+    assert (index["score"], index["rank"], index["n_peers"]) == (None, None, 3)
+    assert index["peer_median"] == pytest.approx(42.5)
+    assert (index["n_present"], index["n_indicators"]) == (0, 3)
+    x = by_node(out.indicators, "indicator")["x"]
+    assert x["value"] is None and x["peer_median"] == pytest.approx(30.0)
+    assert out.levers.height == out.strengths.height == out.weaknesses.height == 0
+    assert out.context.select("indicator", "name", "unit", "value", "n_peers").rows() == [
+        ("pop", "Population", "persons", 150.0, 2)
+    ]
+    assert out.context.select("peer_median", "peer_low", "peer_high").row(0) == (200, 100, 300)
+    assert out.needed == {"toy": 2}  # the framework's own pipeline: withheld under half
+    lax = compare(
+        scores, data, catalog, frameworks, "c5", 2023, PEERS, pipelines={"toy": Pipeline()}
+    )
+    assert lax.needed == {"toy": 1}
+    assert result_is_scored(toy)
+
+
+def result_is_scored(toy) -> bool:
+    frameworks, scores, _ = toy
+    return compare(scores, DATA, CATALOG, frameworks, "c1", 2023, PEERS, min_peers=2).scored
+
+
+def test_the_target_of_a_city_without_a_score_is_its_latest_year_with_data(toy):
+    """Without observations, a city that has no score is an error (as before); with them, its
+    latest year with data (or the year asked, when it has data then); no data at all, or none
+    in the year asked, stays an error."""
+    from benchmarkkit.analysis.target import resolve_target
+
+    _, scores, _ = toy
+    ids = ["c1", "c2", "c3", "c4", "c5", "c6"]
+    cities = pl.DataFrame({"city_id": ids, "city_name": [i.upper() for i in ids]})
+    data = pl.concat(
+        [
+            DATA,
+            pl.DataFrame(
+                {"city_id": ["c5", "c5"], "year": [2021, 2022], "indicator": ["pop", "pop"]},
+                schema={"city_id": pl.String, "year": pl.Int32, "indicator": pl.String},
+            ).with_columns(pl.lit(1.0).alias("value")),
+        ]
+    )
+    with pytest.raises(InputError, match="'c5' has no index score in any year"):
+        resolve_target(cities, scores, "c5", None)
+    target = resolve_target(cities, scores, "c5", None, observations=data)
+    assert (target.year, target.previous_year, target.scored) == (2022, None, False)
+    assert resolve_target(cities, scores, "c5", 2021, observations=data).year == 2021
+    with pytest.raises(InputError, match=r"'c5' has no data in 2023 \(years with data: 2021"):
+        resolve_target(cities, scores, "c5", 2023, observations=data)
+    with pytest.raises(InputError, match="'c6' has no data in any year"):
+        resolve_target(cities, scores, "c6", None, observations=data)
+    scored = resolve_target(cities, scores, "c1", None, observations=data)
+    assert (scored.year, scored.previous_year, scored.scored) == (2023, 2022, True)

@@ -27,6 +27,11 @@ command print is defined here, once:
 * **Strengths and weaknesses use the relative position** ``(rank − 1) / (n_ranked − 1)`` (0 = best,
   1 = last), because indicators are reported by different numbers of cities: 3rd of 3 is a
   weakness, 3rd of 80 a strength. Strengths come from the better half, weaknesses from the worse.
+* **A city without a score is still a city.** A city with data but none of an index's
+  indicators has that index "not scored"; the peers' standing (median, best, ``n_peers``) is
+  still there, ``needed`` says how many of the index's indicators would give it a score, and
+  ``context`` holds what the data do have for it (population, growth) beside the peers' median
+  and range. Nothing is estimated for the city.
 * **Levers are measured by re-scoring**, not by a linear approximation, so any aggregation method
   (geometric, Copeland …) is handled honestly. See ``levers`` below.
 """
@@ -196,6 +201,25 @@ INDICATOR_HISTORY: dict[str, pl.DataType] = {
 """Per indicator the city has this year: the city's raw value and the peer median over the
 years (the median only where at least ``min_peers`` peers have a value)."""
 
+CONTEXT: dict[str, pl.DataType] = {
+    "indicator": pl.String(),
+    "name": pl.String(),
+    "unit": pl.String(),
+    "value": pl.Float64(),
+    "flag": pl.String(),
+    "source": pl.String(),
+    "row": pl.Int64(),
+    "n_peers": pl.UInt32(),
+    "peer_median": pl.Float64(),
+    "peer_low": pl.Float64(),
+    "peer_high": pl.Float64(),
+}
+"""What the data hold for the city this year outside every index (context: population,
+growth): its value with the row it came from (``source``, ``row``, ``flag`` such as
+``projected``), and the peers' median, lowest and highest value (``n_peers`` of them; median and
+range only where at least ``min_peers`` peers have a value). Context is shown, never ranked:
+fast growth is neither good nor bad by itself."""
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -223,6 +247,17 @@ class Comparison:
     indicator_history: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=INDICATOR_HISTORY)
     )
+    context: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTEXT))
+    needed: Mapping[str, int] = field(default_factory=dict)
+    """Scorer → the fewest of its indicators a city must report for the index to be shown: the
+    pipeline's ``min_index_coverage`` of the framework's indicators, at least one."""
+
+    @property
+    def scored(self) -> bool:
+        """The city has a score this year in some index (shown, withheld as thin or without
+        enough peers); False when every index is "not scored" — a city with data but none of
+        the indices' indicators."""
+        return bool((self.summary["status"] != NOT_SCORED).any())
 
 
 def compare(
@@ -259,8 +294,9 @@ def compare(
     """
     tree = framework_tree(frameworks, catalog)
     leaves = tree.filter(pl.col("level") == 1).select(pl.col("node").alias("indicator")).unique()
-    own = observations.filter(pl.col("city_id") == city_id).join(leaves, on="indicator", how="semi")
-    _check_data(own, observations, city_id, year)
+    mine = observations.filter(pl.col("city_id") == city_id)
+    _check_data(mine, observations, city_id, year)
+    own = mine.join(leaves, on="indicator", how="semi")
     previous = previous_year(own, year)
     group = (city_id, *sorted(set(peers) - {city_id}))
     shown = shown_scores(scores, frameworks, pipelines, tree)
@@ -308,6 +344,8 @@ def compare(
         group=_group_scores(shown, group, year),
         history=_history(shown, scores, city_id, group, min_peers),
         indicator_history=_indicator_history(observations, indicators, city_id, group, min_peers),
+        context=_context(observations, catalog, tree, city_id, year, group, min_peers),
+        needed=_needed(tree, frameworks, pipelines),
     )
 
 
@@ -316,6 +354,79 @@ def previous_year(own: pl.DataFrame, year: int) -> int | None:
     observations of the frameworks' indicators). City statistics are irregular (2004, 2008,
     2014 …), so "year − 1" would often be empty."""
     return own.filter(pl.col("year") < year).select(pl.col("year").max()).item()
+
+
+def _needed(
+    tree: pl.DataFrame,
+    frameworks: Mapping[str, Framework],
+    pipelines: Mapping[str, Pipeline] | None,
+) -> dict[str, int]:
+    import math
+
+    pipelines = pipelines or {}
+    roots = tree.filter(pl.col("parent").is_null())
+    total = dict(zip(roots["scorer"].to_list(), roots["n_indicators"].to_list(), strict=True))
+    return {
+        name: max(
+            1,
+            math.ceil(
+                float(pipelines.get(name, fw.pipeline).min_index_coverage) * (total.get(name) or 0)
+                - 1e-9
+            ),
+        )
+        for name, fw in frameworks.items()
+    }
+
+
+def _context(
+    observations: pl.DataFrame,
+    catalog: pl.DataFrame,
+    tree: pl.DataFrame,
+    city_id: str,
+    year: int,
+    group: tuple[str, ...],
+    min_peers: int,
+) -> pl.DataFrame:
+    leaves = tree.filter(pl.col("level") == 1)["node"].unique().implode()
+    values = observations.filter(
+        pl.col("city_id").is_in(group)
+        & (pl.col("year") == year)
+        & ~pl.col("indicator").is_in(leaves)
+        & pl.col("value").is_not_null()
+        & pl.col("value").is_not_nan()
+    )
+    city = values.filter(pl.col("city_id") == city_id).unique("indicator", keep="first")
+    peer = (
+        values.filter(pl.col("city_id") != city_id)
+        .group_by("indicator")
+        .agg(
+            pl.len().cast(pl.UInt32).alias("n_peers"),
+            pl.col("value").median().alias("peer_median"),
+            pl.col("value").min().alias("peer_low"),
+            pl.col("value").max().alias("peer_high"),
+        )
+        .with_columns(
+            pl.when(pl.col("n_peers") >= min_peers).then(pl.col(c)).alias(c)
+            for c in ("peer_median", "peer_low", "peer_high")
+        )
+    )
+    names = catalog.select(pl.col("id").alias("indicator"), "name", "unit").unique("indicator")
+    frame = (
+        city.select(
+            "indicator",
+            "value",
+            *(c for c in ("flag", "source", "row") if c in city.columns),
+        )
+        .join(names, on="indicator", how="left")
+        .join(peer, on="indicator", how="left")
+        .with_columns(pl.col("n_peers").fill_null(0))
+        .sort("indicator")
+    )
+    order = {i: k for k, i in enumerate(catalog["id"].to_list())}
+    frame = frame.with_columns(
+        pl.col("indicator").replace_strict(order, default=None, return_dtype=pl.Int64).alias("_o")
+    ).sort("_o", "indicator", nulls_last=True)
+    return conform(frame, CONTEXT).collect()
 
 
 def framework_tree(frameworks: dict[str, Framework], catalog: pl.DataFrame) -> pl.DataFrame:
@@ -1055,6 +1166,7 @@ def compare_city(
         shown=lambda: shown_scores(scored.scores, frameworks, scored.pipelines),
         peers_for=peers_for,
         min_peers=min_peers,
+        observations=observations,
     )
     peers = peers_for(target.city_id, target.year)
     leaves = pl.concat([fw.nodes.filter(pl.col("level") == 1) for fw in frameworks.values()])

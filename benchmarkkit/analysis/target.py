@@ -23,6 +23,9 @@ class Target:
     city_name: str
     year: int
     previous_year: int | None
+    scored: bool = True
+    """False for a city that has data but no index score in any year: the report then says
+    what the data can and cannot say about it (``compare``'s status "not scored")."""
 
 
 SUFFIXES = ("市", "city", "city of", "greater city", "metropolitan", "municipality")
@@ -162,6 +165,65 @@ def guarded_year(
     return int(years.max()) if years.len() else None  # type: ignore[arg-type]
 
 
+def _has_score(scores: pl.DataFrame, city_id: str) -> bool:
+    """The city has an index score (top level, not null) in some year."""
+    return (
+        scores.filter(
+            (pl.col("city_id") == city_id)
+            & pl.col("score").is_not_null()
+            & (pl.col("level") == pl.col("level").max().over("scorer"))
+        ).height
+        > 0
+    )
+
+
+def unscored_year(
+    observations: pl.DataFrame,
+    city_id: str,
+    year: int | None,
+    shown: pl.DataFrame | None = None,
+    peers_for: Callable[[str, int], list[str]] | None = None,
+    min_peers: int = 3,
+) -> int:
+    """The year to look at for a city that has data but no index score in any year: the year
+    asked for when the city has data then; else the latest year in which the city has data and
+    at least ``min_peers`` peers have an index shown (so the report can say where they stand);
+    else the city's latest year with data. A city with no data at all is an error."""
+    years = sorted(
+        set(observations.filter(pl.col("city_id") == city_id)["year"].drop_nulls().to_list())
+    )
+    if not years:
+        raise InputError(
+            f"city '{city_id}' has no data in any year",
+            hint="nothing to report on: add its figures with `benchmarkkit template`",
+        )
+    if year is not None:
+        if year not in years:
+            raise InputError(
+                f"city '{city_id}' has no data in {year}",
+                hint=f"years with data: {', '.join(map(str, years[-12:]))}",
+            )
+        return year
+    if shown is not None and peers_for is not None:
+        top = shown.filter(
+            (pl.col("level") == pl.col("level").max().over("scorer"))
+            & pl.col("score").is_not_null()
+        )
+        for candidate in reversed(years):
+            try:
+                group = set(peers_for(city_id, candidate)) - {city_id}
+            except InputError:
+                continue
+            counts = (
+                top.filter((pl.col("year") == candidate) & pl.col("city_id").is_in(list(group)))
+                .group_by("scorer")
+                .len()
+            )
+            if counts.height and counts["len"].max() >= min_peers:  # type: ignore[operator]
+                return candidate
+    return years[-1]
+
+
 def resolve_target(
     cities: pl.DataFrame,
     scores: pl.DataFrame,
@@ -171,12 +233,28 @@ def resolve_target(
     shown: Callable[[], pl.DataFrame] | None = None,
     peers_for: Callable[[str, int], list[str]] | None = None,
     min_peers: int = 3,
+    observations: pl.DataFrame | None = None,
 ) -> Target:
     """The city and the year. Without a year and given ``shown`` (the shown scores, made on
     demand) and ``peers_for(city_id, year)``, the year is ``guarded_year``'s: the latest in which
     the city and at least ``min_peers`` peers have an index; else the city's latest scored year
-    (and then the report says why there is no rank)."""
+    (and then the report says why there is no rank).
+
+    Given ``observations``, a city with data but no index score in any year is a target too
+    (``scored`` False, the year ``unscored_year``'s): its report says which indices the data
+    cannot support for it and what it would need to report. Without them, or for a city with
+    no data at all, that is an error."""
     city_id, city_name = resolve_city(cities, city)
+    if observations is not None and not _has_score(scores, city_id):
+        at = unscored_year(
+            observations,
+            city_id,
+            year,
+            shown() if shown is not None and year is None else None,
+            peers_for,
+            min_peers,
+        )
+        return Target(city_id, city_name, at, None, scored=False)
     if year is None and shown is not None and peers_for is not None:
         year = guarded_year(shown(), city_id, peers_for, min_peers)
     year, previous = resolve_year(scores, city_id, year)
