@@ -76,7 +76,13 @@ class Validated:
         )
 
 
-def _parse_value() -> pl.Expr:
+def _parse_value(dtype: pl.DataType) -> pl.Expr:
+    """The value as a float. Float64 and integer columns (Parquet, Arrow) are cast directly: the
+    same number their text would parse back to (a float's text round-trips exactly, an integer's
+    rounds the same way), without formatting and re-parsing every cell. Anything else (text,
+    Float32, booleans) goes through its text, as the user wrote it."""
+    if dtype == pl.Float64 or dtype.is_integer():
+        return pl.col("value").cast(pl.Float64)
     return pl.col("value").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
 
 
@@ -86,6 +92,13 @@ def _parse_year(dtype: pl.DataType) -> pl.Expr:
     as_float = pl.col("year").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
     whole = as_float.is_finite() & (as_float == as_float.round(0)) & (as_float.abs() < 1e6)
     return pl.when(whole).then(as_float).cast(pl.Int64)
+
+
+def _empty_value(dtype: pl.DataType) -> pl.Expr:
+    """An empty value cell: null, or (text) only spaces."""
+    if dtype == pl.Float64 or dtype.is_integer():
+        return pl.col("value").is_null()
+    return pl.col("value").is_null() | (pl.col("value").cast(pl.String).str.strip_chars() == "")
 
 
 def _unknown_hints(raw: pl.DataFrame, known: list[str]) -> pl.DataFrame:
@@ -106,32 +119,41 @@ def _unknown_hints(raw: pl.DataFrame, known: list[str]) -> pl.DataFrame:
     )
 
 
+def _checked(
+    raw: pl.LazyFrame, dtypes: pl.Schema, meta: pl.DataFrame, hints: pl.DataFrame
+) -> pl.LazyFrame:
+    """The raw rows with ids stripped, year and value parsed, and the catalog's bounds and the
+    'did you mean' of unknown ids joined: what every row rule reads."""
+    return (
+        raw.with_columns(
+            pl.col("city_id").str.strip_chars(),
+            pl.col("indicator").str.strip_chars(),
+            _parse_year(dtypes["year"]).alias("_year"),
+            (_parse_value(dtypes["value"]) * pl.col("scale")).alias("_value"),
+        )
+        .join(meta.lazy(), on="indicator", how="left", maintain_order="left")
+        .join(hints.lazy(), on="indicator", how="left", maintain_order="left")
+    )
+
+
 def check_rows(
     raw: pl.DataFrame,
     headers: dict[str, str],
     catalog: pl.DataFrame,
     years: tuple[int, int] = YEAR_RANGE,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Row-wise rules on one file's raw long frame → (typed candidates, rejected, warnings)."""
+    """Row-wise rules on one file's raw long frame → (typed candidates, rejected, warnings).
+
+    One pass over the rows evaluates every rule and keeps only the typed candidate columns, the
+    first failing rule and the soft-bounds flag. Messages quote the cell as written, so they are
+    built afterwards, from the raw rows that broke a rule (or a soft bound) only: on clean data,
+    none at all.
+    """
     # headers as messages show them: a line break inside a header is written \n, not broken
     head = {r: shown(headers.get(r, r)) for r in ("city_id", "indicator", "year", "value")}
     meta = catalog.select("id", "lower", "upper", "bound_type", "unit").rename({"id": "indicator"})
-    frame = (
-        raw.lazy()
-        .with_columns(
-            pl.col("city_id").str.strip_chars(),
-            pl.col("indicator").str.strip_chars(),
-            _parse_year(raw.schema["year"]).alias("_year"),
-            (_parse_value() * pl.col("scale")).alias("_value"),
-        )
-        .join(meta.lazy(), on="indicator", how="left", maintain_order="left")
-        .join(
-            _unknown_hints(raw, catalog["id"].to_list()).lazy(),
-            on="indicator",
-            how="left",
-            maintain_order="left",
-        )
-    )
+    hints = _unknown_hints(raw, catalog["id"].to_list())
+    base = raw.with_row_index("_i")
     cell = pl.col("value").cast(pl.String)
     lo, hi, v = pl.col("lower"), pl.col("upper"), pl.col("_value")
     outside = (v < lo) | (v > hi)
@@ -187,7 +209,7 @@ def check_rows(
         ),
         (
             "missing_value",
-            pl.col("value").is_null() | (cell.str.strip_chars() == ""),
+            _empty_value(raw.schema["value"]),
             pl.col("column"),
             pl.lit("the value is empty"),
             pl.lit("fill it or leave the row out: an empty cell is not a zero"),
@@ -224,50 +246,72 @@ def check_rows(
     rule_col = pl.lit(None, dtype=pl.String)
     for name, cond, _, _, _ in reversed(rules):
         rule_col = pl.when(cond.fill_null(False)).then(pl.lit(name)).otherwise(rule_col)
-    # stays lazy: the rejected rows (few) and the candidates are collected in separate streaming
-    # passes, so the wide working frame (raw text + parsed + catalog columns, ~20 columns) is never
-    # held whole — on 30 M rows it needed more than 24 GiB
-    lazy = frame.with_columns(rule_col.alias("rule"))
-    frame = lazy.filter(pl.col("rule").is_not_null()).collect()
+    soft = ((pl.col("bound_type") == "soft") & outside).fill_null(False)
+    # one streaming pass keeps the narrow typed columns, never the wide working frame (raw text
+    # + parsed + catalog columns, ~20 columns: on 30 M rows that needed more than 24 GiB)
+    flagged = (
+        _checked(base.lazy(), raw.schema, meta, hints)
+        .select(
+            "_i",
+            rule_col.alias("rule"),
+            (rule_col.is_null() & soft).alias("_soft"),
+            "city_id",
+            "city_name",
+            "country",
+            pl.col("_year").cast(pl.Int32).alias("year"),
+            "indicator",
+            pl.col("_value").alias("value"),
+            "flag",
+            "source",
+            "row",
+            pl.col("column").cast(pl.String),
+        )
+        .collect()
+    )
+    failed = flagged.filter(pl.col("rule").is_not_null())
+
+    def again(rows: pl.DataFrame) -> pl.LazyFrame:
+        """The working frame again, for these rows only (their messages quote the raw cells)."""
+        return _checked(base[rows["_i"]].lazy(), raw.schema, meta, hints).with_columns(
+            rule_col.alias("rule")
+        )
+
     rejected_parts = []
-    for name, _, column, message, hint in rules:
-        part = frame.filter(pl.col("rule") == name)
-        if part.height:
-            rejected_parts.append(
-                part.select(
-                    "source",
-                    "row",
-                    (pl.lit(column) if isinstance(column, str) else column)
-                    .cast(pl.String)
-                    .alias("column"),
-                    "rule",
-                    message.alias("message"),
-                    hint.alias("hint"),
+    if failed.height:
+        frame = again(failed).collect()
+        for name, _, column, message, hint in rules:
+            part = frame.filter(pl.col("rule") == name)
+            if part.height:
+                rejected_parts.append(
+                    part.select(
+                        "source",
+                        "row",
+                        (pl.lit(column) if isinstance(column, str) else column)
+                        .cast(pl.String)
+                        .alias("column"),
+                        "rule",
+                        message.alias("message"),
+                        hint.alias("hint"),
+                    )
                 )
-            )
+        flagged = flagged.filter(pl.col("rule").is_null())
     rejected = pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=REJECTED)
-    ok = lazy.filter(pl.col("rule").is_null())
-    soft = ok.filter((pl.col("bound_type") == "soft") & outside.fill_null(False))
-    warnings = soft.select(
-        "source",
-        "row",
-        pl.col("column").cast(pl.String),
-        pl.lit("soft_bounds").alias("rule"),
-        pl.format("{} is outside the plausible range {}", v, bounds).alias("message"),
-        pl.lit("kept; check the value and its unit").alias("hint"),
-    ).collect()
-    candidates = ok.select(
-        "city_id",
-        "city_name",
-        "country",
-        pl.col("_year").cast(pl.Int32).alias("year"),
-        "indicator",
-        pl.col("_value").alias("value"),
-        "flag",
-        "source",
-        "row",
-        pl.col("column").cast(pl.String),
-    ).collect()
+    soft_rows = flagged.filter(pl.col("_soft"))
+    warnings = (
+        again(soft_rows)
+        .select(
+            "source",
+            "row",
+            pl.col("column").cast(pl.String),
+            pl.lit("soft_bounds").alias("rule"),
+            pl.format("{} is outside the plausible range {}", v, bounds).alias("message"),
+            pl.lit("kept; check the value and its unit").alias("hint"),
+        )
+        .collect()
+        if soft_rows.height
+        else pl.DataFrame(schema=WARNINGS)
+    )
+    candidates = flagged.drop("_i", "rule", "_soft")
     return candidates, rejected.cast(REJECTED), warnings.cast(WARNINGS)
 
 
@@ -289,11 +333,15 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .with_columns(frame["year"])
         .collect(engine="in-memory")
     )
-    repeated = codes.select(pl.struct("city_id", "year", "indicator").is_duplicated()).to_series()
-    pairs = codes.select("city_id", "city_name").filter(pl.col("city_name").is_not_null()).unique()
-    two_names = pairs.group_by("city_id").len().filter(pl.col("len") > 1)["city_id"]
+    repeated = _repeated(codes)
+    two_names = (
+        codes.filter(pl.col("city_name").is_not_null())
+        .group_by("city_id")
+        .agg(pl.col("city_name").min().alias("lo"), pl.col("city_name").max().alias("hi"))
+        .filter(pl.col("lo") != pl.col("hi"))["city_id"]
+    )
     suspect = repeated | codes["city_id"].is_in(two_names)
-    del codes, pairs
+    del codes
     if suspect.any():
         checked, rejected = _check_set_rows(frame.filter(suspect).rechunk())
         accepted = pl.concat([frame.filter(~suspect), checked.select(frame.columns)]).sort("_order")
@@ -311,6 +359,43 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             .drop("_name")
         )
     return accepted, rejected.cast(REJECTED)
+
+
+def _dense_codes(codes: pl.Series) -> tuple[Any, int]:
+    """Integer codes renumbered 0…k-1 in code order (a categorical cast shares its numbering with
+    every string it has seen, so its codes have gaps), with k."""
+    import numpy as np
+
+    values = codes.to_numpy()
+    present = np.zeros(int(values.max()) + 1, dtype=bool)
+    present[values] = True
+    renumber = np.cumsum(present, dtype=np.int64) - 1
+    return renumber[values], int(renumber[-1]) + 1
+
+
+def _repeated(codes: pl.DataFrame) -> pl.Series:
+    """Every row whose (city, year, indicator) occurs more than once, from the integer codes.
+
+    Renumbered densely, the three codes fold into one integer below cities × years × indicators;
+    when that range is not much larger than the frame, a count per key (``bincount``) finds the
+    repeats in a few linear passes, 2–5× faster than hashing the three columns as a struct (the
+    way taken otherwise, or with nulls).
+    """
+    import numpy as np
+
+    city, year, indicator = codes["city_id"], codes["year"], codes["indicator"]
+    n = codes.height
+    if n and not (city.null_count() or year.null_count() or indicator.null_count()):
+        cities, n_cities = _dense_codes(city)
+        indicators, n_indicators = _dense_codes(indicator)
+        y0 = int(year.min())  # type: ignore[arg-type]
+        n_years = int(year.max()) - y0 + 1  # type: ignore[arg-type]
+        size = n_cities * n_years * n_indicators
+        if size <= 4 * n + 2**20:
+            key = (cities * n_years + (year.to_numpy().astype(np.int64) - y0)) * n_indicators
+            key += indicators
+            return pl.Series("repeated", np.bincount(key, minlength=size)[key] > 1)
+    return codes.select(pl.struct("city_id", "year", "indicator").is_duplicated()).to_series()
 
 
 def _check_set_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
