@@ -145,6 +145,8 @@ def index_sentence(ctx: ReportContext, row: dict[str, Any]) -> str:
 
 
 def headline(ctx: ReportContext) -> str:
+    if not ctx.comparison.scored:
+        return unscored_first_page(ctx)
     t, n = ctx.lang.t, ctx.lang.num
     cards = []
     for row in _top(ctx):
@@ -223,6 +225,272 @@ def _no_levers(ctx: ReportContext, key: str) -> str:
     return ctx.lang.t("no_levers_no_standing")
 
 
+# ------------------------------------------------------------------------------------------
+# a city with data but no index score: what the data can and cannot say, and what it needs
+
+
+UNSCORED_CSS = """
+.unscored .notice { background: var(--card); border-left: 4px solid var(--city);
+  padding: 10px 14px; margin: 8px 0 0; }
+.unscored pre.commands { background: var(--card); padding: 8px 12px; margin: 4px 0 0;
+  font-size: .85rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.unscored h2 { margin-top: 24px; }
+.unscored table { margin-bottom: 4px; }
+.unscored .card .score { font-size: 1.8rem; margin-right: .3em; }
+@media print {
+  .unscored h2 { margin: 14px 0 6px; padding-bottom: 3px; }
+  .unscored .card { padding: 8px 10px; }
+  .unscored .card p { font-size: .85rem; margin-top: 4px; }
+  .unscored .card .score { font-size: 1.3rem; }
+  .unscored .card .rank { line-height: 1.3; }
+  .unscored pre.commands { font-size: .75rem; }
+  .unscored .notice { padding: 6px 10px; }
+  .unscored table { font-size: .85rem; line-height: 1.25; }
+  .unscored th, .unscored td { padding: 3px 6px; }
+  .unscored p, .unscored .notice { line-height: 1.35; }
+  .unscored table.needed code { display: none; }  /* ids: for the screen and the sheet */
+}
+"""
+"""The first page of a city without a score, styled here and sent only with that page, so that
+every other report keeps its bytes (style.css is inlined into each)."""
+
+
+def unscored_first_page(ctx: ReportContext) -> str:
+    """The first page of a city that has data but no index score in any year: which indices
+    the data can support for it (none) and why, where its peers stand, what the data do hold
+    for it, and which indicators it would need to report — with the command that makes the
+    data-entry sheet. Nothing is estimated for the city."""
+    t = ctx.lang.t
+    peers = [p for p in ctx.peers if p != ctx.city_id]
+    names = _city_names(ctx, peers)
+    shown = ", ".join(esc(names[p]) for p in peers[:12])
+    more = t("and_more", n=len(peers) - 12) if len(peers) > 12 else ""
+    cards = "".join(_unscored_card(ctx, row) for row in _top(ctx)) + "".join(
+        _not_in_data_card(ctx, scorer, title) for scorer, title in ctx.not_in_data.items()
+    )
+    return (
+        f'<div class="first-page unscored"><style>{UNSCORED_CSS}</style>'
+        f"<h1>{t('report_title', city=ctx.city_name, year=ctx.year)}</h1>"
+        f'<p class="lead">{t("lead", n=len(peers), spec=ctx.peer_spec)} '
+        f"{t('scale_note')}</p>"
+        f'<p class="peers"><strong>{t("peers_named")}</strong> {shown}{more}</p>'
+        f'<div class="notice"><strong>{t("unscored_title", city=ctx.city_name)}</strong> '
+        f"{t('unscored_lead', city=ctx.city_name)}</div>"
+        f'<h2>{t("unscored_headline")}</h2><div class="cards">{cards}</div>'
+        f"{_context_table(ctx)}{_needed(ctx)}</div>"
+    )
+
+
+def _unscored_card(ctx: ReportContext, row: dict[str, Any]) -> str:
+    """One index: the city's coverage and what a score needs, then where the peers stand."""
+    t, n = ctx.lang.t, ctx.lang.num
+    scorer = row["scorer"]
+    group = ctx.comparison.group.filter(
+        (pl.col("scorer") == scorer)
+        & (pl.col("node") == row["node"])
+        & (pl.col("city_id") != ctx.city_id)
+        & pl.col("score").is_not_null()
+    ).sort(["score", "city_id"], descending=[True, False])
+    peers = len(ctx.peers) - 1
+    if row["peer_median"] is None or group.height == 0:
+        stand = t(
+            "peers_stand_few",
+            n=row["n_peers"],
+            peers=peers,
+            year=ctx.year,
+            k=ctx.comparison.min_peers,
+        )
+    else:
+        best = _city_names(ctx, [group["city_id"][0]])[group["city_id"][0]]
+        stand = t(
+            "peers_stand",
+            n=row["n_peers"],
+            peers=peers,
+            median=n(row["peer_median"]),
+            low=n(group["score"].min()),
+            high=n(group["score"].max()),
+            best=best,
+        )
+    return (
+        f'<div class="card" data-scorer="{esc(scorer)}">'
+        f'<div class="label">{esc(ctx.lang.index_name(scorer, ctx.titles.get(scorer)))}</div>'
+        f'<div class="rank"><span class="score">–</span> {t("not_scored_short")}</div>'
+        f'<p class="sentence">'
+        + t(
+            "unscored_card",
+            city=ctx.city_name,
+            present=row["n_present"],
+            total=row["n_indicators"],
+            year=ctx.year,
+            needed=ctx.comparison.needed.get(scorer, 1),
+        )
+        + f'</p><p class="note">{stand}</p></div>'
+    )
+
+
+def _not_in_data_card(ctx: ReportContext, scorer: str, title: str) -> str:
+    """An index no city can have on these data: none of its indicators is in them."""
+    t = ctx.lang.t
+    catalog = ctx.catalog
+    size = (
+        catalog.filter(pl.col("indices").list.contains(scorer)).height
+        if catalog is not None and catalog.schema.get("indices") == pl.List(pl.String)
+        else 0
+    )
+    said = t("not_in_data" if size else "not_in_data_any", n=size, scorer=scorer)
+    return (
+        f'<div class="card" data-scorer="{esc(scorer)}">'
+        f'<div class="label">{esc(ctx.lang.index_name(scorer, title))}</div>'
+        f'<div class="rank"><span class="score">–</span> {t("not_in_data_short")}</div>'
+        f'<p class="sentence">{said}</p></div>'
+    )
+
+
+def _context_table(ctx: ReportContext) -> str:
+    """What the data hold for the city this year outside every index, beside its peers; below,
+    the file and row every value came from and what its flags say (a projection …)."""
+    t, n = ctx.lang.t, ctx.lang.num
+    rows = _rows(ctx.comparison.context)
+    if not rows:
+        return ""
+    body, sources, flags = [], [], []
+    for r in rows:
+        name, unit = ctx.lang.indicator(r["indicator"], r["name"], r["unit"])
+        digits = 0 if abs(r["value"]) >= 1000 else 1
+        spread = (
+            f"{n(r['peer_low'], digits)} – {n(r['peer_high'], digits)}"
+            if r["peer_low"] is not None
+            else "–"
+        )
+        body.append(
+            f'<tr><td>{esc(name)}</td><td class="num">{n(r["value"], digits)}</td>'
+            f'<td>{esc(unit) or "–"}</td><td class="num">{n(r["peer_median"], digits)}</td>'
+            f'<td class="num">{spread}</td></tr>'
+        )
+        if r["source"]:
+            line = f":{r['row']}" if r["row"] is not None else ""
+            sources.append(f"<code>{esc(r['source'])}{line}</code>")
+        flags += [f for f in (r["flag"] or "").split(",") if f"flag_{f}" in ctx.lang.texts]
+    head = (
+        f'<tr><th>{t("col_indicator")}</th><th class="num">{esc(ctx.city_name)}</th>'
+        f'<th>{t("col_unit")}</th><th class="num">{t("col_median")}</th>'
+        f'<th class="num">{t("col_range")}</th></tr>'
+    )
+    said = "; ".join(t(f"flag_{f}") for f in dict.fromkeys(flags))
+    k = ctx.comparison.min_peers
+    few = f" {t('context_few', k=k)}" if any(r["n_peers"] < k for r in rows) else ""
+    where = (
+        f"{t('context_source')} {', '.join(dict.fromkeys(sources))}"
+        + (f" ({said})." if said else ".")
+        if sources
+        else ""
+    )
+    return (
+        f"<h2>{t('context_title', city=ctx.city_name, year=ctx.year)}</h2>"
+        f'<table class="context">{head}{"".join(body)}</table>'
+        f'<p class="note">{t("context_explain")}{few} {where}</p>'
+    )
+
+
+def _needed(ctx: ReportContext) -> str:
+    """Per index, the indicators the city does not report with how many peers do, and the
+    ``benchmarkkit template`` command that makes the data-entry sheet for exactly those."""
+    t, n = ctx.lang.t, ctx.lang.num
+    frame = ctx.comparison.indicators.filter(pl.col("value").is_null())
+    if frame.height == 0:
+        return ""
+    parts = [f"<h2>{t('needed_title', city=ctx.city_name)}</h2>"]
+    for scorer in frame["scorer"].unique(maintain_order=True).to_list():
+        mine = frame.filter(pl.col("scorer") == scorer)
+        top = [r for r in _top(ctx) if r["scorer"] == scorer]
+        total = (top[0]["n_indicators"] if top else None) or mine.height
+        items = []
+        for r in _rows(mine):
+            name, unit = ctx.lang.indicator(r["indicator"], r["name"], r["unit"])
+            items.append(
+                f"<tr><td>{esc(name)} <code>{esc(r['indicator'])}</code></td>"
+                f'<td>{esc(unit) or "–"}</td><td class="num">{r["n_peers"]}</td>'
+                f'<td class="num">{n(r["peer_median"], 2)}</td></tr>'
+            )
+        parts.append(
+            "<p>"
+            + t(
+                "needed_text",
+                city=ctx.city_name,
+                index=ctx.lang.index_name(scorer, ctx.titles.get(scorer)),
+                needed=ctx.comparison.needed.get(scorer, 1),
+                total=total,
+                year=ctx.year,
+            )
+            + "</p>"
+            f'<table class="needed"><tr><th>{t("col_indicator")}</th><th>{t("col_unit")}</th>'
+            f'<th class="num">{t("col_reported_by")}</th><th class="num">{t("col_median")}'
+            f"</th></tr>{''.join(items)}</table>"
+        )
+    template, again = _commands(ctx, frame["indicator"].unique(maintain_order=True).to_list())
+    parts.append(
+        f"<p>{t('template_text', city=ctx.city_name)}</p>"
+        f'<pre class="commands"><code>{esc(template)}\n{esc(again)}</code></pre>'
+    )
+    return "".join(parts)
+
+
+def _commands(ctx: ReportContext, indicators: list[str]) -> tuple[str, str]:
+    """``benchmarkkit template`` for the city, its year and the missing indicators (their
+    indicator set when they share one, else each by id), in the report's language; and the
+    ``benchmarkkit report`` that reads the filled sheet beside the same data."""
+    import shlex
+
+    q = shlex.quote
+    sheet = f"{_slug(ctx.city_name) or _slug(ctx.city_id) or 'city'}.xlsx"
+    sets: set[str] = set()
+    if ctx.catalog is not None and "set" in ctx.catalog.columns:
+        sets = set(ctx.catalog.filter(pl.col("id").is_in(indicators))["set"].to_list())
+    which = (
+        ["--set", next(iter(sets))]
+        if len(sets) == 1 and None not in sets
+        else [a for i in indicators for a in ("--indicator", i)]
+    )
+    template = [
+        "benchmarkkit",
+        "template",
+        *which,
+        "--city",
+        ctx.city_id,
+        "--year",
+        str(ctx.year),
+        "--lang",
+        ctx.lang.code,
+        "--out",
+        sheet,
+    ]
+    data = ["--dataset", ctx.dataset] if ctx.dataset else []
+    report = [
+        "benchmarkkit",
+        "report",
+        *ctx.sources,
+        sheet,
+        *data,
+        "--city",
+        ctx.city_id,
+        "--peers",
+        ctx.peer_spec,
+        "--lang",
+        ctx.lang.code,
+    ]
+    return " ".join(q(a) for a in template), " ".join(q(a) for a in report)
+
+
+def _slug(text: str) -> str:
+    """``Da Nang`` → ``da-nang``: a file name anyone can type (accents dropped)."""
+    import re
+    import unicodedata
+
+    text = text.replace("Đ", "D").replace("đ", "d")  # a letter of its own, not D + a mark
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40]
+
+
 def profile(ctx: ReportContext) -> str:
     t, n = ctx.lang.t, ctx.lang.num
     areas = ctx.comparison.summary.filter(pl.col("level") < pl.col("level").max().over("scorer"))
@@ -258,7 +526,14 @@ def charts(ctx: ReportContext) -> str:
         scorer = name.split(":", 1)[1]
         index = ctx.lang.index_name(scorer, ctx.titles.get(scorer))
         few = chart_form(ranked.get(scorer, 0)) == "cities"
+        if not ctx.comparison.scored:  # no city mark: say so rather than "the city is highlighted"
+            key = "ranking_caption_unscored" if few else "ranking_many_unscored"
+            parts.append(ctx.chart(name, t(key, index=index, city=ctx.city_name)))
+            continue
         parts.append(ctx.chart(name, t("ranking_caption" if few else "ranking_many", index=index)))
+    if not ctx.comparison.scored:  # no score, so no trend, no change and no history to draw
+        parts.append(f'<p class="note">{t("unscored_no_trend", city=ctx.city_name)}</p>')
+        return "".join(parts)
     parts.append(ctx.chart("trend", t("trend_caption")))
     parts.append(ctx.chart("slope", t("slope_caption")))
     parts.append(ctx.chart("history", t("history_caption")))

@@ -87,7 +87,9 @@ def chart_specs(
     specs["heatmap"] = charts.focus_area_heatmap(
         heat.select("city_id", "city_name", "focus_area", "score"),
         target.city_id,
-        subtitle=lang.t("heatmap_subtitle", city=target.city_name)
+        subtitle=lang.t("heatmap_subtitle_unscored", city=target.city_name)
+        if not target.scored  # no row of its own to outline
+        else lang.t("heatmap_subtitle", city=target.city_name)
         if charts.chart_form(heat.filter(pl.col("score").is_not_null())["city_id"].n_unique() - 1)
         == "cities"
         else None,
@@ -114,6 +116,9 @@ def chart_specs(
         ),
         target.city_id,
         labels=L,
+        subtitle=None
+        if target.scored
+        else lang.t("strip_subtitle_unscored", city=target.city_name),
         **size,
     )
     index_label = {s: lang.index_name(s, scored.frameworks[s].title) for s in scored.frameworks}
@@ -161,6 +166,14 @@ def ranking_subtitle(lang: Language, target: Comparison, row: dict[str, Any]) ->
     """The ranking chart's subtitle: the card's own words (rank r of N, peer median), or why
     there is no rank."""
     n = lang.num
+    if not target.scored:
+        return lang.t(
+            "ranking_subtitle_unscored",
+            city=target.city_name,
+            year=target.year,
+            n=row["n_peers"],
+            median=n(row["peer_median"]),
+        )
     if row["status"] == "ok":
         return lang.t(
             "ranking_subtitle",
@@ -305,12 +318,28 @@ def build_report(
         scores=scored.scores,
         cities=scored.loaded.cities,
         uncertainty=uncertainty(comparison.year) if uncertainty is not None else None,
+        dataset=scored.data.dataset,
+        sources=tuple(str(p) for p in scored.data.sources),
+        catalog=scored.catalog,
+        not_in_data=not_in_data(scored),
     )
     sections = guarded_sections(scored.registry)  # a failing section is skipped and named
     top = comparison.summary.filter(pl.col("level") == pl.col("level").max().over("scorer"))
     context = replace(context, comparable=dict(zip(top["scorer"], top["comparable"], strict=True)))
     context = replace(context, charts=_with_section_charts(context, sections, scored.registry))
     return comparison, render_html(context, sections)
+
+
+def not_in_data(scored: Any) -> dict[str, str]:
+    """Scorer → title of the registered indices ``score`` skipped because the data hold none of
+    their indicators (its notes say so, one per index)."""
+    scorers = scored.registry.of("scorer")
+    return {
+        name: getattr(scorers[name], "title", "") or name
+        for name in sorted(scorers)
+        if name not in scored.frameworks
+        and any(n.startswith(f"scorer '{name}' has none of its indicators") for n in scored.notes)
+    }
 
 
 def _with_section_charts(

@@ -754,6 +754,7 @@ def indicator_strip(
     labels: Mapping[str, str] | None = None,
     n_peers: int | None = None,
     highlight: Sequence[str] = (),
+    subtitle: str | None = None,
 ) -> AnyChart:
     """Per indicator, where the city sits among its peers on the normalised 0–100 scale.
 
@@ -772,6 +773,7 @@ def indicator_strip(
         n_peers: the number of peers, which chooses the form; by default the frame's other
             cities with a score.
         highlight: city ids drawn as dots in the distribution form.
+        subtitle: replaces the legend-like subtitle (e.g. for a city without a dot).
     """
     L = _labels(labels)
     title = title or L["indicators"]
@@ -850,6 +852,7 @@ def indicator_strip(
         )
     )
     who = city or city_id
+    own = subtitle
     subtitle = L["strip_subtitle"].format(city=who)
     layers = [dots, ticks]
     if many:
@@ -878,6 +881,7 @@ def indicator_strip(
             ticks,
             dots,
         ]
+    subtitle = own if own is not None else subtitle
     return alt.layer(*layers).properties(
         title=_title(title, subtitle),
         width=_WIDTH,

@@ -96,6 +96,17 @@ class ReportContext:
     """Scorer name → display title."""
     comparable: Mapping[str, bool] = field(default_factory=dict)
     """Scorer name → whether last year's score rests on the same indicators as this year's."""
+    dataset: str | None = None
+    """The embedded data set the report's data are (``demo``, ``ascn``), None for your own
+    files: for the commands a report suggests (``--dataset ascn``)."""
+    sources: tuple[str, ...] = ()
+    """The data files the run read (beside the data set), as given: for those commands too."""
+    catalog: Any = None
+    """The indicator catalog the data were checked against (``id``, ``name``, ``unit``, ``set``
+    …): what an indicator is and which indicator set it belongs to."""
+    not_in_data: Mapping[str, str] = field(default_factory=dict)
+    """Scorer name → title of every registered index the data hold none of the indicators of
+    (skipped by ``score``): no city can have it on these data."""
 
     def chart(self, name: str, caption: str = "") -> str:
         """A chart container; the renderer embeds the spec and draws it with vega-embed."""
