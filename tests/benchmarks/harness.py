@@ -344,3 +344,152 @@ def naive_load_csv(path: Path) -> int:
         reader = csv.DictReader(fh)
         raw = [(r["city_id"], r["year"], r["indicator"], r["value"]) for r in reader]
     return naive_validate(raw, known_indicators())
+
+
+# --- whole processes (issue 13) ----------------------------------------------------------------
+
+MEASURED_CLI = Path(__file__).with_name("measured_cli.py")
+COINR_LIB = Path(os.environ.get("COINR_LIB", "/tmp/coinr-lib"))
+
+
+@dataclass(frozen=True)
+class Process:
+    seconds: float
+    """Wall time from start to exit, interpreter start-up included."""
+    peak_gib: float
+    """The process's own peak resident set (``VmHWM``), GiB; NaN when it could not be read."""
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> Process:
+    """``benchmarkkit ARGS…`` as a fresh process (through ``measured_cli.py``), timed from start
+    to exit, with its peak memory; raises when it fails (exit code 1 with rejected rows is fine:
+    ``validate`` says so that way)."""
+    import subprocess
+    import sys
+
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(MEASURED_CLI), *args], capture_output=True, text=True, cwd=cwd
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"benchmarkkit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    peak = [ln for ln in done.stderr.splitlines() if ln.startswith("BK_PEAK_KIB ")]
+    kib = int(peak[-1].split()[1]) if peak else -1
+    return Process(seconds, kib / 2**20 if kib > 0 else math.nan)
+
+
+FLOOR_PROCESS = """
+import sys, polars as pl
+path = sys.argv[1]
+scan = pl.scan_parquet(path) if path.endswith(".parquet") else pl.scan_csv(path)
+scan.group_by("indicator", "year").agg(pl.col("value").mean()).collect()
+"""
+
+
+def floor_process(path: Path) -> float:
+    """The floor of a whole process: a fresh Python that imports Polars, scans the file and
+    groups it (mean of value by indicator and year). Seconds, start to exit."""
+    import subprocess
+    import sys
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FLOOR_PROCESS, str(path)], check=True)
+    return time.perf_counter() - start
+
+
+def coinr_files(units: int, indicators: int = 120) -> tuple[Path, Path]:
+    """COINr's own input files for the COINr-equivalent job: ``iData.csv`` (uCode, uName, one
+    column per indicator; one year, so no Time) and ``iMeta.csv`` (indicators → focus areas →
+    index, weights 1), written once per size into the benchmark data folder."""
+    folder = ROOT / ".benchmarks-data" / f"coinr-{units}x{indicators}"
+    idata, imeta = folder / "iData.csv", folder / "iMeta.csv"
+    if idata.exists() and imeta.exists():
+        return idata, imeta
+    folder.mkdir(parents=True, exist_ok=True)
+    size = synthetic.Size(f"coinr-{units}x{indicators}", units, indicators, 1)
+    obs = synthetic.observations(size, catalog())
+    wide = obs.pivot(on="indicator", index=["city_id", "city_name"], values="value").sort("city_id")
+    meta = synthetic.pick_indicators(catalog(), indicators).join(
+        catalog().select("id", "focus_area"), on="id"
+    )
+    wide = wide.select(
+        pl.col("city_id").alias("uCode"), pl.col("city_name").alias("uName"), *meta["id"]
+    )
+    areas = sorted(set(meta["focus_area"]))
+    rows = [
+        *(
+            (1, i, i, int(d), 1.0, a, "Indicator")
+            for i, d, a in meta.select("id", "direction", "focus_area").iter_rows()
+        ),
+        *((2, a, a, 1, 1.0, "Index", "Aggregate") for a in areas),
+        (3, "Index", "Index", 1, 1.0, None, "Aggregate"),
+    ]
+    pl.DataFrame(
+        rows,
+        schema=["Level", "iCode", "iName", "Direction", "Weight", "Parent", "Type"],
+        orient="row",
+    ).write_csv(imeta)
+    wide.write_csv(idata)
+    return idata, imeta
+
+
+COINR_JOB_ARGS = (
+    "--impute",
+    "none",
+    "--treat",
+    "none",
+    "--normalise",
+    "minmax:0,100",
+    "--aggregate",
+    "arithmetic",
+)
+"""COINr's job: Normalise(n_minmax, l_u = 0–100) → Aggregate(a_amean); nothing else."""
+
+COINR_R = """
+t0 <- proc.time()[["elapsed"]]
+suppressMessages(library(COINr, lib.loc = Sys.getenv("COINR_LIB")))
+iData <- read.csv(Sys.getenv("IDATA"), na.strings = "")
+iMeta <- read.csv(Sys.getenv("IMETA"), na.strings = "")
+t1 <- proc.time()[["elapsed"]]
+coin <- new_coin(iData, iMeta, quietly = TRUE)
+coin <- Normalise(coin, dset = "Raw",
+                  global_specs = list(f_n = "n_minmax", f_n_para = list(l_u = c(0, 100))))
+coin <- Aggregate(coin, dset = "Normalised", f_ag = "a_amean")
+t2 <- proc.time()[["elapsed"]]
+out <- coin$Data$Aggregated
+write.csv(out, Sys.getenv("OUT"), row.names = FALSE)
+hwm <- grep("^VmHWM:", readLines("/proc/self/status"), value = TRUE)
+cat(sprintf("COINR pipeline %.4f read %.4f rows %d %s\\n", t2 - t1, t1 - t0, nrow(out), hwm))
+"""
+
+
+def coinr_available() -> str | None:
+    """None when COINr can run here; else why not (the comparison is then skipped)."""
+    import shutil
+
+    if shutil.which("Rscript") is None:
+        return "Rscript is not installed: no same-run comparison with COINr"
+    if not (COINR_LIB / "COINr").is_dir():
+        return (
+            f"COINr is not installed in {COINR_LIB} (sh ../shared/tools/coinr/install.sh "
+            "$COINR_LIB, or set COINR_LIB)"
+        )
+    return None
+
+
+def run_coinr(idata: Path, imeta: Path, out: Path) -> tuple[Process, float]:
+    """COINr's job as a whole ``Rscript`` process: (the process, COINr's pipeline-only seconds:
+    new_coin → Normalise → Aggregate, reading and writing excluded)."""
+    import subprocess
+
+    env = dict(
+        os.environ, COINR_LIB=str(COINR_LIB), IDATA=str(idata), IMETA=str(imeta), OUT=str(out)
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["Rscript", "-e", COINR_R], capture_output=True, text=True, env=env, check=True
+    )
+    seconds = time.perf_counter() - start
+    line = [ln for ln in done.stdout.splitlines() if ln.startswith("COINR pipeline")][-1].split()
+    return Process(seconds, int(line[-2]) / 2**20), float(line[2])
