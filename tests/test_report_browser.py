@@ -119,37 +119,7 @@ def seen(reports):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         for name, path in reports.items():
             page = browser.new_page(viewport={"width": WIDTHS[0], "height": 900})
-            requests, errors = [], []
-            page.route(
-                "**/*",
-                lambda route, requests=requests: (
-                    route.continue_()
-                    if route.request.url.startswith("file://")
-                    else (requests.append(route.request.url), route.abort())
-                ),
-            )
-            page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda err, e=errors: e.append(str(err)))
-            page.goto(path.as_uri())
-            page.wait_for_function(DRAWN, timeout=30_000)
-            layout = {}
-            for width in WIDTHS:
-                page.set_viewport_size({"width": width, "height": 900})
-                page.wait_for_timeout(50)
-                layout[width] = page.evaluate(MEASURE)
-            page.set_viewport_size({"width": A4_WIDTH, "height": 1000})
-            page.emulate_media(media="print")
-            printed = page.evaluate(PRINTED)
-            page.emulate_media(media="screen")
-            out[name] = {
-                "printed": printed,
-                "charts": page.eval_on_selector_all("div.chart", MARKS),
-                "errors": errors,
-                "requests": requests,
-                "texts": page.evaluate(VISIBLE_TEXTS),
-                "inner": page.inner_text("body"),
-                "layout": layout,
-            }
+            out[name] = _look(page, path)
             if name == "en":
                 page.set_viewport_size({"width": 1280, "height": 900})
                 box = page.locator(".first-page").bounding_box()
@@ -160,6 +130,42 @@ def seen(reports):
             page.close()
         browser.close()
     return out
+
+
+def _look(page, path: Path) -> dict:
+    """Open a report with the network blocked; its charts, errors, texts, and its layout at
+    each width and printed (A4)."""
+    requests, errors = [], []
+    page.route(
+        "**/*",
+        lambda route, requests=requests: (
+            route.continue_()
+            if route.request.url.startswith("file://")
+            else (requests.append(route.request.url), route.abort())
+        ),
+    )
+    page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda err, e=errors: e.append(str(err)))
+    page.goto(path.as_uri())
+    page.wait_for_function(DRAWN, timeout=30_000)
+    layout = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(50)
+        layout[width] = page.evaluate(MEASURE)
+    page.set_viewport_size({"width": A4_WIDTH, "height": 1000})
+    page.emulate_media(media="print")
+    printed = page.evaluate(PRINTED)
+    page.emulate_media(media="screen")
+    return {
+        "printed": printed,
+        "charts": page.eval_on_selector_all("div.chart", MARKS),
+        "errors": errors,
+        "requests": requests,
+        "texts": page.evaluate(VISIBLE_TEXTS),
+        "inner": page.inner_text("body"),
+        "layout": layout,
+    }
 
 
 def tmp_path_first_page() -> Path:
@@ -362,3 +368,86 @@ def test_the_ranking_is_one_bar_per_city_for_few_peers_and_a_histogram_for_many(
         else:
             assert n > 30 and chart["bars"] <= BINS + 5  # the peers' bins, the named cities
     assert (f"{FORMS[form]} peer cities" in large_seen[form]["inner"]) is True
+
+
+# ------------------------------------------- a city with data but no index score (issue 18)
+
+DA_NANG = ["--dataset", "ascn", "--city", "VN_DA_NANG", "--peers", "network:ASCN"]
+
+
+@pytest.fixture(scope="module")
+def unscored(tmp_path_factory):
+    """Da Nang on the UN data, in en, vi and zh — the issue's exact command for vi — opened
+    like every report; the Vietnamese first page is ``tests/artifacts/report-ascn-vi.png``
+    (docs/report-ascn-vi.png is a copy of it)."""
+    from click.testing import CliRunner
+    from playwright.sync_api import sync_playwright
+
+    from benchmarkkit.cli import main
+
+    folder = tmp_path_factory.mktemp("unscored")
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for lang in LANGS:
+            path = folder / f"da-nang-{lang}.html"
+            args = ["report", *DA_NANG, "--lang", lang, "--out", str(path)]
+            result = CliRunner().invoke(main, args, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            page = browser.new_page(viewport={"width": WIDTHS[0], "height": 900})
+            out[lang] = _look(page, path)
+            if lang == "vi":
+                page.set_viewport_size({"width": 1280, "height": 900})
+                box = page.locator(".first-page").bounding_box()
+                shot = ROOT / "tests" / "artifacts"
+                shot.mkdir(exist_ok=True)
+                page.screenshot(
+                    path=str(shot / "report-ascn-vi.png"),
+                    full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1280, "height": box["y"] + box["height"] + 16},
+                )
+            page.close()
+        browser.close()
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_city_without_a_score_draws_fits_and_prints_on_one_page(unscored, lang):
+    """The peers' charts are drawn (ranking, focus areas, indicators, coverage), nothing is
+    wider than the page or overlaps at any width, and the first page is one A4 page."""
+    got = unscored[lang]
+    assert len(got["charts"]) >= 4 and all(c["marks"] > 0 for c in got["charts"]), got["charts"]
+    assert got["errors"] == [] and got["requests"] == []
+    for width, layout in got["layout"].items():
+        assert layout["scroll"] <= layout["page"] + 1, (width, layout["wide"])
+        assert layout["wide"] == [] and layout["overlaps"] == [], width
+    assert got["printed"]["first"] <= A4_HEIGHT and got["printed"]["wide"] == []
+    assert not re.search(r"\b(None|null|NaN|nan|undefined)\b(?! with enough)", got["inner"])
+
+
+def test_a_city_without_a_score_says_so_first(unscored):
+    first = {lang: got["inner"] for lang, got in unscored.items()}
+    assert "No index score for Da Nang." in first["en"]
+    assert "Da Nang chưa có điểm chỉ số nào." in first["vi"]
+    assert "Da Nang没有任何指数得分。" in first["zh"]
+    assert "--set ascn --city VN_DA_NANG --year 2020 --lang vi --out da-nang.xlsx" in first["vi"]
+    assert not re.search(r"\brank \d+ of\b", first["en"])
+
+
+@pytest.mark.parametrize("lang", ["vi", "zh"])
+def test_a_city_without_a_score_leaves_nothing_in_english(unscored, lang):
+    """As for every report: a text the English report shows, unchanged in another language,
+    is untranslated — unless it is a number, a code or a city's name."""
+    import benchmarkkit as bk
+
+    cities = bk.load(dataset="ascn").cities
+    names = {
+        n for c in ("city_id", "city_name", "name_local") for n in cities[c].drop_nulls().to_list()
+    }
+    english = set(unscored["en"]["texts"])
+    left = sorted(
+        t
+        for t in set(unscored[lang]["texts"]) & english
+        if not NUMERIC.match(t) and t not in ALLOWED and t not in names and not _named(t, names)
+    )
+    assert left == []
