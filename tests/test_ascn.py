@@ -155,9 +155,9 @@ def test_every_command_takes_the_dataset(tmp_path, run):
     assert "World Urbanization Prospects" in reported.stdout  # the licence's credit line
     html = out.read_text(encoding="utf-8")
     assert "Ho Chi Minh City" in html and "benchmarkkit ascn: observations.parquet" in html
-    refused = run("report", "--dataset", "ascn", "--city", "VN_DA_NANG", "--out", out)
-    assert refused.exit_code == 2
-    assert "'VN_DA_NANG' has no index score in any year" in refused.stderr
+    refused = run("report", "--dataset", "ascn", "--city", "KH_BATTAMBANG", "--out", out)
+    assert refused.exit_code == 2  # a pilot city the UN data do not hold at all
+    assert "'KH_BATTAMBANG' has no data in any year" in refused.stderr
     unknown = run("score", "--dataset", "asc")
     assert unknown.exit_code == 2 and "did you mean 'ascn'" in unknown.stderr
 
