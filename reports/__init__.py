@@ -6,6 +6,7 @@ files in ``lang/`` (a new language is a new file); every text from data is escap
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -442,7 +443,8 @@ def _commands(ctx: ReportContext, indicators: list[str]) -> tuple[str, str]:
     import shlex
 
     q = shlex.quote
-    sheet = f"{_slug(ctx.city_name) or _slug(ctx.city_id) or 'city'}.xlsx"
+    name = re.sub(r"\s*\(.*\)$", "", ctx.city_name)  # "Da Nang (Đà Nẵng)" → "Da Nang"
+    sheet = f"{_slug(name) or _slug(ctx.city_id) or 'city'}.xlsx"
     sets: set[str] = set()
     if ctx.catalog is not None and "set" in ctx.catalog.columns:
         sets = set(ctx.catalog.filter(pl.col("id").is_in(indicators))["set"].to_list())

@@ -60,7 +60,7 @@ def test_the_issues_command_writes_the_vietnamese_report(reports):
     assert "World Urbanization Prospects" in result.stdout  # the licence's credit line
     seen = text(html)
     assert 'lang="vi"' in html
-    assert "Da Nang chưa có điểm chỉ số nào." in seen
+    assert "Đà Nẵng chưa có điểm chỉ số nào." in seen  # its own name, in Vietnamese
     assert "chưa tính điểm" in seen and "không có trong dữ liệu này" in seen
     assert TEMPLATE in seen  # the exact command that makes Da Nang's data-entry sheet
     assert (
@@ -75,7 +75,7 @@ def test_nothing_is_estimated_for_the_city(reports, ascn):
     it, and no lever or strength is claimed."""
     _, html = reports["en"]
     seen = text(html)
-    assert "No index score for Da Nang." in seen
+    assert "No index score for Da Nang (Đà Nẵng)." in seen
     assert re.search(r"SUSTAINABILITY|Sustainability – not scored", seen, re.I)
     assert "rank" not in seen.split("What the data can say")[1].split("What the data hold")[0]
     specs = embedded_specs(html)
@@ -151,7 +151,7 @@ def test_every_index_is_said_supported_or_not(reports):
 
 def test_the_needed_indicators_are_the_frameworks_the_city_lacks(reports):
     en = text(reports["en"][1])
-    assert "What Da Nang would need to report" in en
+    assert "What Da Nang (Đà Nẵng) would need to report" in en
     for indicator in (
         "open_space_share",
         "open_space_access",

@@ -303,7 +303,7 @@ def build_report(
     comparison = compare_city(scored, city, year, peer_spec, min_peers=min_peers)
     context = ReportContext(
         city_id=comparison.city_id,
-        city_name=comparison.city_name,
+        city_name=display_name(scored.loaded.cities, comparison, lang),
         year=comparison.year,
         previous_year=comparison.previous_year,
         peers=comparison.peers,
@@ -384,6 +384,20 @@ def _with_section_charts(
                     )
                 )
     return specs
+
+
+def display_name(cities: pl.DataFrame, comparison: Comparison, lang: str) -> str:
+    """The city's name as the report's reader writes it: its own-language name when the report
+    is in that language (Đà Nẵng in Vietnamese), else the name with the local one beside it
+    (Bangkok (กรุงเทพมหานคร)); the plain name when the cities table has no local names."""
+    if "name_local" not in cities.columns:
+        return comparison.city_name
+    row = cities.filter(pl.col("city_id") == comparison.city_id)
+    local = row["name_local"][0] if row.height else None
+    if not local or local == comparison.city_name:
+        return comparison.city_name
+    language = row["local_language"][0] if "local_language" in row.columns else None
+    return local if language == lang else f"{comparison.city_name} ({local})"
 
 
 def chart_spec(
