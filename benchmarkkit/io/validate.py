@@ -258,7 +258,7 @@ def check_rows(
             "city_id",
             "city_name",
             "country",
-            pl.col("_year").cast(pl.Int32).alias("year"),
+            pl.col("_year").cast(pl.Int32, strict=False).alias("year"),  # rejected: any
             "indicator",
             pl.col("_value").alias("value"),
             "flag",
