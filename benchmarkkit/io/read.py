@@ -139,6 +139,12 @@ def read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
     if not text.strip():
         raise InputError("the file is empty", source=str(path), hint="export the data again")
     sep = options.separator or _sniff_separator(text.split("\n", 1)[0])
+    plain = _read_plain_csv(text, sep, path)
+    return plain if plain is not None else _read_csv_module(text, sep, path)
+
+
+def _read_csv_module(text: str, sep: str, path: Path) -> pl.DataFrame:
+    """Any CSV through Python's csv module: quoted line breaks, ragged rows, blank lines."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = _check_header(next(reader), path)
     width = len(header)
@@ -166,6 +172,55 @@ def read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
     )
     return frame.with_columns(
         pl.Series("_row", rows, dtype=pl.Int64), pl.Series("_bad", bad, dtype=pl.String)
+    )
+
+
+_PYTHON_ONLY_SPACE = tuple(bytes([b]) for b in range(0x1C, 0x20))
+"""ASCII separators that Python's ``str.strip`` removes and Polars' ``strip_chars`` keeps."""
+
+
+def _read_plain_csv(text: str, sep: str, path: Path) -> pl.DataFrame | None:
+    """A CSV that cannot surprise, read by Polars instead of the csv module (10–20× faster); None
+    for any other. Plain means: no quote character, no carriage return, no blank line, and every
+    line with the header's number of fields — then a record is a line, the row numbers are the
+    line numbers, and Polars' fields are the csv module's, so the table is the same to the cell."""
+    data = text.encode("utf-8")
+    if (
+        len(sep.encode("utf-8")) != 1
+        or text.startswith("\ufeff")
+        or b'"' in data
+        or b"\r" in data
+        or b"\x00" in data
+        or any(c in data for c in _PYTHON_ONLY_SPACE)
+    ):
+        return None
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(raw == 10)
+    ends = breaks if data.endswith(b"\n") else np.append(breaks, len(data))
+    starts = np.concatenate(([0], breaks + 1))[: len(ends)]
+    if not len(ends) or np.any(ends == starts):
+        return None  # a blank line: the csv module skips it but counts it
+    seps = np.flatnonzero(raw == sep.encode("utf-8")[0])
+    fields = np.searchsorted(seps, ends) - np.searchsorted(seps, starts) + 1
+    if np.any(fields != fields[0]):
+        return None  # a ragged line: the csv module's path names it
+    header = _check_header(data[: int(ends[0])].decode("utf-8").split(sep), path)
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(data), separator=sep, infer_schema=False, has_header=True, quote_char=None
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.width != len(header) or frame.height != len(ends) - 1:
+        return None
+    frame.columns = header
+    blank = pl.all().str.strip_chars() == ""
+    frame = frame.with_columns(pl.when(~blank).then(pl.all()).name.keep())
+    return frame.with_columns(
+        pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias("_row"),
+        pl.lit(None, dtype=pl.String).alias("_bad"),
     )
 
 
