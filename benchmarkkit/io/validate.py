@@ -325,30 +325,34 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     key occurs more than once, and every row of a city that has two names — and only those go
     through the full rules (clean data: none at all); the others are accepted as they are.
     """
-    frame = candidates.with_row_index("_order")
-    codes = (
-        frame.lazy()
-        .select(
-            pl.col(c).cast(pl.Categorical).to_physical().alias(c)
-            for c in ("city_id", "indicator", "city_name")
-        )
-        .with_columns(frame["year"])
-        .collect(engine="in-memory")
+    lazy = candidates.lazy()
+    # streaming group-bys with small results: the cities (the two names by smallest ≠ largest)
+    # and the indicators, which number the keys densely for ``_repeated``
+    cities, indicators = pl.collect_all(
+        [
+            lazy.group_by("city_id").agg(
+                pl.col("city_name").min().alias("lo"), pl.col("city_name").max().alias("hi")
+            ),
+            lazy.select(pl.col("indicator").unique()),
+        ]
     )
-    repeated = _repeated(codes)
-    two_names = (
-        codes.filter(pl.col("city_name").is_not_null())
-        .group_by("city_id")
-        .agg(pl.col("city_name").min().alias("lo"), pl.col("city_name").max().alias("hi"))
-        .filter(pl.col("lo") != pl.col("hi"))["city_id"]
+    two_names = cities.filter(pl.col("lo") != pl.col("hi"))["city_id"]
+    city_ids, indicator_ids = cities["city_id"].drop_nulls(), indicators["indicator"].drop_nulls()
+    codes = candidates.select(
+        pl.col("city_id").cast(pl.Enum(city_ids.sort())).to_physical(),
+        pl.col("indicator").cast(pl.Enum(indicator_ids.sort())).to_physical(),
+        "year",
     )
-    suspect = repeated | codes["city_id"].is_in(two_names)
+    suspect = _repeated(codes, city_ids.len(), indicator_ids.len())
+    if two_names.len():
+        suspect = suspect | candidates["city_id"].is_in(two_names.implode())
     del codes
     if suspect.any():
+        frame = candidates.with_row_index("_order")
         checked, rejected = _check_set_rows(frame.filter(suspect).rechunk())
         accepted = pl.concat([frame.filter(~suspect), checked.select(frame.columns)]).sort("_order")
     else:
-        accepted, rejected = frame, pl.DataFrame(schema=REJECTED)
+        accepted, rejected = candidates, pl.DataFrame(schema=REJECTED)
     if accepted["city_name"].null_count():  # fill a missing name from the city's other rows
         known = (
             accepted.filter(pl.col("city_name").is_not_null())
@@ -363,39 +367,28 @@ def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return accepted, rejected.cast(REJECTED)
 
 
-def _dense_codes(codes: pl.Series) -> tuple[Any, int]:
-    """Integer codes renumbered 0…k-1 in code order (a categorical cast shares its numbering with
-    every string it has seen, so its codes have gaps), with k."""
-    import numpy as np
+def _repeated(codes: pl.DataFrame, n_cities: int, n_indicators: int) -> pl.Series:
+    """Every row whose (city, year, indicator) occurs more than once, from dense integer codes
+    (cities ``0…n_cities-1``, indicators ``0…n_indicators-1``).
 
-    values = codes.to_numpy()
-    present = np.zeros(int(values.max()) + 1, dtype=bool)
-    present[values] = True
-    renumber = np.cumsum(present, dtype=np.int64) - 1
-    return renumber[values], int(renumber[-1]) + 1
-
-
-def _repeated(codes: pl.DataFrame) -> pl.Series:
-    """Every row whose (city, year, indicator) occurs more than once, from the integer codes.
-
-    Renumbered densely, the three codes fold into one integer below cities × years × indicators;
-    when that range is not much larger than the frame, a count per key (``bincount``) finds the
-    repeats in a few linear passes, 2–5× faster than hashing the three columns as a struct (the
-    way taken otherwise, or with nulls).
+    The three codes fold into one integer below cities × years × indicators; when that range is
+    not much larger than the frame, a count per key (``bincount``) finds the repeats in a few
+    linear passes, 2–5× faster than hashing the three columns as a struct (the way taken
+    otherwise, or with nulls).
     """
-    import numpy as np
-
     city, year, indicator = codes["city_id"], codes["year"], codes["indicator"]
     n = codes.height
     if n and not (city.null_count() or year.null_count() or indicator.null_count()):
-        cities, n_cities = _dense_codes(city)
-        indicators, n_indicators = _dense_codes(indicator)
+        import numpy as np
+
         y0 = int(year.min())  # type: ignore[arg-type]
         n_years = int(year.max()) - y0 + 1  # type: ignore[arg-type]
         size = n_cities * n_years * n_indicators
         if size <= 4 * n + 2**20:
-            key = (cities * n_years + (year.to_numpy().astype(np.int64) - y0)) * n_indicators
-            key += indicators
+            key = city.to_numpy().astype(np.int64) * n_years
+            key += year.to_numpy() - y0
+            key *= n_indicators
+            key += indicator.to_numpy()
             return pl.Series("repeated", np.bincount(key, minlength=size)[key] > 1)
     return codes.select(pl.struct("city_id", "year", "indicator").is_duplicated()).to_series()
 
@@ -541,7 +534,7 @@ def validate(
     counts = (
         read_frame.group_by("source")
         .agg(pl.col("read").sum())
-        .join(accepted.group_by("source").len("accepted"), on="source", how="left")
+        .join(_count_by_source(accepted).rename({"read": "accepted"}), on="source", how="left")
         .join(
             rejected_all.filter(pl.col("row").is_not_null()).group_by("source").len("rejected"),
             on="source",
