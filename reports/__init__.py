@@ -159,7 +159,11 @@ def headline(ctx: ReportContext) -> str:
             else ""
         )
         if row["status"] == "ok":
-            rank = t("rank_of", rank=row["rank"], n=row["n_ranked"])
+            rank = (
+                t("rank_of_tied", rank=row["rank"], n=row["n_ranked"], k=row["n_tied"])
+                if row.get("n_tied")
+                else t("rank_of", rank=row["rank"], n=row["n_ranked"])
+            )
             score = n(row["score"])
         elif row["status"] == "too few peers":
             rank, score = t("no_rank"), n(row["score"])

@@ -81,6 +81,7 @@ SUMMARY: dict[str, pl.DataType] = {
     "score": pl.Float64(),
     "rank": pl.UInt32(),
     "n_ranked": pl.UInt32(),
+    "n_tied": pl.UInt32(),
     "n_peers": pl.UInt32(),
     "peer_median": pl.Float64(),
     "peer_best": pl.Float64(),
@@ -579,17 +580,30 @@ def _standing(frame: pl.DataFrame, by: list[str], city_id: str, min_peers: int) 
         .first()
         .alias("peer_best"),
     )
-    rank = (
-        frame.with_columns(
-            pl.col("_key").rank("min", descending=True).over(by).cast(pl.UInt32).alias("rank")
-        )
-        .filter(pl.col("city_id") == city_id)
-        .select(*by, "rank")
-    )
+    rank = _tied_ranks(frame, by).filter(pl.col("city_id") == city_id).select(*by, "rank", "n_tied")
     few = pl.col("n_peers") < min_peers
     return stats.join(rank, on=by, how="left").with_columns(
-        pl.when(~few).then(pl.col(c)).alias(c) for c in ("rank", "peer_median", "peer_best")
+        pl.when(~few).then(pl.col(c)).alias(c)
+        for c in ("rank", "n_tied", "peer_median", "peer_best")
     )
+
+
+def _tied_ranks(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``frame`` with ``rank`` on ``_key`` within each ``by`` group — descending, values equal
+    within the engine's relative tolerance (``engine.assemble.RANK_TOLERANCE``) tied at the best
+    rank, as the engine ranks — and ``n_tied``, how many others share that rank ("rank 1 of 45,
+    with 14 others")."""
+    from benchmarkkit.engine.assemble import tolerant_rank
+
+    ordered = frame.sort(by).with_columns(pl.struct(by).rank("dense").cast(pl.Int64).alias("_rk"))
+    ranked = ordered.with_columns(
+        tolerant_rank(ordered.select("_rk", pl.col("_key").cast(pl.Float64).alias("score")))
+        .cast(pl.UInt32)
+        .alias("rank")
+    )
+    return ranked.with_columns(
+        (pl.len().over([*by, "rank"]) - 1).cast(pl.UInt32).alias("n_tied")
+    ).drop("_rk")
 
 
 def _summary(
