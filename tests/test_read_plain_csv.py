@@ -89,3 +89,14 @@ def test_plain_csv_on_every_fixture(path):
 def test_plain_csv_matches_on_random_tables(rows, sep, newline_at_end):
     text = "\n".join(sep.join(cells) for cells in [["h1", "h2", "h3"][: len(rows[0])], *rows])
     _same(*_both(text + ("\n" if newline_at_end else "")))
+
+
+@pytest.mark.parametrize("tail", ["", "\n", "\n\n", "\n1,2,3\n", "\n1,2\n"])
+def test_plain_csv_on_a_big_file_counts_lines_the_same_way(tail):
+    """Above 4 MB the lines are counted with numpy: the same answers as the small-file way."""
+    body = "a,b,c\n" + "".join(f"{i},x{i % 7}, {i % 3}\n" for i in range(400_000))
+    text = body.rstrip("\n") + tail
+    assert len(text) > 1 << 22
+    fast, slow = _both(text)
+    _same(fast, slow)
+    assert (fast is None) == (tail in ("\n\n", "\n1,2\n"))

@@ -179,6 +179,30 @@ _PYTHON_ONLY_SPACE = tuple(bytes([b]) for b in range(0x1C, 0x20))
 """ASCII separators that Python's ``str.strip`` removes and Polars' ``strip_chars`` keeps."""
 
 
+def _line_fields(data: bytes, sep: bytes) -> int | None:
+    """The number of lines when every line is non-empty and has as many fields as the first;
+    else None. Vectorised with numpy on big files, plain bytes methods on small ones (where
+    importing numpy would cost more than the loop)."""
+    if len(data) < 1 << 22:
+        lines = data.split(b"\n")
+        if data.endswith(b"\n"):
+            lines.pop()
+        if not lines or not all(lines) or len({line.count(sep) for line in lines}) != 1:
+            return None
+        return len(lines)
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(raw == 10)
+    ends = breaks if data.endswith(b"\n") else np.append(breaks, len(data))
+    starts = np.concatenate(([0], breaks + 1))[: len(ends)]
+    if not len(ends) or np.any(ends == starts):
+        return None
+    seps = np.flatnonzero(raw == sep[0])
+    fields = np.searchsorted(seps, ends) - np.searchsorted(seps, starts)
+    return None if np.any(fields != fields[0]) else len(ends)
+
+
 def _read_plain_csv(text: str, sep: str, path: Path) -> pl.DataFrame | None:
     """A CSV that cannot surprise, read by Polars instead of the csv module (10–20× faster); None
     for any other. Plain means: no quote character, no carriage return, no blank line, and every
@@ -194,26 +218,17 @@ def _read_plain_csv(text: str, sep: str, path: Path) -> pl.DataFrame | None:
         or any(c in data for c in _PYTHON_ONLY_SPACE)
     ):
         return None
-    import numpy as np
-
-    raw = np.frombuffer(data, dtype=np.uint8)
-    breaks = np.flatnonzero(raw == 10)
-    ends = breaks if data.endswith(b"\n") else np.append(breaks, len(data))
-    starts = np.concatenate(([0], breaks + 1))[: len(ends)]
-    if not len(ends) or np.any(ends == starts):
-        return None  # a blank line: the csv module skips it but counts it
-    seps = np.flatnonzero(raw == sep.encode("utf-8")[0])
-    fields = np.searchsorted(seps, ends) - np.searchsorted(seps, starts) + 1
-    if np.any(fields != fields[0]):
-        return None  # a ragged line: the csv module's path names it
-    header = _check_header(data[: int(ends[0])].decode("utf-8").split(sep), path)
+    lines = _line_fields(data, sep.encode("utf-8"))
+    if lines is None:
+        return None  # a blank or a ragged line: the csv module's path counts or names it
+    header = _check_header(data.split(b"\n", 1)[0].decode("utf-8").split(sep), path)
     try:
         frame = pl.read_csv(
             io.BytesIO(data), separator=sep, infer_schema=False, has_header=True, quote_char=None
         )
     except pl.exceptions.PolarsError:
         return None
-    if frame.width != len(header) or frame.height != len(ends) - 1:
+    if frame.width != len(header) or frame.height != lines - 1:
         return None
     frame.columns = header
     blank = pl.all().str.strip_chars() == ""

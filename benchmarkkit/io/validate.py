@@ -378,8 +378,8 @@ def _repeated(codes: pl.DataFrame, n_cities: int, n_indicators: int) -> pl.Serie
     """
     city, year, indicator = codes["city_id"], codes["year"], codes["indicator"]
     n = codes.height
-    if n and not (city.null_count() or year.null_count() or indicator.null_count()):
-        import numpy as np
+    if n >= 1 << 20 and not (city.null_count() or year.null_count() or indicator.null_count()):
+        import numpy as np  # not for small frames: its import costs more than the hashing
 
         y0 = int(year.min())  # type: ignore[arg-type]
         n_years = int(year.max()) - y0 + 1  # type: ignore[arg-type]
