@@ -828,11 +828,22 @@ def _ids(text: str | None) -> tuple[str, ...]:
 
 
 def _with_names(scores: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
-    """The score rows with each city's name beside its id (a reader knows cities by name)."""
-    names = cities.select("city_id", "city_name")
-    out = scores.join(names, on="city_id", how="left", maintain_order="left")
+    """The score rows with each city's name beside its id (a reader knows cities by name).
+
+    Names are gathered by each id's position in the cities table (an Enum code), not joined on
+    the text: the output of a large run has tens of millions of rows."""
+    import polars as pl
+
+    ids = cities["city_id"]
+    try:
+        codes = scores["city_id"].cast(pl.Enum(ids.to_list())).to_physical()
+        names = cities["city_name"].gather(codes).alias("city_name")
+    except pl.exceptions.PolarsError:  # an id the cities table lacks: the slower, forgiving join
+        names = scores.select("city_id").join(
+            cities.select("city_id", "city_name"), on="city_id", how="left", maintain_order="left"
+        )["city_name"]
     at = scores.columns.index("city_id") + 1
-    return out.select([*scores.columns[:at], "city_name", *scores.columns[at:]])
+    return scores.insert_column(at, names)
 
 
 def target_options(fn: Any) -> Any:
