@@ -149,6 +149,7 @@ def headline(ctx: ReportContext) -> str:
     if not ctx.comparison.scored:
         return unscored_first_page(ctx)
     t, n = ctx.lang.t, ctx.lang.num
+    ranges = _rank_ranges(ctx)
     cards = []
     for row in _top(ctx):
         name = esc(ctx.lang.index_name(row["scorer"], ctx.titles.get(row["scorer"])))
@@ -174,6 +175,11 @@ def headline(ctx: ReportContext) -> str:
             f'<div class="label">{name}</div>'
             f'<div class="score">{score}</div><div class="rank">{rank}</div>'
             f'<p class="sentence">{index_sentence(ctx, row)}</p>'
+            + (
+                f'<p class="note range">{esc(ranges[row["scorer"]])}</p>'
+                if row["status"] == "ok" and row["scorer"] in ranges
+                else ""
+            )
             + (f'<p class="{cls}">{change}</p>' if change else "")
             + (f'<p class="note">{coverage}</p>' if coverage else "")
             + "</div>"
@@ -191,6 +197,17 @@ def headline(ctx: ReportContext) -> str:
         f'<h2>{t("headline")}</h2><div class="cards">{"".join(cards)}</div>'
         f"{_top_levers(ctx)}</div>"
     )
+
+
+def _rank_ranges(ctx: ReportContext) -> dict[str, str]:
+    """Scorer → the card's line on how sure the rank is, when the report was made with a
+    sensitivity analysis (``report --uncertainty N``): the sentence of the "How sure is this
+    rank?" section, one definition for both."""
+    if not ctx.uncertainty:
+        return {}
+    from benchmarkkit_reports.uncertainty import rank_sentences
+
+    return rank_sentences(ctx)
 
 
 def _top_levers(ctx: ReportContext) -> str:

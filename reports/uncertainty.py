@@ -147,13 +147,11 @@ def charts(ctx: ReportContext) -> dict[str, Any]:
     return {"uncertainty:ranks": chart}
 
 
-def render(ctx: ReportContext) -> str:
-    if not ctx.uncertainty:
-        return ""
-    from benchmarkkit.analysis.uncertainty import moving_inputs
-
+def rank_sentences(ctx: ReportContext) -> dict[str, str]:
+    """Scorer → "rank 4 of 11, between 4 and 5 in 90 % of 50 variations" for the city: what
+    the section lists and what each index card repeats."""
     text, num = _texts(ctx), ctx.lang.num
-    lines = []
+    out = {}
     for scorer, frame in _intervals(ctx).items():
         row = frame.filter(pl.col("city_id") == ctx.city_id).row(0, named=True)
         values = {
@@ -165,7 +163,19 @@ def render(ctx: ReportContext) -> str:
             "n": num(row["n_samples"], 0),
         }
         key = "point" if row["rank_low"] == row["rank_high"] == row["nominal_rank"] else "card"
-        lines.append(f"<li>{esc(text[key].format(**values))}</li>")
+        out[scorer] = text[key].format(**values)
+    return out
+
+
+def render(ctx: ReportContext) -> str:
+    if not ctx.uncertainty:
+        return ""
+    from benchmarkkit.analysis.uncertainty import moving_inputs
+
+    text, num = _texts(ctx), ctx.lang.num
+    lines = []
+    for scorer, sentence in rank_sentences(ctx).items():
+        lines.append(f"<li>{esc(sentence)}</li>")
         moving = moving_inputs(ctx.uncertainty[scorer])
         if moving.height and moving["effect"][0] > 0:
             kinds = [k for k, e in zip(moving["input"], moving["effect"], strict=True) if e > 0]

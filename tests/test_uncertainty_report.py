@@ -112,3 +112,13 @@ def test_the_rank_ranges_draw_in_chromium(reports):
         browser.close()
     assert marks >= 2 * 3 * 10  # a bar and a dot per city of each index's group
     assert 0 < width <= 1280
+
+
+def test_each_index_card_carries_its_range(ranges, reports):
+    """The range is on the first page too: each scored card repeats the section's sentence."""
+    html = reports["en"].read_text(encoding="utf-8")
+    first = html[html.index('<div class="first-page">') : html.index('<section id="uncertainty">')]
+    cards = re.findall(r'<p class="note range">([^<]*)</p>', first)
+    assert len(cards) == len(ranges)
+    for scorer, row in ranges.items():
+        assert any(f"rank {row['rank']} of {row['n_ranked']}" in c for c in cards), (scorer, cards)
