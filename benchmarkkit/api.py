@@ -236,7 +236,9 @@ def load(
         from benchmarkkit.io.framework import read_framework
 
         read_framework(Path(framework))  # a malformed iMeta is said as such, before its data
-        loaded, coinr_catalog = load_coinr(Path(framework), paths, options, registry)
+        loaded, coinr_catalog = load_coinr(
+            Path(framework), paths, options, registry, _mapping(mapping, shape, columns, constants)
+        )
         return Data(loaded, coinr_catalog, registry, tuple(paths), Path(framework))
     from benchmarkkit.io.load import load as load_files
 

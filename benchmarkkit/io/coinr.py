@@ -56,11 +56,23 @@ def coinr_catalog(meta: pl.DataFrame, name: str) -> pl.DataFrame:
     )
 
 
+COINR_ROLES = {"city_id": "uCode", "city_name": "uName", "year": "Time"}
+"""The iData columns COINr names, by the role they play here."""
+
+
 def load_coinr(
-    meta_path: Path, paths: list[Path], options: ReadOptions, registry: Registry
+    meta_path: Path,
+    paths: list[Path],
+    options: ReadOptions,
+    registry: Registry,
+    mapping: Mapping | None = None,
 ) -> tuple[Loaded, pl.DataFrame]:
     """COINr's iData read as iMeta declares it: ``uCode`` the unit, one column per indicator,
-    ``Time`` the year when present, Group columns kept as city attributes."""
+    ``Time`` the year when present, Group columns kept as city attributes.
+
+    ``mapping`` (``--mapping``, ``--column``) may say where an iData of your own keeps them:
+    ``[columns] city_id = "城市代码"`` for ``uCode``, and ``[indicators]`` headers for iMeta's
+    codes. A key that matches no header is an error, as everywhere."""
     if len(paths) != 1:
         raise InputError(
             "a COINr framework (iMeta) takes exactly one iData file",
@@ -76,7 +88,7 @@ def load_coinr(
     if not path.is_file():
         raise InputError("file not found", source=str(path))
 
-    table = read_table(path, registry, options)
+    table = _renamed(read_table(path, registry, options), mapping, str(path))
     for col in ("uCode", *codes):
         if col not in table.columns:
             raise InputError(
@@ -98,3 +110,33 @@ def load_coinr(
     )
     obs = validated.observations
     return Loaded(validated, obs, cities_table(obs, cities)), catalog
+
+
+def _renamed(table: pl.DataFrame, mapping: Mapping | None, source: str) -> pl.DataFrame:
+    """The iData with the mapping's headers renamed to COINr's own names (``uCode``, ``uName``,
+    ``Time``, indicator codes), matched as every mapping key is (normalised, did-you-mean)."""
+    if mapping is None or not (mapping.columns or mapping.indicators):
+        return table
+    from benchmarkkit.io.mapping import Headers, _lookup
+
+    index = Headers([c for c in table.columns if c not in ("_row", "_bad")])
+    unknown = [role for role in mapping.columns if role not in COINR_ROLES]
+    if unknown:
+        raise InputError(
+            f"a COINr iData has no role '{unknown[0]}'",
+            source=mapping.path,
+            hint=f"map only {', '.join(COINR_ROLES)} (and indicators) for a COINr framework",
+        )
+    found = _lookup(list(mapping.columns.values()), index, mapping, "[columns]", source)
+    renames = {found[h]: COINR_ROLES[role] for role, h in mapping.columns.items() if h in found}
+    headers = _lookup(list(mapping.indicators), index, mapping, "[indicators]", source)
+    for key, header in headers.items():
+        code, scale = mapping.indicators[key]
+        if scale != 1:
+            raise InputError(
+                f"[indicators] '{key}' has a scale, which a COINr iData cannot take",
+                source=mapping.path,
+                hint="scale the column in the file, or use a native framework",
+            )
+        renames[header] = code
+    return table.rename(renames)
