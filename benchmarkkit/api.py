@@ -513,6 +513,11 @@ class Scores:
         return _failures(self.data.registry)
 
     @property
+    def methods(self) -> dict[str, str]:
+        """Scorer → the methods that made its scores, in one line (``Pipeline.describe``)."""
+        return {name: p.describe() for name, p in sorted(self.pipelines.items())}
+
+    @property
     def weights(self) -> pl.DataFrame:
         """Each node's effective weight in its index (product of normalised weights)."""
         return pl.concat(
@@ -847,10 +852,27 @@ def compare(
     comparison = compare_city(
         scores, _city(scores, city), year, peers, levers=levers, min_peers=min_peers
     )
+    comparison = _with_methods(comparison, scores)
     analyse = _uncertainty(scores, uncertainty, vary, seed)
     if analyse is None:
         return comparison
     return _with_rank_ranges(comparison, analyse(comparison.year))
+
+
+def _with_methods(comparison: Comparison, scores: Scores) -> Comparison:
+    """Every summary row says which methods made its score (``methods``), so a comparison read
+    on its own (a CSV or JSON file) still says how it was computed."""
+    from dataclasses import replace
+
+    methods = pl.DataFrame(
+        {
+            "scorer": list(scores.pipelines),
+            "methods": [p.describe() for p in scores.pipelines.values()],
+        },
+        schema={"scorer": pl.String, "methods": pl.String},
+    )
+    summary = comparison.summary.join(methods, on="scorer", how="left", maintain_order="left")
+    return replace(comparison, summary=summary)
 
 
 def _with_rank_ranges(comparison: Comparison, results: Mapping[str, Sensitivity]) -> Comparison:

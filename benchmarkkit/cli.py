@@ -794,7 +794,9 @@ def score(
         click.echo(f"warning: {row[0]}: {row[2]} × {row[1]} (see --out for details)", err=True)
     if out is not None:
         write_table(_with_names(scores, result.loaded.cities), out)
-        click.echo(f"{scores.height} scores written to {out}")
+        methods = out.with_name(out.stem + ".methods.json")
+        _write_json(methods, result.methods)
+        click.echo(f"{scores.height} scores written to {out} (methods: {methods.name})")
         return
     top = scores.filter(pl.col("level") == pl.col("level").max().over("scorer"))
     shown = (
@@ -821,6 +823,15 @@ def framework_option(fn: Any) -> Any:
         type=click.Path(path_type=Path),
         help="Your own index instead of the built-in ones: a COINr iMeta .csv or a native .toml.",
     )(fn)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    import json
+
+    from benchmarkkit.io.export import atomic_write
+
+    text = json.dumps(value, ensure_ascii=False, indent=1) + "\n"
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def _ids(text: str | None) -> tuple[str, ...]:

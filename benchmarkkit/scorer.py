@@ -76,6 +76,27 @@ class Pipeline:
         steps = self.steps.split(",") if isinstance(self.steps, str) else self.steps
         object.__setattr__(self, "steps", check_steps(steps, self))
 
+    def describe(self) -> str:
+        """The methods in one line, as outputs state them (``score``'s methods file, the
+        ``methods`` column of ``compare``): what ran, in the order it ran."""
+        aggregate = (
+            "/".join(self.aggregate) if isinstance(self.aggregate, tuple) else self.aggregate
+        )
+        parts = {
+            "denominate": "denominate" if self.denominate else None,
+            "impute": f"impute {self.impute}",
+            "screen": f"screen {self.screen}" if self.screen is not None else None,
+            "treat": f"treat {self.treat}",
+            "normalise": f"normalise {self.normalise} ({self.reference})",
+            "aggregate": f"aggregate {aggregate}",
+        }
+        steps = [parts[s] for s in self.steps if parts.get(s)]
+        if self.min_coverage is not None:
+            steps.append(f"min coverage {self.min_coverage}")
+        if self.min_index_coverage:
+            steps.append(f"index withheld under {self.min_index_coverage:.0%} of its indicators")
+        return "; ".join(steps)
+
     def with_options(self, **changes: Any) -> Pipeline:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 

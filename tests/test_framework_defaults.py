@@ -48,3 +48,39 @@ def test_an_index_on_one_of_three_indicators_is_withheld(tmp_path, run):
     index = pl.read_csv(out).filter(pl.col("node") == "mine")
     scored = dict(zip(index["city_id"], index["score"], strict=True))
     assert scored["A"] is None and scored["B"] is not None
+
+
+def test_every_output_states_the_methods_that_ran(tmp_path, run):
+    """``score --out`` writes the methods beside the scores; every ``compare`` row names them."""
+    import json
+
+    framework = write(tmp_path / "fw.toml", FRAMEWORK + '[methods]\nimpute = "mean"\n')
+    data = write(
+        tmp_path / "d.csv",
+        "city_id,year,unemployment_rate,pm25_concentration,life_expectancy\n"
+        "A,2023,5,,79\nB,2023,10,12,80\nC,2023,15,20,78\nD,2023,7,9,81\n",
+    )
+    out = tmp_path / "s.csv"
+    assert run("score", data, "--framework", framework, "--out", out).exit_code == 0
+    methods = json.loads((tmp_path / "s.methods.json").read_text(encoding="utf-8"))
+    assert methods == {
+        "mine": "impute mean; treat jrc; normalise minmax:0,100 (pooled); aggregate arithmetic; "
+        "index withheld under 50% of its indicators"
+    }
+    compared = run(
+        "compare",
+        data,
+        "--framework",
+        framework,
+        "--city",
+        "A",
+        "--peers",
+        "all",
+        "--min-peers",
+        "1",
+        "--no-levers",
+        "--format",
+        "json",
+    )
+    assert compared.exit_code == 0, compared.output
+    assert {r["methods"] for r in json.loads(compared.stdout)} == {methods["mine"]}
