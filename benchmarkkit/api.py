@@ -1287,7 +1287,12 @@ def _build(
             hint=fix_hint(plugin),
         ) from err
     _check_framework(built, plugin, scorer.name)
-    return built
+    from benchmarkkit.io.framework import complete_from_catalog
+
+    try:  # directions, units and focus areas the plugin left out, from the catalog
+        return complete_from_catalog(built, catalog)
+    except InputError as err:  # the plugin's omission, said in its name, not the normaliser's
+        raise PluginError(plugin, err.detail, hint=err.hint) from None
 
 
 def _scored_nothing(

@@ -84,3 +84,34 @@ def test_every_output_states_the_methods_that_ran(tmp_path, run):
     )
     assert compared.exit_code == 0, compared.output
     assert {r["methods"] for r in json.loads(compared.stdout)} == {methods["mine"]}
+
+
+def test_an_indicator_without_a_direction_is_named_not_guessed(tmp_path, run):
+    """A +1 guessed for an indicator nobody gave a direction would score it backwards if lower
+    is better: the framework file, or the scorer plugin, is named instead (the built-in
+    normaliser used to be blamed)."""
+    data = write(tmp_path / "d.csv", "city_id,year,unemployment_rate\nA,2023,5\nB,2023,6\n")
+    framework = write(
+        tmp_path / "fw.toml",
+        'name = "mine"\n[[node]]\nid = "mine"\n[[indicator]]\nid = "my_own_thing"\n'
+        'parent = "mine"\n[[indicator]]\nid = "unemployment_rate"\nparent = "mine"\n',
+    )
+    result = run("score", data, "--framework", framework)
+    assert result.exit_code == 2
+    assert "indicator 'my_own_thing' of 'mine' has no direction" in result.stderr
+    plugin = write(
+        tmp_path / "nodir.py",
+        "import polars as pl\nfrom benchmarkkit import hookimpl\n"
+        "from benchmarkkit.io.framework import NODE_SCHEMA\n"
+        "from benchmarkkit.scorer import Framework, Scorer\n"
+        "def build(catalog, observations):\n"
+        "    rows = [{'node': 'nd', 'level': 2},\n"
+        "            {'node': 'my_own_thing', 'level': 1, 'parent': 'nd', 'weight': 1.0},\n"
+        "            {'node': 'unemployment_rate', 'level': 1, 'parent': 'nd', 'weight': 1.0}]\n"
+        "    return Framework('nd', pl.DataFrame(rows, schema=NODE_SCHEMA))\n"
+        "@hookimpl\ndef register_scorers(register):\n    register(Scorer('nd', build))\n",
+    )
+    result = run("--plugin", plugin, "score", data, "--scorer", "nd")
+    assert result.exit_code == 2
+    assert "plugin 'nodir'" in result.stderr and "has no direction" in result.stderr
+    assert "normalise" not in result.stderr and "Traceback" not in result.output

@@ -372,10 +372,10 @@ def complete_from_catalog(framework: Framework, catalog: pl.DataFrame) -> Framew
         pl.col("focus_area").alias("_fa"),
     )
     nodes = (
-        framework.nodes.join(cat, on="node", how="left")
+        framework.nodes.join(cat, on="node", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("level") == 1)
-            .then(pl.coalesce("direction", "_dir", pl.lit(1)))
+            .then(pl.coalesce("direction", "_dir"))
             .cast(pl.Int8)
             .alias("direction"),
             pl.coalesce("unit", "_unit").alias("unit"),
@@ -383,4 +383,14 @@ def complete_from_catalog(framework: Framework, catalog: pl.DataFrame) -> Framew
         )
         .drop("_dir", "_unit", "_fa")
     )
+    lost = nodes.filter((pl.col("level") == 1) & pl.col("direction").is_null())["node"]
+    if lost.len():
+        # a guessed +1 would score a lower-is-better indicator backwards, and silently
+        raise InputError(
+            f"indicator '{lost[0]}' of '{framework.name}' has no direction: the framework gives "
+            "none and the catalog does not know it"
+            + (f" (nor {lost.len() - 1} more)" if lost.len() > 1 else ""),
+            hint="give direction = 1 (higher is better) or -1 on the indicator, or declare it "
+            "in the mapping or an indicator CSV (--indicators)",
+        )
     return Framework(framework.name, nodes, framework.title, framework.pipeline, framework.groups)
