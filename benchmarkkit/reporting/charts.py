@@ -407,12 +407,7 @@ def ranking_bars(
                 axis=alt.Axis(labelFontWeight=_bold_if(city), labelLimit=220),
             ),
             color=_city_colour(city, L["peers"]),
-            tooltip=[
-                alt.Tooltip("city_name:N", title=L["city"]),
-                alt.Tooltip("city_id:N", title=L["id"]),
-                alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
-                alt.Tooltip("rank:Q", title=L["rank"]),
-            ],
+            tooltip=_city_score_tooltip(L),
         )
     )
     layers: list[alt.Chart] = [bars]
@@ -531,12 +526,7 @@ def _ranking_distribution(
                 axis=alt.Axis(labelFontWeight=_bold_if(mine[0] if mine.len() else None)),
             ),
             color=_city_colour(city, L["peers"]),
-            tooltip=[
-                alt.Tooltip("city_name:N", title=L["city"]),
-                alt.Tooltip("city_id:N", title=L["id"]),
-                alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
-                alt.Tooltip("rank:Q", title=L["rank"]),
-            ],
+            tooltip=_city_score_tooltip(L),
         )
     )
     bottom: list[alt.Chart] = [bars]
@@ -1355,6 +1345,16 @@ def _spread_labels(data: pl.DataFrame, gap: float) -> pl.DataFrame:
 def _median(scores: pl.DataFrame) -> float | None:
     value = scores["score"].median()
     return float(value) if value is not None else None  # type: ignore[arg-type]
+
+
+def _city_score_tooltip(L: Mapping[str, str]) -> list[alt.Tooltip]:
+    """What hovering a city's bar says, the same in every ranking form."""
+    return [
+        alt.Tooltip("city_name:N", title=L["city"]),
+        alt.Tooltip("city_id:N", title=L["id"]),
+        alt.Tooltip("score:Q", title=L["score"], format=_SCORE_FORMAT),
+        alt.Tooltip("rank:Q", title=L["rank"]),
+    ]
 
 
 def _median_rule(median: float, L: Mapping[str, str] = LABELS) -> list[alt.Chart]:
