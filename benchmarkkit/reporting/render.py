@@ -8,8 +8,10 @@ file however many charts there are; each chart's spec is embedded as JSON and dr
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import json
+import math
 import os
 from importlib.resources import files
 from pathlib import Path
@@ -70,6 +72,54 @@ _END = "\n/* benchmarkkit: complete */\n"
 """Marks a cache file as whole (a crash mid-write can't leave a truncated bundle in use)."""
 
 
+SIGNIFICANT = 12
+"""Digits kept of every number embedded in a chart. The engine's sums may differ in the last
+bit between runs (Polars' parallel reductions), and a chart needs a dozen digits at most; at 12
+a report's bytes are the same every run (a value would have to sit within 1e-16 of a rounding
+boundary to flip)."""
+
+
+def stable_spec(spec: Any) -> Any:
+    """``spec`` with every float rounded to ``SIGNIFICANT`` digits and each inline dataset
+    renamed after its rounded content (Altair names datasets by a hash of the unrounded rows,
+    so a last-bit difference would rename them and reorder the JSON)."""
+    rounded = _rounded(spec)
+    if not isinstance(rounded, dict) or not isinstance(rounded.get("datasets"), dict):
+        return rounded
+    names = {
+        old: "data-"
+        + hashlib.md5(
+            json.dumps(rows, sort_keys=True, separators=(",", ":")).encode(), usedforsecurity=False
+        ).hexdigest()
+        for old, rows in rounded["datasets"].items()
+    }
+    return _renamed(rounded, names)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """Every reference to a dataset (its key in ``datasets``, ``{"name": …}``) renamed."""
+    if isinstance(value, dict):
+        return {
+            names.get(k, k) if isinstance(k, str) else k: (
+                names.get(v, v) if k == "name" and isinstance(v, str) else _renamed(v, names)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
+
+
 def _json_for_script(value: Any) -> str:
     """JSON safe inside <script>: no '</' can close the tag, whatever the data say."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -96,7 +146,7 @@ def render_html(context: ReportContext, sections: Iterable[ReportSection]) -> st
             body.append(f'<section id="{esc(section.name)}">{fragment}</section>')
     lang = context.lang
     title = lang.t("report_title", city=context.city_name, year=context.year)
-    specs = _json_for_script(dict(context.charts))
+    specs = _json_for_script({name: stable_spec(spec) for name, spec in context.charts.items()})
     return "\n".join(
         [
             "<!DOCTYPE html>",
