@@ -879,27 +879,18 @@ def _with_rank_ranges(comparison: Comparison, results: Mapping[str, Sensitivity]
     """The summary's index rows with the rank's 90 % range among the ranked group."""
     from dataclasses import replace
 
-    from benchmarkkit.analysis.uncertainty import group_rank_intervals
+    from benchmarkkit.analysis.uncertainty import comparison_intervals
 
-    rows = []
-    group = comparison.group
-    for scorer, result in results.items():
-        mine = group.filter(pl.col("scorer") == scorer)
-        mine = mine.filter(pl.col("level") == pl.col("level").max())
-        ranked = mine.filter(pl.col("rank").is_not_null())["city_id"].to_list()
-        if comparison.city_id not in ranked:
-            continue
-        rows.append(
-            group_rank_intervals(result, ranked)
-            .filter(pl.col("city_id") == comparison.city_id)
-            .select(
-                pl.lit(scorer).alias("scorer"),
-                "node",
-                "rank_low",
-                "rank_high",
-                pl.col("n_samples").cast(pl.Int64).alias("rank_samples"),
-            )
+    rows = [
+        frame.filter(pl.col("city_id") == comparison.city_id).select(
+            pl.lit(scorer).alias("scorer"),
+            "node",
+            "rank_low",
+            "rank_high",
+            pl.col("n_samples").cast(pl.Int64).alias("rank_samples"),
         )
+        for scorer, frame in comparison_intervals(comparison, results).items()
+    ]
     ranges = (
         pl.concat(rows)
         if rows

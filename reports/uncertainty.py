@@ -92,19 +92,11 @@ def _input_names(ctx: ReportContext, kinds: list[str]) -> str:
 
 
 def _intervals(ctx: ReportContext) -> dict[str, pl.DataFrame]:
-    """Per index: the group's rank intervals, for the cities the comparison ranks."""
-    from benchmarkkit.analysis.uncertainty import group_rank_intervals
+    """Per index: the group's rank intervals, where the card has a rank among at least two."""
+    from benchmarkkit.analysis.uncertainty import comparison_intervals
 
-    out = {}
-    group = ctx.comparison.group
-    for scorer, result in sorted((ctx.uncertainty or {}).items()):
-        top = group.filter(pl.col("scorer") == scorer)
-        top = top.filter(pl.col("level") == pl.col("level").max())
-        ranked = top.filter(pl.col("rank").is_not_null())["city_id"].to_list()
-        if ctx.city_id not in ranked or len(ranked) < 2:
-            continue  # no rank on the card: nothing to put a range on
-        out[scorer] = group_rank_intervals(result, ranked)
-    return out
+    found = comparison_intervals(ctx.comparison, ctx.uncertainty or {})
+    return {scorer: frame for scorer, frame in found.items() if frame.height >= 2}
 
 
 def charts(ctx: ReportContext) -> dict[str, Any]:

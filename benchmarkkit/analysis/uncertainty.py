@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
     from benchmarkkit.analysis.sensitivity import Sensitivity
 
@@ -57,6 +58,23 @@ def group_rank_intervals(result: Sensitivity, group: Sequence[str]) -> pl.DataFr
         .with_columns(pl.col("rank_low", "rank_high").cast(pl.Int64))
         .sort("node", "nominal_rank", "city_id")
     )
+
+
+def comparison_intervals(
+    comparison: Any, results: Mapping[str, Sensitivity]
+) -> dict[str, pl.DataFrame]:
+    """Per index of a ``Comparison`` whose city has a rank: ``group_rank_intervals`` over the
+    group's cities the comparison ranks at the index's top level — what the report's cards and
+    section and ``compare``'s ``rank_low``/``rank_high`` all read."""
+    out = {}
+    group = comparison.group
+    for scorer, result in sorted(results.items()):
+        top = group.filter(pl.col("scorer") == scorer)
+        top = top.filter(pl.col("level") == pl.col("level").max())
+        ranked = top.filter(pl.col("rank").is_not_null())["city_id"].to_list()
+        if comparison.city_id in ranked:
+            out[scorer] = group_rank_intervals(result, ranked)
+    return out
 
 
 def moving_inputs(result: Sensitivity, *, top_n: int = 3) -> pl.DataFrame:

@@ -302,28 +302,29 @@ def _typed(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
 
 
 def read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
-    import pyarrow as pa
-
-    try:
-        lim.check_table(path, options.limits, *lim.parquet_shape(path))
-        return _typed(pl.read_parquet(path), path)
-    except (pl.exceptions.ComputeError, pa.ArrowException, OSError) as err:
-        raise InputError(
-            f"not a readable Parquet file ({str(err).splitlines()[0]})",
-            source=str(path),
-            hint="check that the file is complete",
-        ) from None
+    return _read_columnar(path, options, lim.parquet_shape, pl.read_parquet, "Parquet")
 
 
 def read_ipc(path: Path, options: ReadOptions) -> pl.DataFrame:
+    return _read_columnar(path, options, lim.ipc_shape, pl.read_ipc, "Arrow IPC/Feather")
+
+
+def _read_columnar(
+    path: Path,
+    options: ReadOptions,
+    shape: Callable[[Path], tuple[int, int]],
+    read: Callable[[Path], pl.DataFrame],
+    what: str,
+) -> pl.DataFrame:
+    """A typed columnar file: its declared shape checked against the limits before reading."""
     import pyarrow as pa
 
     try:
-        lim.check_table(path, options.limits, *lim.ipc_shape(path))
-        return _typed(pl.read_ipc(path), path)
+        lim.check_table(path, options.limits, *shape(path))
+        return _typed(read(path), path)
     except (pl.exceptions.ComputeError, pa.ArrowException, OSError) as err:
         raise InputError(
-            f"not a readable Arrow IPC/Feather file ({str(err).splitlines()[0]})",
+            f"not a readable {what} file ({str(err).splitlines()[0]})",
             source=str(path),
             hint="check that the file is complete",
         ) from None
