@@ -57,6 +57,10 @@ def test_datasets_are_named_after_their_rounded_rows():
     # the same rows up to the last bit: the same name
     again = {"datasets": {"data-x": [{"v": 0.30000000000000004}]}, "data": {"name": "data-x"}}
     assert render.stable_spec(again)["data"] == {"name": new}
+    # the rows' keys in another order: the same name
+    one = render.stable_spec({"datasets": {"d": [{"a": 1, "b": 2}]}})
+    two = render.stable_spec({"datasets": {"d": [{"b": 2, "a": 1}]}})
+    assert list(one["datasets"]) == list(two["datasets"])
     # no datasets: only rounded
     assert render.stable_spec({"mark": "bar", "v": 1 / 3}) == {"mark": "bar", "v": 0.333333333333}
     assert render.stable_spec({"datasets": "not a mapping"}) == {"datasets": "not a mapping"}
