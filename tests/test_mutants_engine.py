@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from benchmarkkit.engine.assemble import tolerant_rank
+from benchmarkkit.engine.catalog_index import BUILTIN_PIPELINE, catalog_framework, catalog_scorer
 from benchmarkkit.engine.score import effective_weights, score
 from benchmarkkit.io.framework import NODE_SCHEMA
 from benchmarkkit.scorer import Framework, Pipeline
@@ -282,3 +283,45 @@ def test_denominate_divides_by_the_same_city_and_year(registry):
     assert by_key(got, "x") == {("c1", 2022): 100.0, ("c2", 2022): 0.0}
     assert by_key(got, "y") == {("c1", 2022): None, ("c2", 2022): None}
     assert by_key(got, "I") == {("c1", 2022): 100.0, ("c2", 2022): 0.0}
+
+
+def test_a_catalog_index_holds_the_indicators_in_the_data_by_focus_area():
+    """a, b are tagged liv and present; c is another index's, d a group, e not in the data. The
+    focus areas come in ASCN's order, with the weights given; the root carries the title."""
+    catalog = pl.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "name": ["A", "B", "C", "D", "E"],
+            "kind": ["indicator", "indicator", "indicator", "group", "indicator"],
+            "indices": [["liv"], ["liv", "comp"], ["comp"], ["liv"], ["liv"]],
+            "focus_area": ["safety_security", "civic_social", "civic_social", "civic_social", "x"],
+            "direction": [1, -1, 1, 1, 1],
+            "unit": ["%", "n", "x", "y", "z"],
+        }
+    )
+    data = pl.DataFrame({"indicator": ["a", "b", "c", "d", "a"]})
+    fw = catalog_framework(
+        "liv",
+        "Livability",
+        catalog,
+        data,
+        pipeline=BUILTIN_PIPELINE,
+        focus_weights={"safety_security": 2.0},
+    )
+    assert (fw.name, fw.title, fw.pipeline) == ("liv", "Livability", BUILTIN_PIPELINE)
+    got = fw.nodes.select(
+        "node", "name", "level", "parent", "weight", "direction", "unit", "focus_area"
+    )
+    assert got.rows() == [
+        ("a", "A", 1, "safety_security", 1.0, 1, "%", "safety_security"),
+        ("b", "B", 1, "civic_social", 1.0, -1, "n", "civic_social"),
+        ("civic_social", "Civic & social", 2, "liv", 1.0, None, None, "civic_social"),
+        ("safety_security", "Safety & security", 2, "liv", 2.0, None, None, "safety_security"),
+        ("liv", "Livability", 3, None, None, None, None, None),
+    ]
+    assert fw.nodes.schema == NODE_SCHEMA
+    scorer = catalog_scorer("liv", "Livability", "what it means")
+    assert (scorer.name, scorer.title, scorer.description) == ("liv", "Livability", "what it means")
+    assert scorer.build(catalog, data).nodes.equals(
+        catalog_framework("liv", "Livability", catalog, data, pipeline=BUILTIN_PIPELINE).nodes
+    )

@@ -70,3 +70,102 @@ def test_set_rules_say_where_the_first_occurrence_is(tmp_path):
         ("D", "Delta", 2022, 2.0),
     ]
     assert loaded.observations.filter(pl.col("city_id") == "A")["row"].to_list() == [2]
+
+
+ROW_RULES = """city_id,city_name,country,year,indicator,value
+,Alpha,ZZ,2023,population,100
+A,Alpha,ZZ,2023,,100
+A,Alpha,ZZ,,population,100
+A,Alpha,ZZ,20x3,population,100
+A,Alpha,ZZ,1850,population,100
+A,Alpha,ZZ,2023,populaton,100
+A,Alpha,ZZ,2022,population,
+A,Alpha,ZZ,2021,population,12 000
+A,Alpha,ZZ,2020,population,inf
+A,Alpha,ZZ,2023,foreign_born_share,130
+A,Alpha,ZZ,2019,population,-5
+A,Alpha,ZZ,2018,population,90000000
+A,Alpha,ZZ,2017,population,1,2
+ B ,Beta,ZZ,2023.0,population, 7\x20
+"""
+
+
+def test_each_row_rule_names_the_cell_and_the_fix(tmp_path):
+    """One row per rule, in the rules' order; the last two rows are kept (one with a warning)."""
+    loaded = bk.load(write(tmp_path / "rows.csv", ROW_RULES))
+    assert loaded.rejected.select("row", "column", "rule", "message", "hint").rows() == [
+        (2, "city_id", "missing_city", "no city id", "every row needs the city's id"),
+        (3, "indicator", "missing_indicator", "no indicator id", "every value needs an indicator"),
+        (4, "year", "bad_year", "the year is empty", "write the year as four digits, e.g. 2023"),
+        (
+            5,
+            "year",
+            "bad_year",
+            "year '20x3' is not a whole number",
+            "write the year as four digits, e.g. 2023",
+        ),
+        (6, "year", "year_out_of_range", "year 1850 is outside 1900–2100", "check the year column"),
+        (
+            7,
+            "indicator",
+            "unknown_indicator",
+            "unknown indicator 'populaton'",
+            "did you mean 'population'?",
+        ),
+        (
+            8,
+            "value",
+            "missing_value",
+            "the value is empty",
+            "fill it or leave the row out: an empty cell is not a zero",
+        ),
+        (
+            9,
+            "value",
+            "non_numeric",
+            "'12 000' is not a number",
+            "use '.' as the decimal mark, no thousands separators, no units in the cell",
+        ),
+        (
+            10,
+            "value",
+            "not_finite",
+            "'inf' is not a finite number",
+            "leave the cell out instead of writing NaN or inf",
+        ),
+        (
+            11,
+            "value",
+            "hard_bounds",
+            "130.0 is outside the physical bounds [0.0, 100.0] % of population",
+            "check the unit and scale (e.g. a share as 0–100, not 0–1)",
+        ),
+        (
+            12,
+            "value",
+            "below_physical_minimum",
+            "-5.0 is negative",
+            "this indicator cannot be negative; check the sign",
+        ),
+        (
+            14,
+            None,
+            "ragged_row",
+            "the row has 7 fields, the header has 6",
+            "check the separator and the quoting of cells that contain it",
+        ),
+    ]
+    assert loaded.warnings.select("row", "column", "rule", "message", "hint").rows() == [
+        (
+            13,
+            "value",
+            "soft_bounds",
+            "90000000.0 is outside the plausible range [0.0, 20000000.0] persons",
+            "kept; check the value and its unit",
+        )
+    ]
+    kept = loaded.observations.select("city_id", "year", "indicator", "value", "row").rows()
+    assert kept == [("A", 2018, "population", 9e7, 13), ("B", 2023, "population", 7.0, 15)]
+    assert loaded.counts.select("read", "accepted", "rejected", "ignored").rows() == [
+        (14, 2, 12, 0)
+    ]
