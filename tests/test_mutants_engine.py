@@ -325,3 +325,111 @@ def test_a_catalog_index_holds_the_indicators_in_the_data_by_focus_area():
     assert scorer.build(catalog, data).nodes.equals(
         catalog_framework("liv", "Livability", catalog, data, pipeline=BUILTIN_PIPELINE).nodes
     )
+
+
+def test_coverage_sums_up_a_wide_tree_with_a_level_skipped(registry):
+    """301 indicators over 2 city-years take the generic (not dense) coverage path. A holds
+    a0…a149, B holds b0…b149, s hangs from the index directly. Nobody reports b149, so it does
+    not count against anyone; c2 reports a0…a9 and s only."""
+    tree: dict[str, tuple[str | None, int, float | None]] = {
+        "I": (None, 3, 1.0),
+        "A": ("I", 2, 1.0),
+        "B": ("I", 2, 1.0),
+        "s": ("I", 1, 1.0),
+    }
+    tree |= {f"a{i}": ("A", 1, 1.0) for i in range(150)}
+    tree |= {f"b{i}": ("B", 1, 1.0) for i in range(150)}
+    c1 = [("c1", 2023, n, float(k)) for k, n in enumerate(tree) if n[0] in "abs" and n != "b149"]
+    c2 = [("c2", 2023, n, 1.0) for n in [*(f"a{i}" for i in range(10)), "s"]]
+    got = score(framework(tree), observations(c1 + c2), CITIES, Pipeline(), registry).scores
+    counts = {
+        node: by_key(got, node, "n_present")
+        | {("n", k): v for k, v in by_key(got, node, "n_children").items()}
+        for node in ("A", "B", "I", "s", "b149")
+    }
+    assert counts["A"] == {
+        ("c1", 2023): 150,
+        ("c2", 2023): 10,
+        ("n", ("c1", 2023)): 150,
+        ("n", ("c2", 2023)): 150,
+    }
+    assert counts["B"] == {
+        ("c1", 2023): 149,
+        ("c2", 2023): 0,
+        ("n", ("c1", 2023)): 149,
+        ("n", ("c2", 2023)): 149,
+    }
+    assert counts["I"] == {
+        ("c1", 2023): 300,
+        ("c2", 2023): 11,
+        ("n", ("c1", 2023)): 300,
+        ("n", ("c2", 2023)): 300,
+    }
+    assert counts["s"] == {
+        ("c1", 2023): 1,
+        ("c2", 2023): 1,
+        ("n", ("c1", 2023)): 1,
+        ("n", ("c2", 2023)): 1,
+    }
+    assert counts["b149"] == {
+        ("c1", 2023): 0,
+        ("c2", 2023): 0,
+        ("n", ("c1", 2023)): 0,
+        ("n", ("c2", 2023)): 0,
+    }
+    assert by_key(got, "I", "coverage") == {("c1", 2023): 1.0, ("c2", 2023): 11 / 300}
+    assert by_key(got, "b149", "coverage") == {("c1", 2023): None, ("c2", 2023): None}
+
+
+def test_repeated_observations_take_the_sorted_path(registry):
+    """A frame given to ``score`` directly may repeat a key (validation would have refused it):
+    the grid is then joined, not scattered, and the rows are sorted into the output order —
+    level (index first), node, year, city."""
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0), "z": ("I", 1, 1.0)}
+    data = pl.concat([TWO_YEARS, TWO_YEARS.head(1)])
+    got = score(framework(tree), data, CITIES, Pipeline(), registry).scores
+    keys = got.select("level", "node", "year", "city_id").rows()
+    assert keys == sorted(keys, key=lambda r: (-r[0], r[1], r[2], r[3]))
+    assert got.filter(pl.col("level") == 2).select("year", "city_id").rows() == [
+        (2022, "c1"),
+        (2022, "c2"),
+        (2022, "c3"),
+        (2023, "c1"),
+        (2023, "c2"),
+        (2023, "c3"),
+    ]
+
+
+def test_the_warnings_of_a_run(registry):
+    """v is constant in 2022 (3 cities), w has no value in 2023; with 90 % needed, c3 (x and v
+    of the 3 indicators reported in 2022) and c2, c3 in 2023 (x of the 2 reported) are thin."""
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "v": ("I", 1, 1.0), "w": ("I", 1, 1.0)}
+    extra = observations(
+        [
+            ("c1", 2022, "v", 3.0),
+            ("c2", 2022, "v", 3.0),
+            ("c3", 2022, "v", 3.0),
+            ("c1", 2022, "w", 1.0),
+            ("c2", 2022, "w", 2.0),
+            ("c1", 2023, "v", 1.0),
+        ]
+    )
+    data = pl.concat([TWO_YEARS.filter(pl.col("indicator") == "x"), extra])
+    got = score(framework(tree), data, CITIES, Pipeline(min_index_coverage=0.9), registry)
+    thin = "too thin to score (needs 90 %)"
+    assert got.warnings.rows() == [
+        (
+            "toy",
+            2022,
+            "v",
+            None,
+            "constant_column",
+            "all 3 cities have the same value: the indicator cannot tell them apart and is left "
+            "out of the aggregate",
+        ),
+        ("toy", 2023, "w", None, "all_missing", "no city has a value this year"),
+        ("toy", 2022, "I", "c3", "thin_coverage", f"only 2 of 3 indicators: {thin}"),
+        ("toy", 2023, "I", "c2", "thin_coverage", f"only 1 of 2 indicators: {thin}"),
+        ("toy", 2023, "I", "c3", "thin_coverage", f"only 1 of 2 indicators: {thin}"),
+    ]
+    assert by_key(got.scores, "I")[("c3", 2022)] is None

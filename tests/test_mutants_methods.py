@@ -134,3 +134,23 @@ def test_derivation_layers_and_cycles():
         derivation_layers(cyclic)
     assert err.value.ids == ["gdp_pc", "gdp_pc_growth", "gdp_pc"]
     assert str(err.value) == "gdp_pc → gdp_pc_growth → gdp_pc"
+
+
+def test_a_bad_parameter_says_what_it_means(registry):
+    normalisers = registry.of("normaliser")
+    minmax = normalisers["minmax"]
+    with pytest.raises(MethodError) as err:
+        parse_spec("minmax:low=x", "normaliser", normalisers)
+    assert err.value.message == "normaliser 'minmax': parameter 'low' must be float, got 'x'"
+    assert err.value.hint == minmax.params[0].doc
+    with pytest.raises(MethodError) as err:
+        parse_spec("minmax:1,2,3", "normaliser", normalisers)
+    assert err.value.message == "normaliser 'minmax' takes at most 2 parameter(s), got 3"
+    assert err.value.hint == "usage: minmax:LOW,HIGH"
+    with pytest.raises(MethodError) as err:
+        parse_spec("minmax:lo=1", "normaliser", normalisers)
+    assert err.value.message == "normaliser 'minmax' has no parameter 'lo'"
+    with pytest.raises(MethodError) as err:
+        parse_spec("minmx", "normaliser", normalisers)
+    assert err.value.message == "unknown normaliser 'minmx'"
+    assert "minmax" in err.value.hint
