@@ -4,6 +4,7 @@
 #   sh scripts/dev.sh report [options]   the yearly comparison report on the embedded demo data
 #   sh scripts/dev.sh test [pytest args] the test suite (what CI runs)
 #   sh scripts/dev.sh bench [args]       the speed benchmarks (not part of the test suite)
+#   sh scripts/dev.sh mutate [--sample N] mutation testing with mutmut, apart from CI (TESTING.md)
 #   sh scripts/dev.sh <command> ...      any other benchmarkkit command
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,5 +28,10 @@ cmd=${1:-report}
 case "$cmd" in
     test)  exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python -m pytest tests/benchmarks --benchmark-only "$@" ;;
+    mutate)
+        .venv/bin/python -c "import mutmut" 2>/dev/null ||
+            .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test,mutate]'
+        case "${1:-}" in report) ;; *) set -- run "$@" ;; esac
+        exec nice -n 10 .venv/bin/python scripts/mutate.py "$@" ;;
     *)     exec .venv/bin/benchmarkkit "$cmd" "$@" ;;
 esac

@@ -88,9 +88,9 @@ def chart_specs(
     specs["heatmap"] = charts.focus_area_heatmap(
         heat.select("city_id", "city_name", "focus_area", "score"),
         target.city_id,
-        subtitle=lang.t("heatmap_subtitle_unscored", city=target.city_name)
+        subtitle=lang.text("heatmap_subtitle_unscored", city=target.city_name)
         if not target.scored  # no row of its own to outline
-        else lang.t("heatmap_subtitle", city=target.city_name)
+        else lang.text("heatmap_subtitle", city=target.city_name)
         if charts.chart_form(heat.filter(pl.col("score").is_not_null())["city_id"].n_unique() - 1)
         == "cities"
         else None,
@@ -121,7 +121,7 @@ def chart_specs(
         labels=L,
         subtitle=None
         if target.scored
-        else lang.t("strip_subtitle_unscored", city=target.city_name),
+        else lang.text("strip_subtitle_unscored", city=target.city_name),
         **size,
     )
     index_label = {s: lang.index_name(s, scored.frameworks[s].title) for s in scored.frameworks}
@@ -132,15 +132,15 @@ def chart_specs(
         trend.select("year", "series", "score", "index", "stretch"),
         target.city_id,
         city_name=target.city_name,
-        subtitle=lang.t("trend_subtitle", city=target.city_name),
+        subtitle=lang.text("trend_subtitle", city=target.city_name),
         labels=L,
     )
     specs["slope"] = charts.slope_chart(
         slope_frame(target, lang, index_label),
         target.city_id,
         city_name=target.city_name,
-        title=lang.t("slope_title", prev=target.previous_year or "–"),
-        subtitle=lang.t("slope_subtitle", city=target.city_name),
+        title=lang.text("slope_title", prev=target.previous_year or "–"),
+        subtitle=lang.text("slope_subtitle", city=target.city_name),
         labels=L,
     )
     cov = top.sort("scorer").select(
@@ -153,7 +153,7 @@ def chart_specs(
         history_frame(target, lang),
         target.city_id,
         city_name=target.city_name,
-        subtitle=lang.t("history_subtitle", city=target.city_name),
+        subtitle=lang.text("history_subtitle", city=target.city_name),
         labels=L,
     )
     locale = charts.vega_locale(L, lang.time)
@@ -170,7 +170,7 @@ def ranking_subtitle(lang: Language, target: Comparison, row: dict[str, Any]) ->
     there is no rank."""
     n = lang.num
     if not target.scored:
-        return lang.t(
+        return lang.text(
             "ranking_subtitle_unscored",
             city=target.city_name,
             year=target.year,
@@ -178,7 +178,7 @@ def ranking_subtitle(lang: Language, target: Comparison, row: dict[str, Any]) ->
             median=n(row["peer_median"]),
         )
     if row["status"] == "ok":
-        return lang.t(
+        return lang.text(
             "ranking_subtitle",
             city=target.city_name,
             score=n(row["score"]),
@@ -191,7 +191,7 @@ def ranking_subtitle(lang: Language, target: Comparison, row: dict[str, Any]) ->
 
 def status_text(lang: Language, target: Comparison, row: dict[str, Any]) -> str:
     """Why an index has no rank: not scored, withheld as thin, or too few peers — in words."""
-    return lang.t(
+    return lang.text(
         f"status_{row['status'].replace(' ', '_')}",
         k=target.min_peers,
         have=row["n_peers"],
@@ -211,7 +211,7 @@ def slope_frame(target: Comparison, lang: Language, index_label: dict[str, str])
         (pl.col("level") == pl.col("level").max().over("scorer")) & pl.col("comparable")
     )
     for r in top.sort("scorer").iter_rows(named=True):
-        panel = lang.t(
+        panel = lang.text(
             "slope_panel", index=index_label.get(r["scorer"], r["scorer"]), n=r["change_basis"]
         )
         for year, city, median in (

@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
+class Html(str):
+    """Text that is HTML already — a report sentence (``Language.t``), its values escaped — so
+    that ``esc`` does not escape it a second time: a caption made with ``t`` and given to
+    ``ReportContext.chart`` would otherwise show ``&lt;`` where the city's name has ``<``."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
 def esc(value: object) -> str:
-    """Escape text from data (city and indicator names) — a city named <script> stays text."""
+    """Escape text from data (city and indicator names) — a city named <script> stays text.
+    ``Html`` (anything with ``__html__``, as markupsafe's ``Markup``) is HTML already: as is."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -38,10 +52,18 @@ class Language:
     time: Mapping[str, Any] = field(default_factory=dict)
     """A Vega time-format locale (``dateTime``, ``months`` …) for dates inside the charts."""
 
-    def t(self, key: str, **values: Any) -> str:
-        """The fixed text for ``key``, with ``{name}`` placeholders filled (values escaped)."""
+    def t(self, key: str, **values: Any) -> Html:
+        """The fixed text for ``key`` as HTML, with ``{name}`` placeholders filled (values
+        escaped): for the report's page. A chart's texts take ``text`` instead."""
         text = self.texts.get(key, key)
-        return text.format(**{k: esc(v) for k, v in values.items()}) if values else text
+        return Html(text.format(**{k: esc(v) for k, v in values.items()}) if values else text)
+
+    def text(self, key: str, **values: Any) -> str:
+        """The fixed text for ``key`` as plain text, values as they are: for a chart's titles,
+        subtitles and data, which Vega draws as SVG text and escapes in its tooltips itself
+        (HTML-escaped there, a city named ``A&B`` would read ``A&amp;B``)."""
+        text = self.texts.get(key, key)
+        return text.format(**values) if values else text
 
     def num(self, value: float | None, digits: int = 1, signed: bool = False) -> str:
         """A number in this language's format: 1,234.5 (en) or 1.234,5 (vi)."""
