@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import polars as pl
 
+from benchmarkkit.columns import text_keys
 from benchmarkkit.errors import (
     BenchmarkkitError,
     InputError,
@@ -1304,7 +1305,7 @@ def _scored_nothing(
     if pipeline.min_coverage:
         return None
     withheld = result.warnings.filter(pl.col("kind").is_in(["thin_coverage", "screened_out"]))
-    had_data = top.filter(pl.col("n_present") > 0).join(
+    had_data = text_keys(top.filter(pl.col("n_present") > 0)).join(
         withheld.select("city_id", "year").unique(), on=["city_id", "year"], how="anti"
     )
     if had_data.height == 0:

@@ -841,20 +841,19 @@ def _ids(text: str | None) -> tuple[str, ...]:
 def _with_names(scores: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
     """The score rows with each city's name beside its id (a reader knows cities by name).
 
-    Names are gathered by each id's position in the cities table (an Enum code), not joined on
-    the text: the output of a large run has tens of millions of rows."""
+    Names are gathered by each id's category code, not joined on the text: the output of a large
+    run has tens of millions of rows and only as many distinct ids as cities."""
     import polars as pl
 
-    ids = cities["city_id"]
-    try:
-        codes = scores["city_id"].cast(pl.Enum(ids.to_list())).to_physical()
-        names = cities["city_name"].gather(codes).alias("city_name")
-    except pl.exceptions.PolarsError:  # an id the cities table lacks: the slower, forgiving join
-        names = scores.select("city_id").join(
-            cities.select("city_id", "city_name"), on="city_id", how="left", maintain_order="left"
-        )["city_name"]
+    ids = scores["city_id"].cast(pl.Categorical)
+    known = cities["city_id"].cast(pl.Categorical).to_physical()
+    size = max(int(ids.to_physical().max() or 0), int(known.max() or 0)) + 1
+    row_of = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(
+        known, pl.int_range(known.len(), dtype=pl.UInt32, eager=True)
+    )  # category code → row of the cities table (null: an id the table lacks)
+    names = cities["city_name"].cast(pl.Categorical).gather(row_of.gather(ids.to_physical()))
     at = scores.columns.index("city_id") + 1
-    return scores.insert_column(at, names)
+    return scores.insert_column(at, names.alias("city_name"))
 
 
 def target_options(fn: Any) -> Any:

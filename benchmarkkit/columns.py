@@ -15,9 +15,11 @@ so a plugin written against this module keeps working when the stages around it 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
 
 import polars as pl
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 FOCUS_AREAS: Final = (
     "civic_social",
@@ -81,10 +83,10 @@ WARNINGS: Final = REJECTED
 """Same shape as rejected rows, for rows that were *kept* but deserve a look (soft bounds)."""
 
 SCORES: Final[dict[str, pl.DataType]] = {
-    "city_id": pl.String(),
+    "city_id": pl.Categorical(),
     "year": pl.Int32(),
-    "scorer": pl.String(),
-    "node": pl.String(),
+    "scorer": pl.Categorical(),
+    "node": pl.Categorical(),
     "level": pl.Int32(),
     "score": pl.Float64(),
     "rank": pl.UInt32(),
@@ -95,7 +97,30 @@ SCORES: Final[dict[str, pl.DataType]] = {
 """Scores of every node of every level. Level 1 is the indicator level (normalised values), the
 highest level is the index. ``coverage`` = share of the node's *indicators* the city has.
 Rows come in a fixed order: level (index first), node, year, city — the engine's own layout, so
-a scores frame of tens of millions of rows is never re-sorted."""
+a scores frame of tens of millions of rows is never re-sorted. The three keys are dictionary-encoded
+(``Categorical``): a run of 10,000 cities × 150 indicators × 20 years has ~50 M rows but only
+10,000 ids, a few hundred node names and three scorers, so each row holds small integer codes (and
+Parquet writes them as dictionary pages). Compare them with text as usual (``pl.col("node") ==
+"pm25"``); to join them with a text column, cast (``text_keys``)."""
+
+
+KEYS: Final = ("city_id", "scorer", "node")
+"""The dictionary-encoded keys of ``SCORES``."""
+
+
+def text_keys(frame: FrameT) -> FrameT:
+    """``frame`` with its dictionary-encoded keys as text, for joining with text-keyed tables.
+
+    Why: the scores frame keeps ``city_id``, ``scorer`` and ``node`` as categories (small and
+    fast at tens of millions of rows), but Polars joins a category only with a category; the
+    analyses join the scores with frameworks, observations and cities, which hold text. Filter
+    first, then cast: the cast touches only the rows kept."""
+    cast = [
+        pl.col(name).cast(pl.String)
+        for name, dtype in frame.collect_schema().items()
+        if name in KEYS and dtype == pl.Categorical
+    ]
+    return frame.with_columns(cast) if cast else frame  # type: ignore[return-value]
 
 
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from benchmarkkit.analysis.peers import find_peers
+from benchmarkkit.columns import text_keys
 from benchmarkkit.errors import InputError
 from benchmarkkit.io.demo import DATASETS, dataset, load_dataset, read_cities
 from tests.conftest import ROOT
@@ -127,7 +128,9 @@ def test_sustainability_is_the_only_index_the_data_support(registry, catalog, lo
     assert any("'competitiveness' has none of its indicators" in n for n in scores.notes)
     index = scores.scores.filter(pl.col("level") == 3, pl.col("year") == 2020)
     pilots = read_cities("ascn").filter(pl.col("ascn_joined_year").is_not_null())
-    scored = index.filter(pl.col("score").is_not_null()).join(pilots, on="city_id", how="semi")
+    scored = text_keys(index.filter(pl.col("score").is_not_null())).join(
+        pilots, on="city_id", how="semi"
+    )
     assert scored.height == 21
     assert scored.filter(pl.col("coverage") == 1).height == 7
     assert "VN_DA_NANG" not in set(scored["city_id"])  # population only: nothing to score

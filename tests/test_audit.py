@@ -271,6 +271,24 @@ def test_stats_work_in_one_pass_on_many_nodes():
     assert out.height == 2000 and out["n_available"].min() == 50
 
 
+def test_cronbach_of_members_that_never_vary_is_undefined_not_a_crash():
+    """Two indicators at 50 and 40 in every city: every covariance is 0, so alpha is 0 / 0
+    (COINr: NaN). The audit says "undefined" (null) for that group and still computes the
+    others; it once raised ZeroDivisionError (exit 3)."""
+    values = pl.DataFrame(
+        {
+            "node": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["d"] * 3,
+            "city_id": list("xyz") * 4,
+            "value": [50.0] * 3 + [40.0] * 3 + [1.0, 2.0, 3.0, 1.0, 3.0, 2.0],
+        }
+    )
+    members = pl.DataFrame(
+        {"group": ["flat", "flat", "g", "g"], "level": [1] * 4, "node": ["a", "b", "c", "d"]}
+    )
+    alpha = dict(au.cronbach(values, members).select("group", "alpha").iter_rows())
+    assert alpha == {"flat": None, "g": pytest.approx(2 / 3)}
+
+
 def test_warnings_name_what_the_methodology_section_lists(result):
     w = au.audit_warnings(result)
     assert w.columns == list(au.WARNINGS)

@@ -17,6 +17,7 @@ import altair as alt
 import polars as pl
 import pytest
 
+from benchmarkkit.columns import text_keys
 from benchmarkkit.reporting import charts
 from benchmarkkit.reporting.charts import (
     HIGHLIGHT,
@@ -515,7 +516,7 @@ def demo_frames(demo: dict[str, Any]) -> dict[str, pl.DataFrame]:
     city = demo["city"]
     names = demo["nodes"].select("node", pl.col("name").alias("node_label"))
     peers = demo["cities"].filter(pl.col("country") == "ES").select("city_id", "city_name")
-    scores = demo["scores"].join(peers, on="city_id")
+    scores = text_keys(demo["scores"]).join(peers, on="city_id")
     now = scores.filter(pl.col("year") == 2023)
     index = scores.filter(pl.col("level") == 3)
     peer_median = (

@@ -47,6 +47,7 @@ import benchmarkkit.analysis.peers
 from benchmarkkit import hookimpl
 from benchmarkkit.analysis.compare import compare, rescorer
 from benchmarkkit.analysis.peers import find_peers
+from benchmarkkit.columns import text_keys
 from benchmarkkit.engine.score import score
 from benchmarkkit.errors import InputError
 from benchmarkkit.io.framework import read_toml_framework
@@ -528,7 +529,8 @@ def test_demo_comparison_is_consistent(demo):
     assert ranked.height and (ranked["rank"] <= ranked["n_ranked"]).all()
     assert (ranked["n_ranked"] <= ranked["n_peers"] + 1).all()
     lowest = (
-        scores.filter(pl.col("city_id").is_in(list(out.peers)) & (pl.col("year") == 2023))
+        text_keys(scores)
+        .filter(pl.col("city_id").is_in(list(out.peers)) & (pl.col("year") == 2023))
         .group_by("scorer", "node")
         .agg(pl.col("score").min().alias("_min"))
     )
@@ -560,9 +562,11 @@ def test_demo_ranks_among_all_cities_are_the_engines(demo):
     _, scores, obs, catalog, frameworks = demo
     everyone = scores.filter(pl.col("year") == 2023)["city_id"].unique().to_list()
     out = compare(scores, obs, catalog, frameworks, "ES001C", 2023, everyone)
-    engine = scores.filter(
-        (pl.col("city_id") == "ES001C") & (pl.col("year") == 2023) & (pl.col("level") >= 2)
-    ).select("scorer", "node", "rank")
+    engine = (
+        text_keys(scores)
+        .filter((pl.col("city_id") == "ES001C") & (pl.col("year") == 2023) & (pl.col("level") >= 2))
+        .select("scorer", "node", "rank")
+    )
     both = out.summary.join(engine, on=["scorer", "node"], suffix="_engine")
     assert both.height and (both["rank"].eq_missing(both["rank_engine"])).all()
 

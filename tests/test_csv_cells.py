@@ -179,11 +179,6 @@ INPUT_OPTIONS = {
     "--fill",
 }
 """Options that name or describe files read, never written."""
-TEMPLATE_UNGUARDED = pytest.mark.xfail(
-    strict=True,
-    reason="benchmarkkit/io/template.py's _write_csv writes city names as given: "
-    "a city named '=HYPERLINK(...)' is a formula in the template sheet",
-)
 
 
 def _file_options() -> set[tuple[str, str]]:
@@ -263,11 +258,7 @@ def formula_like(cell: str) -> bool:
 
 @pytest.mark.parametrize(
     "key",
-    [
-        pytest.param(key, marks=TEMPLATE_UNGUARDED) if key.startswith("template:") else key
-        for paths in OUTPUTS.values()
-        for key in paths
-    ],
+    [key for paths in OUTPUTS.values() for key in paths],
 )
 def test_no_csv_output_holds_a_formula_cell(written, key):
     """Every cell of every CSV output: none formula-like; and where the output has rows, at

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from benchmarkkit.columns import text_keys
 from benchmarkkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -421,7 +422,8 @@ def correlations(
 def cronbach(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Cronbach's alpha of each (``group``, ``level``) of ``members`` (``groups``) from the
     pairwise-complete covariance matrix of its members, as COINr's ``get_cronbach``:
-    ``k² · mean(off-diagonal) / sum(all)``; null for a group of one.
+    ``k² · mean(off-diagonal) / sum(all)``; null for a group of one, and for a group whose
+    members do not vary at all (0 / 0: COINr's NaN; an audit must say "undefined", not crash).
 
     >>> v = pl.DataFrame({"node": ["a"] * 3 + ["b"] * 3, "city_id": list("xyz") * 2,
     ...                   "value": [1.0, 2.0, 3.0, 1.0, 3.0, 2.0]})
@@ -437,7 +439,7 @@ def cronbach(values: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
         k = len(names)
         total = float(np.nansum(cov))
         off = (total - float(np.nansum(np.diag(cov)))) / (k * (k - 1)) if k >= 2 else math.nan
-        rows.append((group, level, k, k**2 * off / total if k >= 2 else None))
+        rows.append((group, level, k, k**2 * off / total if k >= 2 and total != 0 else None))
     schema = {"group": pl.String, "level": pl.Int32, "k": pl.Int64, "alpha": pl.Float64}
     return pl.DataFrame(rows, schema=schema, orient="row").sort("group", "level")
 
@@ -568,8 +570,10 @@ def stage_values(
     leaves = nodes.filter(pl.col("level") == 1).select(
         "node", pl.col("direction").fill_null(1).cast(pl.Float64).alias("_d")
     )
-    scored = scores.filter(pl.col("year") == year).select(
-        "node", "city_id", pl.col("score").alias("value")
+    scored = text_keys(
+        scores.filter(pl.col("year") == year).select(
+            "node", "city_id", pl.col("score").alias("value")
+        )
     )
     units = scored.select("city_id").unique().sort("city_id")
     grid = leaves.join(units, how="cross")

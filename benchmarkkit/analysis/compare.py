@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from benchmarkkit.analysis.peers import city_hint
-from benchmarkkit.columns import conform
+from benchmarkkit.columns import conform, text_keys
 from benchmarkkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -294,6 +294,7 @@ def compare(
             framework without one uses its own.
     """
     tree = framework_tree(frameworks, catalog)
+    scores = text_keys(scores)  # joined with text-keyed tables below
     leaves = tree.filter(pl.col("level") == 1).select(pl.col("node").alias("indicator")).unique()
     mine = observations.filter(pl.col("city_id") == city_id)
     _check_data(mine, observations, city_id, year)
@@ -508,8 +509,7 @@ def shown_scores(
     top = pl.col("level") == pl.col("level").max().over("scorer")
     cover = (pl.col("n_present").cast(pl.Float64) / pl.col("n_indicators")).alias("coverage")
     frame = (
-        scores.lazy()
-        .filter(pl.col("level") >= 2)
+        text_keys(scores.lazy().filter(pl.col("level") >= 2))
         .drop("coverage")
         .join(sizes.lazy(), on=["scorer", "node"], how="inner")
         .join(thresholds.lazy(), on="scorer", how="left")
@@ -1109,19 +1109,21 @@ def rescorer(
     def rescore(observations: pl.DataFrame) -> pl.DataFrame:
         context = pl.concat([cities, _copy_context(observations, cities)])
         encoded = encode(observations)  # once for every framework
-        return pl.concat(
-            [
-                score(
-                    fw,
-                    observations,
-                    context,
-                    replace(pipelines.get(name, fw.pipeline), min_index_coverage=0.0),
-                    registry,
-                    years=years,
-                    encoded=encoded,
-                ).scores
-                for name, fw in frameworks.items()
-            ]
+        return text_keys(
+            pl.concat(
+                [
+                    score(
+                        fw,
+                        observations,
+                        context,
+                        replace(pipelines.get(name, fw.pipeline), min_index_coverage=0.0),
+                        registry,
+                        years=years,
+                        encoded=encoded,
+                    ).scores
+                    for name, fw in frameworks.items()
+                ]
+            )
         )
 
     return rescore

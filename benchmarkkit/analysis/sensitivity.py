@@ -56,6 +56,7 @@ import numpy as np
 import polars as pl
 
 from benchmarkkit.analysis.audit import framework_year
+from benchmarkkit.columns import text_keys
 from benchmarkkit.errors import BenchmarkkitError, InputError, MethodError, did_you_mean
 
 if TYPE_CHECKING:
@@ -503,8 +504,11 @@ def _score_batch(
     )
     parts = pl.col("node").str.split_exact(SEP, 1)
     return (
-        result.scores.lazy()
-        .filter(pl.col("year") == job.year, pl.col("level").is_in(job.levels))
+        text_keys(
+            result.scores.lazy().filter(
+                pl.col("year") == job.year, pl.col("level").is_in(job.levels)
+            )
+        )
         .select(
             parts.struct.field("field_0").alias("node"),
             parts.struct.field("field_1").cast(pl.Int64).alias("_slot"),
@@ -695,9 +699,11 @@ def sensitivity(
     job = _Job(framework, replicated, encode(replicated), cities, year, levels, slots)
 
     nominal = score(framework, obs, cities, pipeline, registry, years=[year], levels=levels)
-    nominal_rows = nominal.scores.filter(
-        pl.col("year") == year, pl.col("level").is_in(levels)
-    ).select("node", "level", "city_id", "score", pl.col("rank").cast(pl.Int64))
+    nominal_rows = text_keys(
+        nominal.scores.filter(pl.col("year") == year, pl.col("level").is_in(levels)).select(
+            "node", "level", "city_id", "score", pl.col("rank").cast(pl.Int64)
+        )
+    )
 
     results, failed, calls = _execute(job, groups, registry, executor)
     failures = pl.DataFrame(failed, schema=FAILURES, orient="row").sort("sample")

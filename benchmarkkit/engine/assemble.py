@@ -62,7 +62,9 @@ def assemble(blocks: dict[int, Level], run: Run, dense: bool) -> pl.DataFrame:
     """Every level's rows in the output order — level (top first), node, year, city — with
     ranks within (node, year), as the canonical scores frame."""
     units = run.units
-    names = pl.Series(run.node_names, dtype=pl.String)
+    # the keys as categories: each output row gathers a small code, not a string
+    names = pl.Series(run.node_names, dtype=pl.String).cast(pl.Categorical)
+    cities = units.cities.cast(pl.String).cast(pl.Categorical)
     ranked = []
     for level in sorted(blocks, reverse=True):
         block = blocks[level]
@@ -83,9 +85,9 @@ def assemble(blocks: dict[int, Level], run: Run, dense: bool) -> pl.DataFrame:
     # output order: nothing is reordered
     out = pl.concat(ranked)
     out = out.select(
-        units.city_ids(out["_u"]),
+        cities.gather(units.city.gather(out["_u"])).alias("city_id"),
         units.year_values(out["_u"]),
-        pl.lit(run.framework.name).alias("scorer"),
+        pl.lit(run.framework.name, pl.Categorical).alias("scorer"),
         names.gather(out["_n"]).alias("node"),
         "level",
         "score",

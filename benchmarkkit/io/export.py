@@ -20,13 +20,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    text = [c for c, t in frame.schema.items() if t == pl.String]
+    # dictionary-encoded text (the scores' keys) is text in a spreadsheet too
+    text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
     return frame.with_columns(
-        pl.when(
-            pl.col(c).str.starts_with(FORMULA_START[0]) | pl.col(c).str.contains(r"^[=+\-@\t\r]")
-        )
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
+        pl.when(pl.col(c).cast(pl.String).str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(c).cast(pl.String))
+        .otherwise(pl.col(c).cast(pl.String))
         .alias(c)
         for c in text
     )

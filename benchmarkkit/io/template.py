@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from benchmarkkit.errors import InputError, did_you_mean
+from benchmarkkit.io.export import FORMULA_START
 
 LANGS = ("en", "vi", "zh")
 ROLE_LABELS = {
@@ -216,11 +217,20 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], grid: list[list[Any]], la
     """UTF-8 with a BOM (so that Excel shows the labels), CR LF, two-line headers."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(_headers(rows, lang))
+        writer.writerow([_text_cell(v) for v in _headers(rows, lang)])
         for line in grid:
             writer.writerow(
-                ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in line]
+                [
+                    "" if v is None else (repr(v) if isinstance(v, float) else _text_cell(v))
+                    for v in line
+                ]
             )
+
+
+def _text_cell(value: Any) -> Any:
+    """A text cell made formula-safe like every other CSV output (``export.neutralise_formulas``):
+    a city named ``=HYPERLINK(...)`` stays text when the template is opened in Excel."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def _write_xlsx(path: Path, rows: list[dict[str, Any]], grid: list[list[Any]], lang: str) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from benchmarkkit.analysis.compare import MIN_PEERS
+from benchmarkkit.columns import text_keys
 from benchmarkkit.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
@@ -97,10 +98,12 @@ def chart_specs(
         **size,
     )
     level1 = (
-        scored.scores.filter(
-            (pl.col("year") == target.year)
-            & (pl.col("level") == 1)
-            & pl.col("city_id").is_in(list(target.peers))
+        text_keys(
+            scored.scores.filter(
+                (pl.col("year") == target.year)
+                & (pl.col("level") == 1)
+                & pl.col("city_id").is_in(list(target.peers))
+            )
         )
         .join(cities, on="city_id", how="left")
         .unique(["city_id", "node"])
