@@ -177,6 +177,7 @@ SHAPES = {
     "short": lambda f, p: (f.head(2), log(f)),
     "not_a_pair": lambda f, p: f,
     "not_frames": lambda f, p: (f, "log"),
+    "keys_ok": lambda f, p: (f.with_columns(pl.col("x") * 2).reverse(), log(f)),
 }
 LEAN = {
     "lean_not_a_pair": lambda f, p: [f],
@@ -251,15 +252,21 @@ def test_a_treatment_of_the_wrong_shape_is_named(shapes, treat, why):
     assert err.value.message == f"plugin 'shapes': treatment '{treat}' failed ({why})"
 
 
-def test_a_lean_treatment_changes_x_by_position(shapes):
-    """Doubling every value leaves min-max scores as they were, and the log per partition."""
+@pytest.mark.parametrize("treat", ["lean_ok", "keys_ok"])
+def test_a_treatment_that_doubles_every_value_changes_no_score(shapes, treat):
+    """Doubling every value leaves min-max scores as they were (a treatment given the full frame
+    may return its rows in any order: they are put back by key); one log row per partition —
+    (indicator, year), or the indicator alone when the reference is pooled over the years."""
     tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0), "z": ("I", 1, 1.0)}
     plain = score(framework(tree), TWO_YEARS, CITIES, Pipeline(treat="none"), shapes)
-    doubled = score(framework(tree), TWO_YEARS, CITIES, Pipeline(treat="lean_ok"), shapes)
+    doubled = score(framework(tree), TWO_YEARS, CITIES, Pipeline(treat=treat), shapes)
     assert doubled.scores.equals(plain.scores)
     assert doubled.treatment.sort("indicator", "year").rows() == [
         (i, y) for i in "xyz" for y in (2022, 2023)
     ]
+    pooled = Pipeline(treat=treat, reference="pooled")
+    got = score(framework(tree), TWO_YEARS, CITIES, pooled, shapes)
+    assert got.treatment.sort("indicator").rows() == [("x",), ("y",), ("z",)]
 
 
 def test_denominate_divides_by_the_same_city_and_year(registry):
@@ -401,9 +408,17 @@ def test_repeated_observations_take_the_sorted_path(registry):
 
 
 def test_the_warnings_of_a_run(registry):
-    """v is constant in 2022 (3 cities), w has no value in 2023; with 90 % needed, c3 (x and v
-    of the 3 indicators reported in 2022) and c2, c3 in 2023 (x of the 2 reported) are thin."""
-    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "v": ("I", 1, 1.0), "w": ("I", 1, 1.0)}
+    """v is constant in 2022 (3 cities), w has no value in 2023, which leaves its group G empty;
+    with 90 % needed, c3 (x and v of the 3 indicators reported in 2022) and c2, c3 in 2023 (x of
+    the 2 reported) are thin."""
+    tree = {
+        "I": (None, 3, 1.0),
+        "A": ("I", 2, 1.0),
+        "G": ("I", 2, 1.0),
+        "x": ("A", 1, 1.0),
+        "v": ("A", 1, 1.0),
+        "w": ("G", 1, 1.0),
+    }
     extra = observations(
         [
             ("c1", 2022, "v", 3.0),
@@ -428,6 +443,7 @@ def test_the_warnings_of_a_run(registry):
             "out of the aggregate",
         ),
         ("toy", 2023, "w", None, "all_missing", "no city has a value this year"),
+        ("toy", 2023, "G", None, "empty_group", "no city has any data under this node this year"),
         ("toy", 2022, "I", "c3", "thin_coverage", f"only 2 of 3 indicators: {thin}"),
         ("toy", 2023, "I", "c2", "thin_coverage", f"only 1 of 2 indicators: {thin}"),
         ("toy", 2023, "I", "c3", "thin_coverage", f"only 1 of 2 indicators: {thin}"),
