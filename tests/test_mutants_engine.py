@@ -164,7 +164,7 @@ def test_panel_imputation_fills_along_each_citys_years(registry, spec, filled):
 TREATMENTS = """
 import polars as pl
 from benchmarkkit import hookimpl
-from benchmarkkit.methods.spec import Treatment
+from benchmarkkit.methods.spec import Imputer, Treatment
 
 
 def log(frame):
@@ -194,6 +194,11 @@ def register_treatments(register):
         register(Treatment(name, fn))
     for name, fn in LEAN.items():
         register(Treatment(name, fn, lean=True))
+
+
+@hookimpl
+def register_imputers(register):
+    register(Imputer("nan_fill", lambda x, p: pl.lit(float("nan"))))
 """
 
 
@@ -449,3 +454,28 @@ def test_the_warnings_of_a_run(registry):
         ("toy", 2023, "I", "c3", "thin_coverage", f"only 1 of 2 indicators: {thin}"),
     ]
     assert by_key(got.scores, "I")[("c3", 2022)] is None
+
+
+def test_an_imputer_filling_nan_is_named_with_its_plugin(shapes):
+    from benchmarkkit.errors import PluginError
+
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0), "z": ("I", 1, 1.0)}
+    with pytest.raises(PluginError) as err:
+        score(framework(tree), TWO_YEARS, CITIES, Pipeline(impute="nan_fill"), shapes)
+    assert err.value.message == (
+        "plugin 'shapes': imputer 'nan_fill' filled 2 cells with NaN or infinity "
+        "(first: c1, 2023, y)"
+    )
+    assert err.value.hint == "an imputer should leave a gap missing"
+
+
+def test_nothing_imputed_is_an_empty_log_of_the_same_shape(registry):
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0)}
+    got = score(framework(tree), TWO_YEARS, CITIES, Pipeline(), registry)
+    assert got.imputed.height == 0
+    assert got.imputed.schema == {
+        "city_id": pl.String,
+        "year": pl.Int32,
+        "indicator": pl.String,
+        "value": pl.Float64,
+    }
