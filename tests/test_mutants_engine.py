@@ -479,3 +479,32 @@ def test_nothing_imputed_is_an_empty_log_of_the_same_shape(registry):
         "indicator": pl.String,
         "value": pl.Float64,
     }
+
+
+def test_a_unit_screened_out_after_imputing_leaves_the_log(registry):
+    """Imputed first (y of c1 in 2023 = mean of 4 and 8 = 6), then screened: nobody has w in
+    2023, so every 2023 unit holds 2 of 3 indicators, below 0.9, and goes with its fills."""
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0), "w": ("I", 1, 1.0)}
+    w = [("c1", 2022, "w", 1.0), ("c2", 2022, "w", 2.0), ("c3", 2022, "w", 3.0)]
+    data = pl.concat([TWO_YEARS.filter(pl.col("indicator") != "z"), observations(w)])
+    steps = ("impute", "screen", "normalise", "aggregate")
+    kept = Pipeline(impute="mean", steps=steps, screen=0.5)
+    assert score(framework(tree), data, CITIES, kept, registry).imputed.rows() == [
+        ("c1", 2023, "y", 6.0)
+    ]
+    strict = Pipeline(impute="mean", steps=steps, screen=0.9, min_coverage=0.25)
+    got = score(framework(tree), data, CITIES, strict, registry)
+    assert got.imputed.height == 0
+    assert sorted(by_key(got.scores, "I")) == [("c1", 2022), ("c2", 2022), ("c3", 2022)]
+    assert got.methods["min_coverage"] == "0.25"
+    assert got.methods["screen"] == "0.9"
+    assert got.methods["steps"] == "impute,screen,normalise,aggregate"
+
+
+def test_a_nan_value_is_missing_not_present(registry):
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0), "z": ("I", 1, 1.0)}
+    data = pl.concat([TWO_YEARS, observations([("c3", 2022, "z", float("nan"))])])
+    got = score(framework(tree), data, CITIES, Pipeline(), registry).scores
+    assert by_key(got, "z")[("c3", 2022)] is None
+    assert by_key(got, "I", "n_present")[("c3", 2022)] == 2
+    assert by_key(got, "I", "coverage")[("c3", 2022)] == 2 / 3

@@ -98,3 +98,15 @@ def test_a_bare_file_name_is_written_in_the_current_folder(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     atomic_write(Path("plain.txt"), lambda p: p.write_text("ok", encoding="utf-8"))
     assert (tmp_path / "plain.txt").read_text(encoding="utf-8") == "ok"
+
+
+def test_a_write_that_fails_names_the_file_and_the_reason(tmp_path):
+    def fail(path: Path) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    out = tmp_path / "f.csv"
+    with pytest.raises(InputError) as err:
+        atomic_write(out, fail)
+    assert err.value.message == f"{out}: cannot write the file (Permission denied)"
+    assert err.value.hint == "check the path and its permissions"
+    assert list(tmp_path.iterdir()) == []

@@ -154,3 +154,11 @@ def test_a_bad_parameter_says_what_it_means(registry):
         parse_spec("minmx", "normaliser", normalisers)
     assert err.value.message == "unknown normaliser 'minmx'"
     assert "minmax" in err.value.hint
+
+
+def test_an_unknown_parameter_without_a_near_name_shows_the_usage(registry):
+    normalisers = registry.of("normaliser")
+    with pytest.raises(MethodError) as err:
+        parse_spec("minmax:zzz=1", "normaliser", normalisers)
+    assert err.value.message == "normaliser 'minmax' has no parameter 'zzz'"
+    assert err.value.hint == "usage: minmax:LOW,HIGH"
