@@ -199,6 +199,14 @@ def register_treatments(register):
 @hookimpl
 def register_imputers(register):
     register(Imputer("nan_fill", lambda x, p: pl.lit(float("nan"))))
+    # a panel imputer reading every key: 10 × the city's number + years after 2020 + 1 per
+    # letter of the indicator's id
+    keys = (
+        pl.col("city_id").str.slice(1).cast(pl.Float64) * 10
+        + (pl.col("year") - 2020).cast(pl.Float64)
+        + pl.col("indicator").str.len_chars().cast(pl.Float64)
+    )
+    register(Imputer("by_keys", lambda x, p: keys, panel=True))
 """
 
 
@@ -508,3 +516,14 @@ def test_a_nan_value_is_missing_not_present(registry):
     assert by_key(got, "z")[("c3", 2022)] is None
     assert by_key(got, "I", "n_present")[("c3", 2022)] == 2
     assert by_key(got, "I", "coverage")[("c3", 2022)] == 2 / 3
+
+
+def test_a_panel_imputer_may_read_the_city_the_year_and_the_indicator(shapes):
+    tree = {"I": (None, 2, 1.0), "x": ("I", 1, 1.0), "y": ("I", 1, 1.0)}
+    got = score(framework(tree), PANEL, CITIES, Pipeline(impute="by_keys"), shapes)
+    assert sorted(got.imputed.rows()) == [
+        ("c1", 2021, "y", 12.0),
+        ("c2", 2022, "x", 23.0),
+        ("c2", 2023, "y", 24.0),
+        ("c3", 2023, "y", 34.0),
+    ]

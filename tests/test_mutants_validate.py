@@ -169,3 +169,34 @@ def test_each_row_rule_names_the_cell_and_the_fix(tmp_path):
     assert loaded.counts.select("read", "accepted", "rejected", "ignored").rows() == [
         (14, 2, 12, 0)
     ]
+
+
+def test_repeated_keys_of_a_million_rows_are_counted_not_hashed():
+    """From 2**20 rows the repeats are found with a count per folded key (numpy's bincount):
+    the same rows as Polars' own ``is_duplicated`` on the three columns."""
+    import numpy as np
+
+    from benchmarkkit.io.validate import _repeated
+
+    rng = np.random.default_rng(19)
+    n = 1 << 20
+    codes = pl.DataFrame(
+        {
+            "city_id": rng.integers(0, 3000, n).astype(np.uint32),
+            "year": rng.integers(2000, 2020, n).astype(np.int32),
+            "indicator": rng.integers(0, 40, n).astype(np.uint32),
+        }
+    )
+    want = codes.select(pl.struct("city_id", "year", "indicator").is_duplicated()).to_series()
+    got = _repeated(codes, 3000, 40)
+    assert got.to_list() == want.to_list()
+    assert 0 < got.sum() < n
+
+
+def test_a_year_is_read_as_a_number_below_a_million_only(tmp_path):
+    text = "city_id,year,indicator,value\nA,1000000,population,1\nA,999999,population,1\n"
+    loaded = bk.load(write(tmp_path / "years.csv", text))
+    assert loaded.rejected.select("row", "rule", "message").rows() == [
+        (2, "bad_year", "year '1000000' is not a whole number"),
+        (3, "year_out_of_range", "year 999999 is outside 1900–2100"),
+    ]
