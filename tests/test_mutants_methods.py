@@ -60,6 +60,7 @@ RAW = [
     ("A", 2022, "gdp_change", 7.0),  # supplied: wins over the derived 50
     ("B", 2021, "gdp", 0.0),
     ("B", 2022, "gdp", 10.0),
+    ("B", 2021, "pop", 1.0),  # no gdp before 2021: a difference from pop needs none
 ]
 
 
@@ -83,6 +84,7 @@ def test_every_derivation_over_time_worked_out_by_hand():
         ("gdp_change", "B", 2022, 10.0, "derived", 9),
         ("gdp_gap", "A", 2021, 2 * (200 - 50), "derived", 3),
         ("gdp_gap", "A", 2022, 2 * (250 - 50), "derived", 4),
+        ("gdp_gap", "B", 2021, 2 * (0 - 1), "derived", 8),
         # 2021: +100 % is outside the hard bounds: left out; B 2022 has a zero base
         ("gdp_growth", "A", 2022, 25.0, "derived", 4),
         ("gdp_lag", "A", 2021, 1000.0, "derived", 2),  # ×10, one year later
@@ -92,6 +94,7 @@ def test_every_derivation_over_time_worked_out_by_hand():
         ("gdp_lag", "B", 2023, 100.0, "derived", 9),
         ("gdp_pc", "A", 2021, 4.0, "derived", 3),
         ("gdp_pc", "A", 2022, 5.0, "derived", 4),
+        ("gdp_pc", "B", 2021, 0.0, "derived", 8),
         ("gdp_pc_growth", "A", 2022, 25.0, "derived,derived", 4),  # a growth of a ratio
     ]
     assert out.filter(pl.col("indicator") == "gdp_change").collect()["value"].sort().to_list() == [
