@@ -527,3 +527,20 @@ def test_a_panel_imputer_may_read_the_city_the_year_and_the_indicator(shapes):
         ("c2", 2023, "y", 24.0),
         ("c3", 2023, "y", 34.0),
     ]
+
+
+def test_coverage_of_a_wide_tree_without_a_level_skipped(registry):
+    """As above without s: the index's counts come from A and B only (level 1 has no child of
+    the index, level 2 has both)."""
+    tree: dict[str, tuple[str | None, int, float | None]] = {
+        "I": (None, 3, 1.0),
+        "A": ("I", 2, 1.0),
+        "B": ("I", 2, 1.0),
+    }
+    tree |= {f"a{i}": ("A", 1, 1.0) for i in range(150)}
+    tree |= {f"b{i}": ("B", 1, 1.0) for i in range(150)}
+    rows = [("c1", 2023, n, 1.0) for n in tree if n[0] in "ab"]
+    rows += [("c2", 2023, f"a{i}", 1.0) for i in range(10)]
+    got = score(framework(tree), observations(rows), CITIES, Pipeline(), registry).scores
+    assert by_key(got, "I", "n_present") == {("c1", 2023): 300, ("c2", 2023): 10}
+    assert by_key(got, "I", "n_children") == {("c1", 2023): 300, ("c2", 2023): 300}
