@@ -13,6 +13,19 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+"""Debian's Chromium, for the tests that read a report as a person sees it (Playwright's own
+browser downloads do not work here)."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""As root, with no background connections: this machine's closed network refuses them."""
 
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
 # the tests' own cache folder (the Vega bundle): never a user's, removed at the end

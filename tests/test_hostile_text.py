@@ -13,23 +13,13 @@ injected exists, no payload ran, and each payload reads as the text it is, escap
 
 from __future__ import annotations
 
-import shutil
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 P = {
     "city": "<img src=x onerror=window.__pwned=1>",
@@ -360,7 +350,7 @@ def test_hostile_text_stays_text_in_the_browser(reports):
 
     seen = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for name, path in reports.items():
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             seen[name] = _seen(page, path)

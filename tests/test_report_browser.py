@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
 WIDTHS = (1024, 1280, 1920)
 LANGS = ("en", "vi", "zh")
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +107,7 @@ def seen(reports):
 
     out = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for name, path in reports.items():
             page = browser.new_page(viewport={"width": WIDTHS[0], "height": 900})
             out[name] = _look(page, path)
@@ -290,7 +281,7 @@ def large_seen(large):
 
     out = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for name, path in large.items():
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             requests, errors = [], []
@@ -388,7 +379,7 @@ def unscored(tmp_path_factory):
     folder = tmp_path_factory.mktemp("unscored")
     out = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for lang in LANGS:
             path = folder / f"da-nang-{lang}.html"
             args = ["report", *DA_NANG, "--lang", lang, "--out", str(path)]

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
 SAMPLES = "24"
 
 
@@ -86,7 +86,7 @@ def test_the_rank_ranges_draw_in_chromium(reports):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.route(
             "**/*",
