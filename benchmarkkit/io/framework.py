@@ -108,6 +108,20 @@ def _check_tree(nodes: pl.DataFrame, source: str) -> pl.DataFrame:
     leaves = nodes.filter(pl.col("level") == 1)
     if leaves.height == 0:
         raise InputError("the framework has no indicators", source=source)
+    # an aggregate with nothing under it would silently vanish from every output
+    parents = set(nodes["parent"].drop_nulls())
+    empty = [
+        node
+        for node, level in zip(nodes["node"], nodes["level"], strict=True)
+        if level != 1 and node not in parents
+    ]
+    if empty:
+        raise InputError(
+            f"node '{empty[0]}' has nothing under it: no indicator and no other node names it as "
+            "its parent" + (f" (nor {len(empty) - 1} more)" if len(empty) > 1 else ""),
+            source=source,
+            hint=f'give it an indicator (parent = "{empty[0]}") or remove it',
+        )
     return nodes
 
 
