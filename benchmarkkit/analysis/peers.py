@@ -39,6 +39,7 @@ import polars as pl
 
 from benchmarkkit import hookimpl
 from benchmarkkit.errors import InputError
+from benchmarkkit.methods.aggregate import ordered_sum
 
 if TYPE_CHECKING:
     from benchmarkkit.plugins import Registry
@@ -368,7 +369,8 @@ def _nearest(query: PeerQuery, candidates: pl.DataFrame) -> pl.DataFrame:
         )
     z = cities.select("city_id", *[_zscore(c).alias(c) for c in attributes]).drop_nulls()
     me = z.filter(pl.col("city_id") == city["city_id"]).row(0, named=True)
-    distance = pl.sum_horizontal([(pl.col(c) - me[c]) ** 2 for c in attributes]).sqrt()
+    # the same bits every run: two cities at equal distance keep their order (by id)
+    distance = ordered_sum([(pl.col(c) - me[c]) ** 2 for c in attributes]).sqrt()
     return (
         z.join(candidates.select("city_id"), on="city_id", how="semi")
         .with_columns(distance.alias("_distance"))

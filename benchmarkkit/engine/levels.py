@@ -14,7 +14,7 @@ import polars as pl
 
 from benchmarkkit.engine.context import Run
 from benchmarkkit.engine.encode import lookup, nulls, sorted_key
-from benchmarkkit.methods.aggregate import check_positive
+from benchmarkkit.methods.aggregate import check_positive, ordered_sum
 from benchmarkkit.methods.spec import outside
 
 if TYPE_CHECKING:
@@ -201,10 +201,10 @@ def _dense_weighted_mean(
     n_units: int,
 ) -> tuple[pl.Series, pl.Series]:
     """The built-in arithmetic mean on a dense level, without grouping: a child's scores are a
-    contiguous slice (``child × units``), so each parent is a weighted ``sum_horizontal`` over
-    its children's slices — zero-copy columns, no hashing — with COINr's order of operations,
-    ``sum(w / sum(w present) * x)``. Returns the parents' scores and children-present counts,
-    parent-major like every level."""
+    contiguous slice (``child × units``), so each parent is a weighted sum (``ordered_sum``: the
+    same bits every run) over its children's slices — zero-copy columns, no hashing — with
+    COINr's order of operations, ``sum(w / sum(w present) * x)``. Returns the parents' scores
+    and children-present counts, parent-major like every level."""
     if n_units == 0 or not any(q is not None for q in parent_of):
         return (
             nulls(n_parents * n_units, pl.Float64),
@@ -217,7 +217,7 @@ def _dense_weighted_mean(
     kids = {p: [k for k, q in enumerate(parent_of) if q == p] for p in range(n_parents)}
     totals = wide.select(
         *[
-            pl.sum_horizontal(pl.col(f"c{k}").is_not_null() * weights[k] for k in kids[p]).alias(
+            ordered_sum([pl.col(f"c{k}").is_not_null() * weights[k] for k in kids[p]]).alias(
                 f"w{p}"
             )
             for p in range(n_parents)
@@ -234,7 +234,7 @@ def _dense_weighted_mean(
     wide = pl.concat([wide, totals], how="horizontal")
     out = wide.select(
         pl.when(pl.col(f"n{p}") > 0)
-        .then(pl.sum_horizontal(weights[k] / pl.col(f"w{p}") * pl.col(f"c{k}") for k in kids[p]))
+        .then(ordered_sum([weights[k] / pl.col(f"w{p}") * pl.col(f"c{k}") for k in kids[p]]))
         .alias(f"s{p}")
         for p in range(n_parents)
         if kids[p]
