@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -26,6 +27,28 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 """As root, with no background connections: this machine's closed network refuses them."""
+
+
+def open_offline(page: Any, path: Path) -> tuple[list[str], list[str]]:
+    """Open a report in a Playwright ``page`` with every request beyond ``file://`` blocked.
+
+    Returns two lists that fill as the page runs: the blocked requests (a report must need none)
+    and the errors (console errors and uncaught page errors)."""
+    requests: list[str] = []
+    errors: list[str] = []
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("file://")
+            else (requests.append(route.request.url), route.abort())
+        ),
+    )
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(path.as_uri())
+    return requests, errors
+
 
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
 # the tests' own cache folder (the Vega bundle): never a user's, removed at the end

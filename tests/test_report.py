@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, write
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_offline, write
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -69,18 +69,7 @@ def test_every_chart_renders_offline_in_chromium(demo_reports, lang):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        requests, errors = [], []
-        page.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith("file://")
-                else (requests.append(route.request.url), route.abort())
-            ),
-        )
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(demo_reports[lang].as_uri())
+        requests, errors = open_offline(page, demo_reports[lang])
         page.wait_for_function(
             "() => [...document.querySelectorAll('div.chart')].every("
             "el => el.querySelector('svg') || el.textContent.includes('could not'))",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_offline
 
 WIDTHS = (1024, 1280, 1920)
 LANGS = ("en", "vi", "zh")
@@ -126,18 +126,7 @@ def seen(reports):
 def _look(page, path: Path) -> dict:
     """Open a report with the network blocked; its charts, errors, texts, and its layout at
     each width and printed (A4)."""
-    requests, errors = [], []
-    page.route(
-        "**/*",
-        lambda route, requests=requests: (
-            route.continue_()
-            if route.request.url.startswith("file://")
-            else (requests.append(route.request.url), route.abort())
-        ),
-    )
-    page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda err, e=errors: e.append(str(err)))
-    page.goto(path.as_uri())
+    requests, errors = open_offline(page, path)
     page.wait_for_function(DRAWN, timeout=30_000)
     layout = {}
     for width in WIDTHS:
@@ -284,18 +273,7 @@ def large_seen(large):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for name, path in large.items():
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            requests, errors = [], []
-            page.route(
-                "**/*",
-                lambda route, requests=requests: (
-                    route.continue_()
-                    if route.request.url.startswith("file://")
-                    else (requests.append(route.request.url), route.abort())
-                ),
-            )
-            page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda err, e=errors: e.append(str(err)))
-            page.goto(path.as_uri())
+            requests, errors = open_offline(page, path)
             page.wait_for_function(DRAWN, timeout=60_000)
             layout = {}
             for width in WIDTHS:

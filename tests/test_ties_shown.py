@@ -43,38 +43,13 @@ def test_leaders_share_rank_one_with_the_others_counted(tmp_path, run):
     leaders = index.filter(pl.col("city_id").str.starts_with("L"))
     assert leaders["score"].to_list() == [100.0, 100.0, 100.0]
     assert leaders["rank"].to_list() == [1, 1, 1]
-    result = run(
-        "compare",
-        data,
-        "--framework",
-        framework,
-        "--city",
-        "L2",
-        "--peers",
-        "all",
-        "--min-peers",
-        "1",
-        "--no-levers",
-        "--format",
-        "json",
-    )
+    leader_two = [data, "--framework", framework, "--city", "L2", "--peers", "all"]
+    leader_two += ["--min-peers", "1"]
+    result = run("compare", *leader_two, "--no-levers", "--format", "json")
     assert result.exit_code == 0, result.output
     row = next(r for r in json.loads(result.stdout) if r["node"] == "water")
     assert (row["rank"], row["n_ranked"], row["n_tied"]) == (1, 5, 2)
     out = tmp_path / "r.html"
-    reported = run(
-        "report",
-        data,
-        "--framework",
-        framework,
-        "--city",
-        "L2",
-        "--peers",
-        "all",
-        "--min-peers",
-        "1",
-        "--out",
-        out,
-    )
+    reported = run("report", *leader_two, "--out", out)
     assert reported.exit_code == 0, reported.output
     assert "rank 1 of 5, with 2 others" in out.read_text(encoding="utf-8")

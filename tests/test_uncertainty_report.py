@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_offline
 
 SAMPLES = "24"
 
@@ -88,13 +88,7 @@ def test_the_rank_ranges_draw_in_chromium(reports):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith("file://") else route.abort()
-            ),
-        )
-        page.goto(reports["en"].as_uri())
+        open_offline(page, reports["en"])
         page.wait_for_function(
             "() => { const el = document.querySelector("
             "'div.chart[data-chart=\"uncertainty:ranks\"]');"

@@ -22,12 +22,13 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     # dictionary-encoded text (the scores' keys) is text in a spreadsheet too
     text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
+    cells = [pl.col(c).cast(pl.String) for c in text]
     return frame.with_columns(
-        pl.when(pl.col(c).cast(pl.String).str.contains(r"^[=+\-@\t\r]"))
-        .then(pl.lit("'") + pl.col(c).cast(pl.String))
-        .otherwise(pl.col(c).cast(pl.String))
+        pl.when(cell.str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + cell)
+        .otherwise(cell)
         .alias(c)
-        for c in text
+        for c, cell in zip(text, cells, strict=True)
     )
 
 
