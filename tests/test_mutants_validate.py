@@ -172,8 +172,8 @@ def test_each_row_rule_names_the_cell_and_the_fix(tmp_path):
 
 
 def test_repeated_keys_of_a_million_rows_are_counted_not_hashed():
-    """From 2**20 rows the repeats are found with a count per folded key (numpy's bincount):
-    the same rows as Polars' own ``is_duplicated`` on the three columns."""
+    """From 2**20 rows the repeats are found with one slot per folded key (NumPy): the same
+    rows as Polars' own ``is_duplicated`` on the three columns, and none on unique keys."""
     import numpy as np
 
     from benchmarkkit.io.validate import _repeated
@@ -191,6 +191,15 @@ def test_repeated_keys_of_a_million_rows_are_counted_not_hashed():
     got = _repeated(codes, 3000, 40)
     assert got.to_list() == want.to_list()
     assert 0 < got.sum() < n
+    every_key_once = pl.DataFrame(
+        {
+            "city_id": np.repeat(np.arange(3000, dtype=np.uint32), 20 * 40),
+            "year": np.tile(np.repeat(np.arange(2000, 2020, dtype=np.int32), 40), 3000),
+            "indicator": np.tile(np.arange(40, dtype=np.uint32), 3000 * 20),
+        }
+    ).sample(fraction=1.0, shuffle=True, seed=19)
+    assert every_key_once.height > n
+    assert _repeated(every_key_once, 3000, 40).sum() == 0
 
 
 def test_a_year_is_read_as_a_number_below_a_million_only(tmp_path):
