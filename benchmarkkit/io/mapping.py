@@ -621,15 +621,28 @@ def _unpivot_wide(
         index=["city_id", "city_name", "country", "year", "flag", "row", "_bad"],
         variable_name="column",
         value_name="value",
-    ).with_columns(pl.col("column").str.strip_prefix("\x00"))
-    ids = {h: by_header.get(h, (header_id(h), 1.0)) for h in value_cols}
-    return long.with_columns(
-        pl.col("column").replace_strict({h: v[0] for h, v in ids.items()}).alias("indicator"),
-        pl.col("column")
-        .replace_strict({h: v[1] for h, v in ids.items()}, return_dtype=pl.Float64)
-        .alias("scale"),
-        pl.col("column").replace_strict({h: shown(h) for h in value_cols}),
-    ).filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
+    )
+    # each row's header by its position (an Enum code), and the header's indicator id, scale
+    # and printed name by that position: 6 M rows 0.6 s, where stripping the prefix and three
+    # lookups by string took 1.5 s
+    ids = [by_header.get(h, (header_id(h), 1.0)) for h in value_cols]
+    position = pl.col("column").cast(pl.Enum(tagged)).to_physical()
+    return (
+        long.with_columns(position.alias("_position"))
+        .with_columns(
+            pl.lit(pl.Series([i for i, _ in ids], dtype=pl.String))
+            .gather("_position")
+            .alias("indicator"),
+            pl.lit(pl.Series([s for _, s in ids], dtype=pl.Float64))
+            .gather("_position")
+            .alias("scale"),
+            pl.lit(pl.Series([shown(h) for h in value_cols], dtype=pl.String))
+            .gather("_position")
+            .alias("column"),
+        )
+        .drop("_position")
+        .filter(pl.col("value").is_not_null() | pl.col("_bad").is_not_null())
+    )
 
 
 def _unpivot_years(table: pl.DataFrame, role: Any, headers: list[str], source: str) -> pl.DataFrame:
