@@ -133,7 +133,7 @@ def test_typed_candidates_are_the_file_columns_not_copies(tmp_path):
     registry = load_plugins()
     table = read_table(path, registry, ReadOptions())
     mapped = map_table(table, Mapping(), str(path))
-    candidates, rejected, _ = check_rows(
+    candidates, rejected, _, _ = check_rows(
         mapped.long, mapped.headers, catalog_from_registry(registry)
     )
     assert rejected.height == 0 and candidates.height == 140

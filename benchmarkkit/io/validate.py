@@ -129,6 +129,26 @@ def _indicator_domain(cells: pl.Series, catalog: pl.DataFrame) -> pl.DataFrame:
     return dom.join(hints, on="indicator", how="left", maintain_order="left")
 
 
+@dataclass(frozen=True)
+class Keys:
+    """The candidates' city and indicator as dense integer codes (``0…n-1``, ids stripped), made
+    in the rules' pass, so that the set rules need not hash 27 M strings again."""
+
+    codes: pl.DataFrame
+    """``city_id`` and ``indicator`` (UInt32), row for row with the candidates."""
+    n_cities: int
+    n_indicators: int
+
+
+def _dense(cells: pl.Expr, distinct: pl.Series, stripped: pl.Series) -> tuple[pl.Expr, int]:
+    """Each row's id as a code: its position among the sorted distinct ids once stripped, and
+    how many there are. ``distinct``: the column's distinct cells as written, ``stripped``: the
+    same, stripped; two cells that differ only in spaces get one code."""
+    ids = stripped.unique().sort()
+    by_cell = stripped.cast(pl.Enum(ids)).to_physical().cast(pl.UInt32)
+    return pl.lit(by_cell).gather(cells.cast(pl.Enum(distinct)).to_physical()), ids.len()
+
+
 def _checked(
     raw: pl.LazyFrame, dtypes: pl.Schema, meta: pl.DataFrame, hints: pl.DataFrame
 ) -> pl.LazyFrame:
@@ -154,8 +174,9 @@ def check_rows(
     headers: dict[str, str],
     catalog: pl.DataFrame,
     years: tuple[int, int] = YEAR_RANGE,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Row-wise rules on one file's raw long rows → (typed candidates, rejected, warnings).
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Keys]:
+    """Row-wise rules on one file's raw long rows → (typed candidates, rejected, warnings, the
+    candidates' keys as integer codes).
 
     One pass over the rows evaluates every rule, as a small code per row (the first rule that
     fails) and the soft-bounds flag. The candidates are the raw columns themselves wherever
@@ -204,7 +225,7 @@ def check_rows(
         )
     )
 
-    cities = city_cells["city_id"].drop_nulls()
+    cities = city_cells["city_id"].drop_nulls().sort()
     stripped = cities.str.strip_chars()
     blank_cities = cities.filter(stripped == "")
     city = pl.col("city_id")
@@ -235,9 +256,13 @@ def check_rows(
     first: pl.Expr = pl.lit(None, dtype=pl.UInt8)
     for i, cond in reversed(list(enumerate(conditions.values()))):
         first = pl.when(cond.fill_null(False)).then(pl.lit(i, dtype=pl.UInt8)).otherwise(first)
+    city_code, n_cities = _dense(city, cities, stripped)
+    indicator_code, n_indicators = _dense(indicator, dom["_cell"], dom["indicator"])
     rules = (
         first.alias("_rule"),
         (first.is_null() & (soft_bound & outside).fill_null(False)).alias("_soft"),
+        city_code.alias("_city"),
+        indicator_code.alias("_indicator"),
     )
 
     def kept(year: pl.Expr, value: pl.Expr) -> tuple[pl.Expr | str, ...]:
@@ -265,7 +290,8 @@ def check_rows(
         candidates = lazy.select(kept(year, value)).collect(engine="in-memory")
     else:  # text: parse every cell once, in one streaming pass
         both = with_cells.select(*rules, *kept(parsed_year, parsed)).collect(engine="streaming")
-        flags, candidates = both.select("_rule", "_soft"), both.drop("_rule", "_soft")
+        flags = both.select("_rule", "_soft", "_city", "_indicator")
+        candidates = both.drop(flags.columns)
         del both
     rule_codes = flags["_rule"]
     failed, soft_rows = rule_codes.is_not_null(), flags["_soft"]
@@ -365,6 +391,7 @@ def check_rows(
                     )
                 )
         candidates = candidates.filter(~failed)
+        flags = flags.filter(~failed)
     rejected = pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=REJECTED)
     warnings = (
         again(soft_rows)
@@ -380,36 +407,61 @@ def check_rows(
         if soft_rows.any()
         else pl.DataFrame(schema=WARNINGS)
     )
-    return candidates, rejected.cast(REJECTED), warnings.cast(WARNINGS)
+    keys = Keys(
+        flags.select(pl.col("_city").alias("city_id"), pl.col("_indicator").alias("indicator")),
+        n_cities,
+        n_indicators,
+    )
+    return candidates, rejected.cast(REJECTED), warnings.cast(WARNINGS), keys
 
 
-def check_set(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def check_set(
+    candidates: pl.DataFrame, keys: Keys | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rules over all files together: conflicting or repeated keys, a city with two names.
 
     The rules need window functions over string keys, which on 30 M rows cost minutes and tens
     of GiB. So the rows that *could* break a rule are found first with integer codes — rows whose
     key occurs more than once, and every row of a city that has two names — and only those go
     through the full rules (clean data: none at all); the others are accepted as they are.
+    ``keys``: the codes ``check_rows`` made (one file); without them they are made here.
     """
-    lazy = candidates.lazy()
-    # streaming group-bys with small results: the cities (the two names by smallest ≠ largest)
-    # and the indicators, which number the keys densely for ``_repeated``
-    cities, indicators = pl.collect_all(
-        [
-            lazy.group_by("city_id").agg(
-                pl.col("city_name").min().alias("lo"), pl.col("city_name").max().alias("hi")
-            ),
-            lazy.select(pl.col("indicator").unique()),
-        ]
-    )
-    two_names = cities.filter(pl.col("lo") != pl.col("hi"))["city_id"]
-    city_ids, indicator_ids = cities["city_id"].drop_nulls(), indicators["indicator"].drop_nulls()
-    codes = candidates.select(
-        pl.col("city_id").cast(pl.Enum(city_ids.sort())).to_physical(),
-        pl.col("indicator").cast(pl.Enum(indicator_ids.sort())).to_physical(),
-        "year",
-    )
-    suspect = _repeated(codes, city_ids.len(), indicator_ids.len())
+    if keys is not None:
+        codes = keys.codes.with_columns(candidates["year"])
+        n_cities, n_indicators = keys.n_cities, keys.n_indicators
+        # a city's two names by smallest ≠ largest, grouped by its code, not its text
+        cities = (
+            pl.DataFrame([codes["city_id"].alias("_code"), candidates["city_name"]])
+            .lazy()
+            .group_by("_code")
+            .agg(pl.col("city_name").min().alias("lo"), pl.col("city_name").max().alias("hi"))
+            .filter(pl.col("lo") != pl.col("hi"))
+            .collect(engine="streaming")
+        )
+        two_names = candidates["city_id"].filter(codes["city_id"].is_in(cities["_code"].implode()))
+        two_names = two_names.unique()
+    else:
+        lazy = candidates.lazy()
+        # streaming group-bys with small results: the cities (the two names by smallest ≠
+        # largest) and the indicators, which number the keys densely for ``_repeated``
+        cities, indicators = pl.collect_all(
+            [
+                lazy.group_by("city_id").agg(
+                    pl.col("city_name").min().alias("lo"), pl.col("city_name").max().alias("hi")
+                ),
+                lazy.select(pl.col("indicator").unique()),
+            ]
+        )
+        two_names = cities.filter(pl.col("lo") != pl.col("hi"))["city_id"]
+        city_ids = cities["city_id"].drop_nulls()
+        indicator_ids = indicators["indicator"].drop_nulls()
+        n_cities, n_indicators = city_ids.len(), indicator_ids.len()
+        codes = candidates.select(
+            pl.col("city_id").cast(pl.Enum(city_ids.sort())).to_physical(),
+            pl.col("indicator").cast(pl.Enum(indicator_ids.sort())).to_physical(),
+            "year",
+        )
+    suspect = _repeated(codes, n_cities, n_indicators)
     if two_names.len():
         suspect = suspect | candidates["city_id"].is_in(two_names.implode())
     del codes
@@ -593,10 +645,11 @@ def validate(
 
     ``ignored``: per source, the cells of columns the mapping put aside; they count as read.
     """
-    candidates, rejected, warnings, read = [], [], [], []
+    candidates, rejected, warnings, read, keys = [], [], [], [], []
     for raw, headers in files:
-        ok, bad, warn = check_rows(raw, headers, catalog, years)
+        ok, bad, warn, coded = check_rows(raw, headers, catalog, years)
         candidates.append(ok)
+        keys.append(coded)
         rejected.append(bad)
         warnings.append(warn)
         read.append(_count_by_source(raw))
@@ -610,7 +663,7 @@ def validate(
         ).rechunk()
     else:
         all_ok = pl.DataFrame(schema={**OBSERVATIONS, "column": pl.String()})
-    accepted, set_rejected = check_set(all_ok)
+    accepted, set_rejected = check_set(all_ok, keys[0] if len(keys) == 1 else None)
     rejected_all = pl.concat(
         [*((unusable is not None and [unusable]) or []), *rejected, set_rejected], how="vertical"
     )
