@@ -78,7 +78,11 @@ def assemble(blocks: dict[int, Level], run: Run, dense: bool) -> pl.DataFrame:
     for level in sorted(blocks, reverse=True):
         block = blocks[level]
         frame = block.frame.with_columns(pl.col("score").fill_nan(None))
-        key = node_year_key(frame["_k"], frame["_u"], run).alias("_rk")
+        key = (
+            frame["_rk"]  # level 1 brings it from the normalisation
+            if "_rk" in frame.columns
+            else node_year_key(frame["_k"], frame["_u"], run).alias("_rk")
+        )
         rank = tolerant_rank(pl.DataFrame([key, frame["score"]]))
         parts.append(
             frame.with_columns(rank)
