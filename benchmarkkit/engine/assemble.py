@@ -40,20 +40,28 @@ def tolerant_rank(frame: pl.DataFrame) -> pl.Series:
     n = frame.height
     if n == 0:
         return pl.Series("rank", [], dtype=pl.UInt32)
-    # one sort per run: the row of each sorted position (nulls last), and the position in its run
-    order = frame.select(
-        pl.col("score").arg_sort(descending=True, nulls_last=True).over("_rk").alias("_a"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).over("_rk").alias("_w"),
+    # one plan: per run, the position of each sorted place (scores descending, nulls last) and
+    # the place in the run; the row of each sorted place; the rank that place starts. Positions
+    # are sorted by score rather than ``arg_sort``ed: the same permutation up to the order of
+    # equal scores, which share a rank anyway, and about twice as fast in Polars 2.1.
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    w, s = pl.col("_w"), pl.col("_s")
+    above = s.shift(1)
+    gap = above - s > RANK_TOLERANCE * pl.max_horizontal(above.abs(), s.abs())
+    starts = pl.when((w == 0) | gap).then(w + 1).forward_fill().cast(pl.UInt32)
+    order = (
+        frame.lazy()
+        .select(
+            "score",
+            position.over("_rk").alias("_w"),
+            position.sort_by("score", descending=True, nulls_last=True).over("_rk").alias("_a"),
+        )
+        .with_columns((position - w + pl.col("_a")).alias("_r"))  # the row of each sorted place
+        .select("_r", w, pl.col("score").gather(pl.col("_r")).alias("_s"))
+        .select("_r", starts.alias("_b"))
+        .collect(engine="in-memory")  # in memory, as eager frames run: the windows need order
     )
-    row = pl.int_range(n, dtype=pl.Int64, eager=True)
-    first = row - order["_w"].cast(pl.Int64)  # the run's first row, at every row of the run
-    sorted_row = first + order["_a"].cast(pl.Int64)
-    ranked = pl.DataFrame({"_s": frame["score"].gather(sorted_row), "_w": order["_w"]})
-    above = pl.col("_s").shift(1)
-    gap = above - pl.col("_s") > RANK_TOLERANCE * pl.max_horizontal(above.abs(), pl.col("_s").abs())
-    start = ranked.select(
-        pl.when((pl.col("_w") == 0) | gap).then(pl.col("_w") + 1).forward_fill().alias("_b")
-    )["_b"]
+    sorted_row, start = order["_r"], order["_b"]
     rank = pl.repeat(0, n, dtype=pl.UInt32, eager=True).scatter(sorted_row, start)
     return pl.select(pl.when(frame["score"].is_not_null()).then(rank)).to_series().alias("rank")
 
@@ -62,40 +70,43 @@ def assemble(blocks: dict[int, Level], run: Run, dense: bool) -> pl.DataFrame:
     """Every level's rows in the output order — level (top first), node, year, city — with
     ranks within (node, year), as the canonical scores frame."""
     units = run.units
-    # the keys as categories: each output row gathers a small code, not a string
+    # the keys as categories, one per unit and per node: each output row gathers a small code
     names = pl.Series(run.node_names, dtype=pl.String).cast(pl.Categorical)
-    cities = units.cities.cast(pl.String).cast(pl.Categorical)
-    ranked = []
+    city_of_unit = units.cities.cast(pl.String).cast(pl.Categorical).gather(units.city)
+    year_of_unit = units.years.gather(units.year)
+    parts = []
     for level in sorted(blocks, reverse=True):
         block = blocks[level]
-        frame = block.frame
-        key = node_year_key(frame["_k"], frame["_u"], run).alias("_rk")
-        frame = frame.with_columns(pl.col("score").fill_nan(None), key)
-        frame = frame.with_columns(
-            tolerant_rank(frame),
-            pl.lit(level, pl.Int32).alias("level"),
-            block.node_codes.gather(frame["_k"]).alias("_n"),
+        frame = block.frame.with_columns(pl.col("score").fill_nan(None))
+        key = (
+            frame["_rk"]  # level 1 brings it from the normalisation
+            if "_rk" in frame.columns
+            else node_year_key(frame["_k"], frame["_u"], run).alias("_rk")
         )
-        ranked.append(
-            frame.select(
-                "_n", "_u", "level", "score", "rank", "n_present", "n_children", "coverage"
+        rank = tolerant_rank(pl.DataFrame([key, frame["score"]]))
+        parts.append(
+            frame.with_columns(rank)
+            .lazy()
+            .select(
+                pl.lit(city_of_unit).gather(pl.col("_u")).alias("city_id"),
+                pl.lit(year_of_unit).gather(pl.col("_u")).alias("year"),
+                pl.lit(run.framework.name, pl.Categorical).alias("scorer"),
+                pl.lit(names.gather(block.node_codes)).gather(pl.col("_k")).alias("node"),
+                pl.lit(level, pl.Int32).alias("level"),
+                "score",
+                "rank",
+                "n_present",
+                "n_children",
+                "coverage",
             )
         )
     # the levels' own layout (top level first, node-major, units by year then city) is the
-    # output order: nothing is reordered
-    out = pl.concat(ranked)
-    out = out.select(
-        cities.gather(units.city.gather(out["_u"])).alias("city_id"),
-        units.year_values(out["_u"]),
-        pl.lit(run.framework.name, pl.Categorical).alias("scorer"),
-        names.gather(out["_n"]).alias("node"),
-        "level",
-        "score",
-        "rank",
-        "n_present",
-        "n_children",
-        "coverage",
-    ).cast(SCORES)  # type: ignore[arg-type]
+    # output order: nothing is reordered; one plan builds every level's rows
+    out = (
+        pl.concat(parts)
+        .cast(SCORES)  # type: ignore[arg-type]
+        .collect(engine="in-memory")
+    )
     if not dense:
         out = out.sort(
             "level",

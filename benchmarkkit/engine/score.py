@@ -187,15 +187,20 @@ def score(
     with method_guard(registry, "normaliser", calls["normalise"]):
         level1 = normalise(cells, calls["normalise"], leaves, pipeline.reference, run)
         check_output(level1, "value", "_score", registry, "normaliser", calls["normalise"])
-        level1 = level1.drop("_p")
     del cells
+    # (indicator, year) once, for the warnings, the coverage and the level-1 ranks: normalising
+    # within years ran over exactly that key (a unit keeps its year code when units are dropped)
+    by_year = pipeline.reference == "year"
+    level1 = level1.rename({"_p": "_ny"}) if by_year else level1.drop("_p")
     if years is not None:
         wanted = run.units.years.is_in(years)
         mask = wanted.gather(run.units.year)
         if not mask.all():
             level1 = keep_units(level1, run, mask)
-    # (indicator, year) once, for the warnings and the coverage
-    level1 = level1.with_columns(node_year_key(level1["_i"], level1["_u"], run).alias("_ny"))
+    if "_ny" in level1.columns:
+        level1 = level1.with_columns(pl.col("_ny").set_sorted())  # filtering keeps it sorted
+    else:
+        level1 = level1.with_columns(node_year_key(level1["_i"], level1["_u"], run).alias("_ny"))
     run.warn(normalisation_warnings(level1, run))
 
     node_code = {name: i for i, name in enumerate(run.node_names)}
@@ -203,7 +208,12 @@ def score(
     blocks = {
         1: Level(
             node_codes=leaf_nodes,
-            frame=level1.select(pl.col("_i").alias("_k"), "_u", pl.col("_score").alias("score")),
+            frame=level1.select(
+                pl.col("_i").alias("_k"),
+                "_u",
+                pl.col("_score").alias("score"),
+                pl.col("_ny").alias("_rk"),  # the ranks' key, made once (assemble)
+            ),
         )
     }
     for level in range(2, top + 1):
