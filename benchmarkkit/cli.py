@@ -853,7 +853,9 @@ def _with_names(scores: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
     )  # category code → row of the cities table (null: an id the table lacks)
     names = cities["city_name"].cast(pl.Categorical).gather(row_of.gather(ids.to_physical()))
     at = scores.columns.index("city_id") + 1
-    return scores.insert_column(at, names.alias("city_name"))
+    # on a (shallow) copy: ``insert_column`` works in place, and the caller's scores stay as
+    # they were (a second call raised DuplicateError)
+    return scores.clone().insert_column(at, names.alias("city_name"))
 
 
 def target_options(fn: Any) -> Any:

@@ -141,3 +141,16 @@ def test_typed_candidates_are_the_file_columns_not_copies(tmp_path):
     assert len(chunks) == 4
     for name in ("city_id", "city_name", "year", "indicator", "value", "row"):
         assert candidates[name].chunk_lengths() == chunks, name
+
+
+def test_naming_the_scores_leaves_them_as_they_were():
+    """``cli._with_names`` used ``insert_column``, which works in place: the caller's scores
+    gained a ``city_name`` column and a second call raised DuplicateError (found by a helper)."""
+    import benchmarkkit as bk
+    from benchmarkkit.cli import _with_names
+
+    result = bk.score()
+    before = result.scores.columns
+    named = _with_names(result.scores, result.loaded.cities)
+    assert "city_name" in named.columns and result.scores.columns == before
+    assert _with_names(result.scores, result.loaded.cities).equals(named)
