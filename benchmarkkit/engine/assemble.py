@@ -44,7 +44,7 @@ def tolerant_rank(frame: pl.DataFrame) -> pl.Series:
     # the place in the run; the row of each sorted place; the rank that place starts. Positions
     # are sorted by score rather than ``arg_sort``ed: the same permutation up to the order of
     # equal scores, which share a rank anyway, and about twice as fast in Polars 2.1.
-    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    position = pl.int_range(pl.len(), dtype=pl.UInt32 if n < 2**32 else pl.UInt64)
     w, s = pl.col("_w"), pl.col("_s")
     above = s.shift(1)
     gap = above - s > RANK_TOLERANCE * pl.max_horizontal(above.abs(), s.abs())
@@ -105,7 +105,7 @@ def assemble(blocks: dict[int, Level], run: Run, dense: bool) -> pl.DataFrame:
     out = (
         pl.concat(parts)
         .cast(SCORES)  # type: ignore[arg-type]
-        .collect(engine="in-memory")
+        .collect(engine="streaming")
     )
     if not dense:
         out = out.sort(
