@@ -17,10 +17,11 @@ import polars as pl
 from benchmarkkit.errors import InputError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = r"^[=+\-@\t\r]"  # FORMULA_START as a pattern
 
 
 def _needs_guard(values: pl.Series) -> bool:
-    return bool(values.cast(pl.String).str.contains(r"^[=+\-@\t\r]").any())
+    return bool(values.cast(pl.String).str.contains(_FORMULA).any())
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
@@ -34,10 +35,7 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     ]
     cells = [pl.col(c).cast(pl.String) for c in text]
     return frame.with_columns(
-        pl.when(cell.str.contains(r"^[=+\-@\t\r]"))
-        .then(pl.lit("'") + cell)
-        .otherwise(cell)
-        .alias(c)
+        pl.when(cell.str.contains(_FORMULA)).then(pl.lit("'") + cell).otherwise(cell).alias(c)
         for c, cell in zip(text, cells, strict=True)
     )
 

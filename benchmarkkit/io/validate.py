@@ -140,33 +140,26 @@ class Keys:
     n_indicators: int
 
 
-def _dense(cells: pl.Expr, distinct: pl.Series, stripped: pl.Series) -> tuple[pl.Expr, int]:
-    """Each row's id as a code: its position among the sorted distinct ids once stripped, and
-    how many there are. ``distinct``: the column's distinct cells as written, ``stripped``: the
-    same, stripped; two cells that differ only in spaces get one code."""
+def _dense(code: pl.Expr, stripped: pl.Series) -> tuple[pl.Expr, int]:
+    """Each row's id as a dense code, from ``code``, its cell's position among the distinct cells
+    as written (whose stripped forms are ``stripped``): the position of the stripped id among the
+    sorted distinct ids, and how many there are. Two cells that differ only in spaces get one
+    code."""
     ids = stripped.unique().sort()
     by_cell = stripped.cast(pl.Enum(ids)).to_physical().cast(pl.UInt32)
-    return pl.lit(by_cell).gather(cells.cast(pl.Enum(distinct)).to_physical()), ids.len()
+    return pl.lit(by_cell).gather(code), ids.len()
 
 
-def _checked(
-    raw: pl.LazyFrame, dtypes: pl.Schema, meta: pl.DataFrame, hints: pl.DataFrame
-) -> pl.LazyFrame:
-    """The raw rows with ids stripped, year and value parsed, and the catalog's bounds and the
-    'did you mean' of unknown ids joined: what the messages of the rows that broke a rule read
-    (those rows only, so a join on strings is cheap here)."""
+def _checked(raw: pl.LazyFrame, dtypes: pl.Schema, lookup: pl.DataFrame) -> pl.LazyFrame:
+    """The raw rows with ids stripped, year and value parsed, and each indicator's catalog bounds
+    and 'did you mean' (``lookup``, by stripped id) joined: what the messages of the rows that
+    broke a rule read (those rows only, so a join on strings is cheap here)."""
     return raw.with_columns(
         pl.col("city_id").str.strip_chars(),
         pl.col("indicator").str.strip_chars(),
         _parse_year(dtypes["year"]).alias("_year"),
         (_parse_value(dtypes["value"]) * pl.col("scale")).alias("_value"),
-    ).join(_with_hints(meta, hints).lazy(), on="indicator", how="left", maintain_order="left")
-
-
-def _with_hints(meta: pl.DataFrame, hints: pl.DataFrame) -> pl.DataFrame:
-    """The catalog's bounds and the unknown ids' hints as one table, so the rows are joined once:
-    a hint's id is never a catalog id, so no key is in both."""
-    return pl.concat([meta, hints], how="diagonal_relaxed")
+    ).join(lookup.lazy(), on="indicator", how="left", maintain_order="left")
 
 
 def check_rows(
@@ -197,10 +190,7 @@ def check_rows(
         ]
     )
     dom = _indicator_domain(indicator_cells["indicator"], catalog)
-    meta = dom.filter(pl.col("indicator").is_in(catalog["id"].implode()))
-    meta = meta.select("indicator", "lower", "upper", "bound_type", "unit").unique("indicator")
-    hints = dom.select("indicator", "_unknown_hint").filter(pl.col("_unknown_hint").is_not_null())
-    hints = hints.unique("indicator")
+    lookup = dom.drop("_cell").unique("indicator")  # cells that strip alike share their row
     # each row's indicator cell by its position in ``dom``, then the cell's properties by that
     # code, each once (an expression repeated inside the rules costs 20× more: 11 s vs 0.5 s)
     code = pl.col("_code")
@@ -256,8 +246,8 @@ def check_rows(
     first: pl.Expr = pl.lit(None, dtype=pl.UInt8)
     for i, cond in reversed(list(enumerate(conditions.values()))):
         first = pl.when(cond.fill_null(False)).then(pl.lit(i, dtype=pl.UInt8)).otherwise(first)
-    city_code, n_cities = _dense(city, cities, stripped)
-    indicator_code, n_indicators = _dense(indicator, dom["_cell"], dom["indicator"])
+    city_code, n_cities = _dense(city.cast(pl.Enum(cities)).to_physical(), stripped)
+    indicator_code, n_indicators = _dense(code, dom["indicator"])  # ``code``: made above
     rules = (
         first.alias("_rule"),
         (first.is_null() & (soft_bound & outside).fill_null(False)).alias("_soft"),
@@ -300,7 +290,7 @@ def check_rows(
         """The working frame again, for these rows only (their messages quote the raw cells),
         with the rule each broke."""
         picked = lazy.with_row_index("_i").filter(pl.col("_i").is_in(rows.arg_true().implode()))
-        return _checked(picked, schema, meta, hints).with_columns(
+        return _checked(picked, schema, lookup).with_columns(
             pl.lit(rule_codes.filter(rows))
             .replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.String)
             .alias("rule")
